@@ -94,12 +94,11 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
 cdef class Model:
     cdef bp_net net
     cdef bp_work work
-    cdef int busy
+    cdef readonly int busy
     cdef readonly object params
     cdef readonly object state1
     cdef readonly object state2
     cdef readonly object _shape_arrays
     cdef readonly object _work_arrays
     cdef _scratch(self, bp_work* work)
-    cdef _acquire(self)
     cdef _attach_state(self)
