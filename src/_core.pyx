@@ -25,6 +25,7 @@ ACTIVATIONS = {
 }
 LOSSES = {"squared": BP_SQUARED, "cross_entropy": BP_CROSS_ENTROPY, "huber": BP_HUBER}
 OPTIMIZERS = {"sgd": BP_SGD, "adam": BP_ADAM}
+API_VERSION = BP_API_VERSION
 STATUS_OK = BP_OK
 STATUS_NONFINITE_LOSS = BP_NONFINITE_LOSS
 STATUS_NONFINITE_PARAMS = BP_NONFINITE_PARAMS
@@ -37,6 +38,25 @@ def aligned_zeros(Py_ssize_t n):
     buf = np.zeros(n + ALIGNMENT // 8, dtype=np.float64)
     start = (-buf.ctypes.data % ALIGNMENT) // 8
     return buf[start:start + n]
+
+
+cdef int bp_api_version() noexcept nogil:
+    return BP_API_VERSION
+
+
+cdef Model _model_of(object network):
+    model = getattr(network, "_model", network)
+    if not isinstance(model, Model):
+        raise TypeError(f"expected a backprop.Network, got {type(network).__name__}")
+    return <Model>model
+
+
+cdef bp_net* bp_get_net(object network) except NULL:
+    return &_model_of(network).net
+
+
+cdef bp_work* bp_get_work(object network) except NULL:
+    return &_model_of(network).work
 
 
 cdef attach_work(bp_work* work, arrays):
