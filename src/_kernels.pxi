@@ -18,10 +18,28 @@
 from libc.math cimport exp, fabs, isfinite, log, log1p, sqrt, tanh
 from libc.string cimport memset
 
+# Restrict-qualified pointers for the vector primitives: the buffers they are
+# given never overlap, and saying so lets the compiler vectorise the loops
+# without run-time overlap checks and scalar fallbacks.
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #define BP_RESTRICT __restrict
+    #else
+    #define BP_RESTRICT __restrict__
+    #endif
+    typedef double * BP_RESTRICT bp_out_vec;
+    typedef const double * BP_RESTRICT bp_in_vec;
+    """
+    ctypedef double* out_vec "bp_out_vec"
+    ctypedef const double* in_vec "bp_in_vec"
+
 cdef enum:
     MODE_ONLINE = 0     # update the parameters after each sample
     MODE_CAPTURE = 1    # as online, and also store the sample's gradient
     MODE_BATCH = 2      # only accumulate the gradient; the caller steps
+    MODE_DEFER = 3      # as online, but leave the first layer's weight update
+                        # pending, to be applied during the next forward sweep
 
 
 ctypedef struct bp_step:
@@ -51,11 +69,18 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
     return s
 
 
-cdef inline void axpy(double* y, double alpha, const double* x, Py_ssize_t n) noexcept nogil:
+cdef inline void axpy(out_vec y, double alpha, in_vec x, Py_ssize_t n) noexcept nogil:
     """y += alpha x"""
     cdef Py_ssize_t i
     for i in range(n):
         y[i] = y[i] + alpha * x[i]
+
+
+cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcept nogil:
+    """y -= c x"""
+    cdef Py_ssize_t i
+    for i in range(n):
+        y[i] = y[i] - c * x[i]
 
 
 cdef inline double logistic(double z) noexcept nogil:
@@ -125,12 +150,18 @@ cdef void derivative(int code, double slope, const double* z, const double* a,
             d[i] = 1.0
 
 
-cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
-    """Forward pass: fill work.net and work.out for every layer."""
+cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
+                  double lrp) noexcept nogil:
+    """Forward pass: fill work.net and work.out for every layer.
+
+    With xp != NULL the first layer's weights have a pending plain-SGD update
+    from the previous sample (input xp, learning rate lrp, deltas still in
+    work.delta): each row gets it during this sweep, just before it is read."""
     cdef Py_ssize_t l, j, n_in, n_out, nb
     cdef const double* a_in = x
-    cdef const double* W
+    cdef double* W
     cdef const double* b
+    cdef const double* dp = work.delta
     cdef double* z
     for l in range(net.n_layers):
         n_in = net.size[l]
@@ -139,8 +170,15 @@ cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept
         b = net.params + net.b_off[l]
         nb = net.n_bias[l]
         z = work.net + net.u_off[l]
-        for j in range(n_out):
-            z[j] = dot(W + j * n_in, a_in, n_in)
+        if l == 0 and xp != NULL:
+            # Row by row: apply the pending update, then read the row while it
+            # is still in the L1 cache.
+            for j in range(n_out):
+                sub_scaled(W + j * n_in, lrp * dp[j], xp, n_in)
+                z[j] = dot(W + j * n_in, a_in, n_in)
+        else:
+            for j in range(n_out):
+                z[j] = dot(W + j * n_in, a_in, n_in)
         if nb == n_out:
             for j in range(n_out):
                 z[j] = z[j] + b[j]
@@ -149,6 +187,20 @@ cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept
                 z[j] = z[j] + b[0]
         activate(net.act[l], net.act_param[l], z, work.out + net.u_off[l], n_out)
         a_in = work.out + net.u_off[l]
+
+
+cdef void flush_pending(bp_net* net, const bp_work* work, const double* xp,
+                        double lrp) noexcept nogil:
+    """Apply the first layer's pending plain-SGD update (see MODE_DEFER):
+    row j gets w - (lrp δ_j) xp, exactly as opt_update would have done."""
+    cdef Py_ssize_t j, n_in = net.size[0]
+    for j in range(net.size[1]):
+        sub_scaled(net.params + net.w_off[0] + j * n_in, lrp * work.delta[j], xp, n_in)
+
+
+cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
+    """Forward pass: fill work.net and work.out for every layer."""
+    forward(<bp_net*>net, work, x, NULL, 0.0)
 
 
 cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil:
@@ -273,15 +325,13 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
     cdef double* w = net.params + off
     cdef double* v
     cdef double* m
-    cdef double g, c, mu = net.momentum, lr = st.lr
+    cdef double g, mu = net.momentum, lr = st.lr
     cdef double b1 = net.beta1, b2 = net.beta2, c1 = 1.0 - net.beta1, c2 = 1.0 - net.beta2
     cdef double step_size = st.step_size, bc2 = st.bc2_sqrt, eps = net.eps
     cdef Py_ssize_t i
     if net.opt == BP_SGD:
         if mu == 0.0 and wd == 0.0:
-            c = lr * s
-            for i in range(n):
-                w[i] = w[i] - c * src[i]
+            sub_scaled(w, lr * s, src, n)
         elif mu == 0.0:
             for i in range(n):
                 g = s * src[i] + wd * w[i]
@@ -314,7 +364,8 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     the top.  For each layer the deltas of the layer below are computed with
     its weights *before* they are updated (the textbook order); in MODE_ONLINE
     and MODE_CAPTURE each row of weights is updated right after it was read.
-    MODE_CAPTURE and MODE_BATCH add the sample's gradient to work.grad."""
+    MODE_CAPTURE and MODE_BATCH add the sample's gradient to work.grad;
+    MODE_DEFER leaves the first layer's weights for the next forward sweep."""
     cdef Py_ssize_t l, j, i, n_in, n_out, nb
     cdef double* W
     cdef double* G
@@ -324,7 +375,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     cdef double sb, wd = net.weight_decay
     cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
     cdef bint update = mode != MODE_BATCH
-    cdef bint accumulate = mode != MODE_ONLINE
+    cdef bint accumulate = mode == MODE_CAPTURE or mode == MODE_BATCH
     for l in range(net.n_layers - 1, -1, -1):
         n_in = net.size[l]
         n_out = net.size[l + 1]
@@ -342,7 +393,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                 axpy(d_prev, d[j], W + j * n_in, n_in)
             if accumulate:
                 axpy(G + j * n_in, d[j], a, n_in)
-            if update:
+            if update and not (l == 0 and mode == MODE_DEFER):
                 opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
         if nb > 0:
             G = work.grad + net.b_off[l]
@@ -381,13 +432,16 @@ cdef void apply_gradient(bp_net* net, const double* grad, const bp_step* st,
 
 
 cdef bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
+    """True unless v holds a NaN or an infinity (v == NULL: nothing to check)."""
+    cdef double acc = 0.0
     cdef Py_ssize_t i
     if v == NULL:
         return True
+    # v - v is 0 for finite values and NaN for NaN or ±inf, and NaN is sticky:
+    # one branch-free pass that the compiler vectorises.
     for i in range(n):
-        if not isfinite(v[i]):
-            return False
-    return True
+        acc = acc + (v[i] - v[i])
+    return acc == 0.0
 
 
 cdef bint state_finite(const bp_net* net) noexcept nogil:
@@ -419,6 +473,92 @@ cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
     return BP_OK
 
 
+cdef int train_online(bp_net* net, bp_work* work, const double* X, const double* Y,
+                      Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+                      Py_ssize_t step0, Py_ssize_t n_steps, double* loss_sums,
+                      Py_ssize_t* done) noexcept nogil:
+    """train_steps for k = 1: one update per sample.  With plain SGD the first
+    layer's update of each sample is deferred into the next sample's forward
+    sweep (same arithmetic, same bits, one pass over the largest matrix instead
+    of two); it is flushed at the end of every epoch and of the call."""
+    cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
+    cdef Py_ssize_t e = step0 // n, p = step0 - e * n, p_end, idx, left = n_steps
+    cdef const double* x
+    cdef const double* xp = NULL
+    cdef double E, lr, lrp = 0.0
+    cdef bp_step st
+    cdef bint defer = net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0
+    cdef int mode = MODE_DEFER if defer else MODE_ONLINE
+    done[0] = 0
+    while left > 0:
+        lr = lrs[e]
+        p_end = p + left if p + left < n else n
+        while p < p_end:
+            idx = order[e * n + p] if order != NULL else p
+            x = X + idx * n_in
+            forward(net, work, x, xp, lrp)
+            xp = NULL
+            E = bp_output(net, work, Y + idx * n_out)
+            if not isfinite(E):
+                return BP_NONFINITE_LOSS
+            loss_sums[e] += E
+            st = begin_step(net, lr)
+            backward(net, work, x, mode, &st)
+            if defer:
+                xp = x
+                lrp = lr
+            p += 1
+            done[0] += 1
+        left = n_steps - done[0]
+        if xp != NULL:
+            flush_pending(net, work, xp, lrp)
+            xp = NULL
+        if p == n or left == 0:
+            if not state_finite(net):
+                done[0] -= 1
+                return BP_NONFINITE_PARAMS
+        if p == n:
+            e += 1
+            p = 0
+    return BP_OK
+
+
+cdef int train_batches(bp_net* net, bp_work* work, const double* X, const double* Y,
+                       Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+                       Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
+                       double* loss_sums, Py_ssize_t* done) noexcept nogil:
+    """train_steps for k > 1: the gradient averaged over each batch, then one update."""
+    cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
+    cdef Py_ssize_t S = (n + k - 1) // k
+    cdef Py_ssize_t s, e, b, p, p_end, idx
+    cdef const double* x
+    cdef double E
+    cdef bp_step st
+    done[0] = 0
+    for s in range(step0, step0 + n_steps):
+        e = s // S
+        b = s - e * S
+        p = b * k
+        p_end = p + k if p + k < n else n
+        memset(work.grad, 0, net.n_params * sizeof(double))
+        while p < p_end:
+            idx = order[e * n + p] if order != NULL else p
+            x = X + idx * n_in
+            bp_forward(net, work, x)
+            E = bp_output(net, work, Y + idx * n_out)
+            if not isfinite(E):
+                return BP_NONFINITE_LOSS
+            loss_sums[e] += E
+            backward(net, work, x, MODE_BATCH, NULL)
+            p += 1
+        st = begin_step(net, lrs[e])
+        apply_gradient(net, work.grad, &st, 1.0 / (p_end - b * k))
+        if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
+            return BP_NONFINITE_PARAMS
+        done[0] = s - step0 + 1
+    return BP_OK
+
+
 cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* Y,
                      Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
                      Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
@@ -437,48 +577,11 @@ cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* 
     Stops early with BP_NONFINITE_LOSS when a sample's loss is not finite
     (before that sample's update) or BP_NONFINITE_PARAMS when the parameters
     or optimiser state are not finite at the end of an epoch or of the call.
-    *done receives the number of steps completed.
+    *done receives the number of steps completed (and checked).
     """
-    cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
-    cdef Py_ssize_t S = (n + k - 1) // k
-    cdef Py_ssize_t s, e, b, p, p_end, idx
-    cdef const double* x
-    cdef double E
-    cdef bp_step st
-    done[0] = 0
-    for s in range(step0, step0 + n_steps):
-        e = s // S
-        b = s - e * S
-        p = b * k
-        p_end = p + k if p + k < n else n
-        if k == 1:
-            idx = order[e * n + p] if order != NULL else p
-            x = X + idx * n_in
-            bp_forward(net, work, x)
-            E = bp_output(net, work, Y + idx * n_out)
-            if not isfinite(E):
-                return BP_NONFINITE_LOSS
-            loss_sums[e] += E
-            st = begin_step(net, lrs[e])
-            backward(net, work, x, MODE_ONLINE, &st)
-        else:
-            memset(work.grad, 0, net.n_params * sizeof(double))
-            while p < p_end:
-                idx = order[e * n + p] if order != NULL else p
-                x = X + idx * n_in
-                bp_forward(net, work, x)
-                E = bp_output(net, work, Y + idx * n_out)
-                if not isfinite(E):
-                    return BP_NONFINITE_LOSS
-                loss_sums[e] += E
-                backward(net, work, x, MODE_BATCH, NULL)
-                p += 1
-            st = begin_step(net, lrs[e])
-            apply_gradient(net, work.grad, &st, 1.0 / (p_end - b * k))
-        if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
-            return BP_NONFINITE_PARAMS
-        done[0] = s - step0 + 1
-    return BP_OK
+    if k == 1:
+        return train_online(net, work, X, Y, n, order, lrs, step0, n_steps, loss_sums, done)
+    return train_batches(net, work, X, Y, n, order, lrs, k, step0, n_steps, loss_sums, done)
 
 
 cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
