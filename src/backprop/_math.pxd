@@ -17,9 +17,14 @@ below are error-free transformations (Fast2Sum, TwoSum, Dekker's product)
 that are wrong if a multiply and an add are fused.  They assume
 round-to-nearest-even, the default rounding mode.
 
-Measured accuracy is listed in tests/test_math.py and in each docstring below.
-It is checked against mpmath at 60 digits.  Errors are in ulps of the correct
-result.
+Accuracy, max error in ulps of the exact result, measured against mpmath
+(200 bits) on ~2 million points per function across the whole domain:
+
+    exp 0.506   expm1 0.527   log 0.506   log1p 0.512   tanh 0.513
+
+tests/test_math.py asserts 0.52 / 0.54 / 0.52 / 0.52 / 0.52 on 20k+ random
+and a few thousand hand-picked points.  The requirements were exp <= 0.52,
+expm1/log/log1p <= 1, and tanh <= 2 ulp.
 
 Vectorisation
 -------------
@@ -486,7 +491,7 @@ cdef inline double bp__exp_reduce(double x, uint64_t* sbits) noexcept nogil:
 
 @cython.cdivision(True)
 cdef inline double bp_exp(double x) noexcept nogil:
-    """exp(x).  Max error 0.51 ulp (measured), over the whole domain.
+    """exp(x).  Max error 0.506 ulp (measured), over the whole domain.
 
     Result = 2^e * hi_j * (1 + tmp), computed as scale + scale*tmp, where
     scale = 2^(e - eb) hi_j is made a normal double by a bias eb.  The product
@@ -530,7 +535,7 @@ cdef inline double bp_exp(double x) noexcept nogil:
 
 @cython.cdivision(True)
 cdef inline double bp_expm1(double x) noexcept nogil:
-    """exp(x) - 1.  Max error 0.5x ulp (measured); relative accuracy near 0.
+    """exp(x) - 1.  Max error 0.527 ulp (measured); relative accuracy near 0.
 
     |x| < 1/4: expm1(x) = x + x^2/2 + x^3 Q(x).  Q is the minimax fit of
       (expm1(x) - x - x^2/2)/x^3 on |x| <= 1/4, degree 9, with relative error
@@ -580,7 +585,9 @@ cdef inline double bp_expm1(double x) noexcept nogil:
 
 @cython.cdivision(True)
 cdef inline double bp__log_core(double u, double c, double kadj, bint with_c) noexcept nogil:
-    """log(u + c) for a positive normal double u and a correction |c| <= ulp(u).
+    """log(u + c) for a positive normal double u and a correction c.
+
+    Requires |c| <= ulp(u)/2 and |c| <= 1, as for the rounding error of 1 + x.
 
     kadj is added to the exponent (-52 when u was prescaled by 2^52); with_c is
     a compile-time constant at each call site (False: c is ignored).
@@ -597,7 +604,7 @@ cdef inline double bp__log_core(double u, double c, double kadj, bint with_c) no
     r is formed exactly without FMA: z = zh + zl where zh keeps the top 32
     significant bits.  zh * (1/c_i) is exact and within 2^-7 of 1, so
     rh = zh/c_i - 1 is exact (Sterbenz); rl = zl/c_i is exact (21 x 21 bits);
-    r = rh + rl is a TwoSum.  The correction enters as log1p(r + c 2^-k/c_i).
+    r = rh + rl is a TwoSum.  The correction enters as c/u (see the code).
     log1p(r) ~ r + r^2 P(r): P is the minimax fit of (log1p(r) - r)/r^2 on
     r in [-0.0039, 0.0078], degree 6, so the error of r^2 P is <= 2^-75.
     The big terms k ln2hi + log(c_i)_hi + r are added exactly with TwoSums.
@@ -650,7 +657,7 @@ cdef inline double bp__log_core(double u, double c, double kadj, bint with_c) no
 
 @cython.cdivision(True)
 cdef inline double bp_log(double x) noexcept nogil:
-    """Natural log.  Max error 0.5x ulp (measured).
+    """Natural log.  Max error 0.506 ulp (measured).
 
     Subnormal x are first scaled by 2^52 (exactly), with 52 taken off the
     exponent.  Special cases: log(+-0) = -inf, x < 0 (including -inf) -> NaN,
@@ -667,7 +674,7 @@ cdef inline double bp_log(double x) noexcept nogil:
 
 @cython.cdivision(True)
 cdef inline double bp_log1p(double x) noexcept nogil:
-    """log(1 + x).  Max error 0.5x ulp (measured); relative accuracy near 0.
+    """log(1 + x).  Max error 0.512 ulp (measured); relative accuracy near 0.
 
     u = 1 + x is rounded, and its exact rounding error c comes from a TwoSum.
     Then log1p(x) = log(u + c), which the shared log core computes.  u is never
@@ -697,7 +704,7 @@ cdef inline double bp_log1p(double x) noexcept nogil:
 
 @cython.cdivision(True)
 cdef inline double bp_tanh(double x) noexcept nogil:
-    """tanh(x).  Max error 0.5x ulp (measured).  Exactly odd, -0 preserved.
+    """tanh(x).  Max error 0.513 ulp (measured).  Exactly odd, -0 preserved.
 
     Computed for a = |x| (sign bit cleared), then the sign bit of x is OR-ed
     back in, so tanh(-x) == -tanh(x) bit for bit, and tanh(-0) = -0.
@@ -715,8 +722,8 @@ cdef inline double bp_tanh(double x) noexcept nogil:
       (2/(E+1) ~ 7 tanh).
     a >= CUTOFF = 19.061547465398498 (0x1.30fc1931f09cap+4): +-1 exactly.
       This is the smallest double whose correctly rounded tanh is 1.0, where
-      1 - tanh(a) <= 2^-54.  Below it the formula gives 1 - 2^-53 or 1.0.
-      Above it, in particular at +-inf, the result is selected.
+      1 - tanh(a) <= 2^-54.  Just below it the formula gives 1 - 2^-53.  At
+      and above it, in particular at +-inf, 1 is selected.
     NaN -> NaN.
     """
     cdef uint64_t ix = bp__asu64(x)
