@@ -14,6 +14,7 @@ import numpy as np
 from libc.string cimport memcpy
 
 include "_kernels.pxi"
+include "_math_shims.pxi"
 
 ACTIVATIONS = {
     "logistic": BP_LOGISTIC,

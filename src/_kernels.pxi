@@ -15,7 +15,11 @@
 # partial sums in `dot`, sequential over rows in `axpy` accumulations) so the
 # bits do not depend on how wide the vector unit is.
 
-from libc.math cimport exp, fabs, isfinite, log, log1p, sqrt, tanh
+from libc.math cimport fabs, isfinite, sqrt
+
+# exp, log, log1p and tanh are the project's own (backprop/_math.pxd): the same
+# bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.
+from backprop._math cimport bp_exp, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
 from libc.string cimport memset
 
 # Restrict-qualified pointers for the vector primitives: the buffers they are
@@ -53,7 +57,13 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
     """Σ_i w[i] x[i], summed in eight interleaved partial sums then a fixed tree."""
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    cdef Py_ssize_t i, m = n - n % 8
+    cdef Py_ssize_t i, m = n - (n & 7)
+    if n < 8:
+        # Below eight terms the partial sums stay zero and the tree adds only
+        # zeros: the plain sequential sum is the same bits, and cheaper.
+        for i in range(n):
+            s0 = s0 + w[i] * x[i]
+        return s0
     for i in range(0, m, 8):
         s0 = s0 + w[i] * x[i]
         s1 = s1 + w[i + 1] * x[i + 1]
@@ -86,7 +96,13 @@ cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcep
 cdef inline double logistic(double z) noexcept nogil:
     # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
     # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
-    cdef double e = exp(-fabs(z))
+    cdef double e = bp_exp(-fabs(z))
+    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+
+
+cdef inline double logistic_scalar(double z) noexcept nogil:
+    # logistic(z), the same bits, for layers too narrow to vectorise.
+    cdef double e = bp_exp_scalar(-fabs(z))
     return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
 
 
@@ -96,12 +112,16 @@ cdef void activate(int code, double slope, const double* z, double* a,
     cdef Py_ssize_t i
     cdef double m, s
     if code == BP_LOGISTIC:
-        for i in range(n):
-            a[i] = logistic(z[i])
+        if n < 8:
+            for i in range(n):
+                a[i] = logistic_scalar(z[i])
+        else:
+            for i in range(n):
+                a[i] = logistic(z[i])
     elif code == BP_TANH:
         # tanh saturates to ±1 without overflow for any finite z.
         for i in range(n):
-            a[i] = tanh(z[i])
+            a[i] = bp_tanh(z[i])
     elif code == BP_RELU:
         for i in range(n):
             a[i] = z[i] if z[i] > 0.0 else 0.0
@@ -119,7 +139,7 @@ cdef void activate(int code, double slope, const double* z, double* a,
                 m = z[i]
         s = 0.0
         for i in range(n):
-            a[i] = exp(z[i] - m)
+            a[i] = bp_exp(z[i] - m)
             s = s + a[i]
         for i in range(n):
             a[i] = a[i] / s
@@ -156,12 +176,12 @@ cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
 
     With xp != NULL the first layer's weights have a pending plain-SGD update
     from the previous sample (input xp, learning rate lrp, deltas still in
-    work.delta): each row gets it during this sweep, just before it is read."""
+    work.delta): each row gets it just before it is read, while it is in the
+    L1 cache, so the matrix is swept once."""
     cdef Py_ssize_t l, j, n_in, n_out, nb
     cdef const double* a_in = x
     cdef double* W
     cdef const double* b
-    cdef const double* dp = work.delta
     cdef double* z
     for l in range(net.n_layers):
         n_in = net.size[l]
@@ -170,20 +190,13 @@ cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
         b = net.params + net.b_off[l]
         nb = net.n_bias[l]
         z = work.net + net.u_off[l]
-        if l == 0 and xp != NULL:
-            # Row by row: apply the pending update, then read the row while it
-            # is still in the L1 cache.
-            for j in range(n_out):
-                sub_scaled(W + j * n_in, lrp * dp[j], xp, n_in)
-                z[j] = dot(W + j * n_in, a_in, n_in)
-        else:
-            for j in range(n_out):
-                z[j] = dot(W + j * n_in, a_in, n_in)
-        if nb == n_out:
-            for j in range(n_out):
+        for j in range(n_out):
+            if l == 0 and xp != NULL:
+                sub_scaled(W + j * n_in, lrp * work.delta[j], xp, n_in)
+            z[j] = dot(W + j * n_in, a_in, n_in)
+            if nb == n_out:
                 z[j] = z[j] + b[j]
-        elif nb == 1:
-            for j in range(n_out):
+            elif nb == 1:
                 z[j] = z[j] + b[0]
         activate(net.act[l], net.act_param[l], z, work.out + net.u_off[l], n_out)
         a_in = work.out + net.u_off[l]
@@ -196,6 +209,34 @@ cdef void flush_pending(bp_net* net, const bp_work* work, const double* xp,
     cdef Py_ssize_t j, n_in = net.size[0]
     for j in range(net.size[1]):
         sub_scaled(net.params + net.w_off[0] + j * n_in, lrp * work.delta[j], xp, n_in)
+
+
+cdef void hidden_delta(int code, double slope, const double* z, const double* a,
+                       const double* d_out, double* d_act, double* delta,
+                       Py_ssize_t n) noexcept nogil:
+    """d_act = f'(z) and delta = d_out d_act for a hidden layer (as `derivative`,
+    with the product folded into the same pass)."""
+    cdef Py_ssize_t i
+    if code == BP_LOGISTIC:
+        for i in range(n):
+            d_act[i] = a[i] * (1.0 - a[i])
+            delta[i] = d_out[i] * d_act[i]
+    elif code == BP_TANH:
+        for i in range(n):
+            d_act[i] = 1.0 - a[i] * a[i]
+            delta[i] = d_out[i] * d_act[i]
+    elif code == BP_RELU:
+        for i in range(n):
+            d_act[i] = 1.0 if z[i] > 0.0 else 0.0
+            delta[i] = d_out[i] * d_act[i]
+    elif code == BP_LEAKY_RELU:
+        for i in range(n):
+            d_act[i] = 1.0 if z[i] > 0.0 else slope
+            delta[i] = d_out[i] * d_act[i]
+    else:
+        for i in range(n):
+            d_act[i] = 1.0
+            delta[i] = d_out[i] * d_act[i]
 
 
 cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
@@ -228,6 +269,16 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
     cdef bint canonical = net.loss == BP_CROSS_ENTROPY
 
     derivative(code, net.act_param[L - 1], z, o, d_act, n)
+    if net.loss == BP_SQUARED and code != BP_SOFTMAX:
+        # The common case in one pass.
+        total = 0.0
+        for k in range(n):
+            r = o[k] - t[k]
+            err[k] = 0.5 * r * r
+            d_out[k] = r
+            delta[k] = r * d_act[k]
+            total = total + err[k]
+        return total
     if net.loss == BP_SQUARED:
         for k in range(n):
             r = o[k] - t[k]
@@ -247,7 +298,7 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
         for k in range(n):
             # softplus(±z) = max(±z, 0) + log1p(exp(-|z|)): no overflow, and
             # no cancellation between the two terms of the loss.
-            lp = log1p(exp(-fabs(z[k])))
+            lp = bp_log1p(bp_exp(-fabs(z[k])))
             if z[k] > 0.0:
                 err[k] = lp + (1.0 - t[k]) * z[k]
             else:
@@ -269,8 +320,8 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
                 m = z[k]
         s = 0.0
         for k in range(n):
-            s = s + exp(z[k] - m)
-        lse = m + log(s)
+            s = s + bp_exp(z[k] - m)
+        lse = m + bp_log(s)
         tsum = 0.0
         for k in range(n):
             err[k] = t[k] * (lse - z[k])
@@ -376,6 +427,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
     cdef bint update = mode != MODE_BATCH
     cdef bint accumulate = mode == MODE_CAPTURE or mode == MODE_BATCH
+    cdef bint plain = net.opt == BP_SGD and net.momentum == 0.0 and wd == 0.0
     for l in range(net.n_layers - 1, -1, -1):
         n_in = net.size[l]
         n_out = net.size[l + 1]
@@ -384,17 +436,22 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
         G = work.grad + net.w_off[l]
         a = x if l == 0 else work.out + net.u_off[l - 1]
         d = work.delta + net.u_off[l]
-        d_prev = NULL
-        if l > 0:
-            d_prev = work.d_out + net.u_off[l - 1]
-            memset(d_prev, 0, n_in * sizeof(double))
+        d_prev = work.d_out + net.u_off[l - 1] if l > 0 else NULL
         for j in range(n_out):
             if d_prev != NULL:
-                axpy(d_prev, d[j], W + j * n_in, n_in)
+                if j == 0:
+                    # 0.0 + ...: the same bits as clearing d_prev and adding.
+                    for i in range(n_in):
+                        d_prev[i] = 0.0 + d[0] * W[i]
+                else:
+                    axpy(d_prev, d[j], W + j * n_in, n_in)
             if accumulate:
                 axpy(G + j * n_in, d[j], a, n_in)
             if update and not (l == 0 and mode == MODE_DEFER):
-                opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
+                if plain:
+                    sub_scaled(W + j * n_in, st.lr * d[j], a, n_in)
+                else:
+                    opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
         if nb > 0:
             G = work.grad + net.b_off[l]
             if nb == 1:
@@ -412,10 +469,8 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                     opt_update(net, st, net.b_off[l], n_out, 1.0, d, wd_bias)
         if d_prev != NULL:
             i = net.u_off[l - 1]
-            derivative(net.act[l - 1], net.act_param[l - 1], work.net + i, work.out + i,
-                       work.d_act + i, n_in)
-            for j in range(n_in):
-                work.delta[i + j] = d_prev[j] * work.d_act[i + j]
+            hidden_delta(net.act[l - 1], net.act_param[l - 1], work.net + i, work.out + i,
+                         d_prev, work.d_act + i, work.delta + i, n_in)
 
 
 cdef void apply_gradient(bp_net* net, const double* grad, const bp_step* st,
@@ -431,7 +486,7 @@ cdef void apply_gradient(bp_net* net, const double* grad, const bp_step* st,
                        wd_bias)
 
 
-cdef bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
+cdef inline bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
     """True unless v holds a NaN or an infinity (v == NULL: nothing to check)."""
     cdef double acc = 0.0
     cdef Py_ssize_t i
@@ -444,7 +499,7 @@ cdef bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
     return acc == 0.0
 
 
-cdef bint state_finite(const bp_net* net) noexcept nogil:
+cdef inline bint state_finite(const bp_net* net) noexcept nogil:
     return (all_finite(net.params, net.n_params) and all_finite(net.state1, net.n_params)
             and all_finite(net.state2, net.n_params))
 
@@ -487,7 +542,8 @@ cdef int train_online(bp_net* net, bp_work* work, const double* X, const double*
     cdef const double* xp = NULL
     cdef double E, lr, lrp = 0.0
     cdef bp_step st
-    cdef bint defer = net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0
+    cdef bint defer = (n > 1 and net.opt == BP_SGD and net.momentum == 0.0
+                       and net.weight_decay == 0.0)
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
     done[0] = 0
     while left > 0:
