@@ -31,7 +31,9 @@ _COLORS = {"input": "#e8e8e8", "hidden": "#d6e6f5", "output": "#fbe3c8", "bias":
 _POSITIVE, _NEGATIVE = "#1f4e79", "#a4262c"
 
 
-def _matplotlib():
+def require_matplotlib():
+    """The matplotlib module; an ImportError that says how to install it if
+    it is missing."""
     try:
         import matplotlib
     except ImportError:
@@ -43,7 +45,7 @@ def _matplotlib():
 def _axes(ax, path, figsize):
     """The Axes to draw into: ``ax``, or one on a new figure (a bare Figure
     when it is only to be saved, a pyplot figure otherwise)."""
-    _matplotlib()
+    require_matplotlib()
     if ax is not None:
         return ax
     if path is not None:
@@ -86,7 +88,7 @@ def plot_history(history, ax=None, *, path=None, log=None, title=None, dpi=150):
         ax.set_yscale("log")
     from matplotlib.ticker import MaxNLocator
 
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("loss (mean per sample)")
     ax.grid(True, which="major", alpha=0.3)
