@@ -2,6 +2,7 @@
 import io
 import sys
 
+import numpy as np
 import pytest
 
 from backprop._progress import Progress
@@ -33,10 +34,10 @@ def test_bar_shows_count_and_running_loss():
 
 def test_update_takes_absolute_counts_and_optional_loss():
     pytest.importorskip("tqdm")
-    bar = Progress(True, 50, file=io.StringIO())
-    bar.update(20, 1.5)
+    bar = Progress(True, np.int64(50), file=io.StringIO())
+    bar.update(np.int64(20), np.float64(1.5))
     bar.update(35)
-    assert bar._bar.n == 35
+    assert bar._bar.n == 35 and bar._bar.total == 50
     assert bar._bar.postfix == "loss=1.5"
     bar.close()
 
@@ -80,6 +81,7 @@ def test_bad_enabled_values_are_refused(enabled):
         Progress(enabled, 10)
 
 
-def test_bad_totals_are_refused():
-    with pytest.raises(ValueError, match="total_samples"):
-        Progress(False, -1)
+@pytest.mark.parametrize("total", [-1, 2.5, True, "10"])
+def test_bad_totals_are_refused(total):
+    with pytest.raises(ValueError, match="total_samples must be a non-negative integer"):
+        Progress(False, total)

@@ -1,5 +1,6 @@
 """A progress bar for training runs, advanced by the training loop between
 compiled chunks (never per sample)."""
+import numbers
 import sys
 
 AUTO = "auto"
@@ -35,8 +36,10 @@ class Progress:
     def __init__(self, enabled, total_samples, desc="train", file=None):
         if not (isinstance(enabled, bool) or enabled == AUTO):
             raise ValueError(f"progress must be True, False or {AUTO!r}, got {enabled!r}")
-        if isinstance(total_samples, bool) or not isinstance(total_samples, int) or total_samples < 0:
+        if (isinstance(total_samples, bool) or not isinstance(total_samples, numbers.Integral)
+                or total_samples < 0):
             raise ValueError(f"total_samples must be a non-negative integer, got {total_samples!r}")
+        total_samples = int(total_samples)
         self._bar = None
         if enabled is False:
             return
