@@ -9,6 +9,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import backprop as bp
 from backprop import io
@@ -76,6 +78,31 @@ def test_training_continues_bit_for_bit_after_a_save_and_load(tmp_path, optimize
     assert state_bytes(resumed) == state_bytes(whole)
     assert second.loss.tobytes() == hist.loss[1:].tobytes()
     assert list(second.epoch) == [1]
+
+
+ACTIVATIONS = st.sampled_from(["logistic", "tanh", "relu", "identity"]) | st.builds(
+    bp.LeakyReLU, st.floats(0.0, 1.0))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 5), min_size=2, max_size=4),
+       activations=st.lists(ACTIVATIONS, min_size=3, max_size=3),
+       loss=st.sampled_from(["squared"]) | st.builds(bp.Huber, st.floats(0.1, 3.0)),
+       bias=st.sampled_from(["neuron", "shared", "none"]), train_bias=st.booleans(),
+       optimizer=st.sampled_from(list(OPTIMIZERS)), seed=st.integers(0, 2 ** 64))
+def test_round_trip_of_any_network(tmp_path, sizes, activations, loss, bias, train_bias,
+                                   optimizer, seed):
+    net = bp.Network(sizes, activation=activations[:len(sizes) - 1], loss=loss, bias=bias,
+                     train_bias=train_bias, seed=seed)
+    X, Y = data(n=5, n_in=sizes[0], n_out=sizes[-1], seed=seed % 7)
+    net.train(X, Y, epochs=2, lr=0.01, optimizer=OPTIMIZERS[optimizer], batch_size=2, shuffle=True)
+    net.save(tmp_path / "any.npz")
+    loaded = bp.load(tmp_path / "any.npz")
+    assert state_bytes(loaded) == state_bytes(net)
+    assert loaded._activations == net._activations and loaded._loss == net._loss
+    for n in (net, loaded):
+        n.train(X, Y, epochs=1, lr=0.01, shuffle=True)
+    assert state_bytes(loaded) == state_bytes(net)
 
 
 def test_parametrised_activations_and_losses_survive(tmp_path):
