@@ -238,6 +238,15 @@ def test_model_file_errors(tmp_path, capsys):
     assert "predict: error:" in error_of(capsys, "predict", str(tmp_path / "cut.npz"), "x.csv")
 
 
+@pytest.mark.parametrize("option", ["-o", "--history", "--plot"])
+def test_output_folders_are_checked_before_training(tmp_path, capsys, option):
+    (tmp_path / "d.csv").write_text("1,2\n3,4\n")
+    outputs = {"-o": str(tmp_path / "m.npz"), option: str(tmp_path / "no" / "out")}
+    err = error_of(capsys, "train", str(tmp_path / "d.csv"), *(x for kv in outputs.items() for x in kv))
+    assert f"cannot write {tmp_path / 'no' / 'out'}: the directory {tmp_path / 'no'} does not exist" in err
+    assert not (tmp_path / "m.npz").exists()          # refused before training
+
+
 def test_missing_plotting_library_is_reported_before_training(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     (tmp_path / "d.csv").write_text("1,2\n3,4\n")

@@ -271,6 +271,10 @@ def _progress(choice):
 def _train(args):
     if args.plot:
         plotting.require_matplotlib()
+    for path in (args.output, args.history, args.plot):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            raise CommandError(f"cannot write {path}: the directory {folder} does not exist")
     targets = args.targets
     if targets is None and not args.data.endswith(".npz"):
         targets = "last:1"
@@ -305,7 +309,7 @@ def _train(args):
     if args.validation_split:
         val = history.val_loss[-1] if len(history.val_loss) else net.loss(X_val, Y_val)
         summary.append(f"validation loss {val:.6g} on {len(X_val)} held-out samples")
-    if getattr(history, "stop_reason", None):
+    if history.stop_reason:
         summary.append(f"stopped early: {history.stop_reason}")
     summary.append(f"model saved to {args.output}")
     if args.history:
