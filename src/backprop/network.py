@@ -465,6 +465,13 @@ class Network:
         other._make_views()
         return other
 
+    def save(self, path):
+        """Write the network to ``path``, a versioned ``.npz`` file that
+        ``backprop.load`` reads back exactly (see ``backprop.io``)."""
+        from .io import save
+
+        save(self, path)
+
     def __deepcopy__(self, memo):
         return self.copy()
 

@@ -38,6 +38,13 @@ class History:
     def __len__(self):
         return len(self.loss)
 
+    def plot(self, ax=None, **kwargs):
+        """Plot the loss curves (needs matplotlib); see
+        ``backprop.plotting.plot_history`` for the options.  Returns the Axes."""
+        from .plotting import plot_history
+
+        return plot_history(self, ax, **kwargs)
+
 
 @dataclass(frozen=True)
 class TraceLayer:
