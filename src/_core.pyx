@@ -9,9 +9,13 @@ method here is called.  The one exception is the streaming pair
 ``learn_one``/``predict_one``, which check widths and finiteness themselves
 because a Python-level check would cost more than the work.
 """
+import importlib
+import importlib.util
+import os
+
 import numpy as np
 
-from libc.string cimport memcpy
+from cpython.pycapsule cimport PyCapsule_GetPointer
 
 include "_kernels.pxi"
 include "_math_shims.pxi"
@@ -276,10 +280,8 @@ cdef class Model:
         """out[i] = the network's outputs for X[i]."""
         cdef bp_work work
         keep = self._scratch(&work)
-        cdef Py_ssize_t i, n = X.shape[0], n_out = out.shape[1]
         with nogil:
-            for i in range(n):
-                bp_predict_one(&self.net, &work, &X[i, 0], &out[i, 0])
+            KERNELS.predict(&self.net, &work, &X[0, 0], NULL, X.shape[0], &out[0, 0])
         del keep
 
     def sample_losses(self, const double[:, ::1] X, const double[:, ::1] Y, double[::1] out):
@@ -287,7 +289,7 @@ cdef class Model:
         cdef bp_work work
         keep = self._scratch(&work)
         with nogil:
-            sample_losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0], &out[0])
+            KERNELS.losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0], &out[0])
         del keep
 
     def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
@@ -304,9 +306,9 @@ cdef class Model:
             v_order = order
             p_order = &v_order[0, 0]
         with nogil:
-            status = train_steps(&self.net, &self.work, &X[0, 0], &Y[0, 0], X.shape[0],
-                                 p_order, &lrs[0], batch_size, step0, n_steps,
-                                 &loss_sums[0], &done)
+            status = KERNELS.train(&self.net, &self.work, &X[0, 0], &Y[0, 0], X.shape[0],
+                                   p_order, &lrs[0], batch_size, step0, n_steps,
+                                   &loss_sums[0], &done)
         return status, done
 
     def capture_step(self, const double[::1] x, const double[::1] t, double lr):
@@ -359,3 +361,116 @@ cdef class Model:
 
     def state_finite(self):
         return bool(state_finite(&self.net))
+
+
+# ------------------------------------------------------------------ kernels
+# The bulk kernels (train, predict, losses) run from a table of function
+# pointers: this module's own build of _kernels.pxi (the baseline: SSE2 on
+# x86-64, NEON on arm64), or, on x86-64 CPUs that have them, the builds for
+# x86-64-v3 (AVX2) or x86-64-v4 (AVX-512) in backprop._kernels_v3/_v4.  All
+# builds give the same bits; single-sample calls (learn_one, trace) always
+# use this module's own code.
+
+cdef extern from *:
+    """
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    static int bp_cpu_level(void) {
+        __builtin_cpu_init();
+        int v3 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2")
+              && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi")
+              && __builtin_cpu_supports("bmi2");
+        int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+              && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq")
+              && __builtin_cpu_supports("avx512vl");
+        return v4 ? 4 : (v3 ? 3 : 1);
+    }
+    #elif defined(_MSC_VER) && defined(_M_X64)
+    #include <intrin.h>
+    static int bp_cpu_level(void) {
+        int r[4];
+        unsigned long long xcr0 = 0;
+        int v3, v4;
+        __cpuid(r, 0);
+        if (r[0] < 7) return 1;
+        __cpuid(r, 1);
+        int fma = (r[2] >> 12) & 1, osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1;
+        if (osxsave) xcr0 = _xgetbv(0);
+        __cpuidex(r, 7, 0);
+        int bmi1 = (r[1] >> 3) & 1, avx2 = (r[1] >> 5) & 1, bmi2 = (r[1] >> 8) & 1;
+        int f = (r[1] >> 16) & 1, dq = (r[1] >> 17) & 1, cd = (r[1] >> 28) & 1;
+        int bw = (r[1] >> 30) & 1, vl = (r[1] >> 31) & 1;
+        v3 = fma && avx && avx2 && bmi1 && bmi2 && (xcr0 & 0x6) == 0x6;
+        v4 = v3 && f && dq && cd && bw && vl && (xcr0 & 0xE6) == 0xE6;
+        return v4 ? 4 : (v3 ? 3 : 1);
+    }
+    #else
+    static int bp_cpu_level(void) { return 0; }
+    #endif
+    """
+    int bp_cpu_level() nogil
+
+cdef bp_kernels BASELINE
+fill_table(&BASELINE, b"baseline")
+cdef const bp_kernels* KERNELS = &BASELINE
+cdef object _kernel_module = None
+
+# level name -> (module, CPU level it needs)
+KERNEL_VARIANTS = {"x86-64-v3": ("backprop._kernels_v3", 3), "x86-64-v4": ("backprop._kernels_v4", 4)}
+
+
+def cpu_level():
+    """1 for a baseline x86-64 CPU, 3 or 4 for one with the x86-64-v3/v4
+    features, 0 for other architectures."""
+    return bp_cpu_level()
+
+
+def available_kernels():
+    """The kernel builds this CPU can run, fastest last."""
+    names = ["baseline"]
+    for name, (module, level) in KERNEL_VARIANTS.items():
+        if bp_cpu_level() >= level and importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return names
+
+
+def active_kernels():
+    return KERNELS.name.decode()
+
+
+def use_kernels(str name):
+    """Run the bulk kernels from the named build ("baseline", "x86-64-v3",
+    "x86-64-v4"); refused if this CPU or this installation lacks it."""
+    global KERNELS, _kernel_module
+    if name == "baseline":
+        KERNELS = &BASELINE
+        _kernel_module = None
+        return
+    if name not in KERNEL_VARIANTS:
+        raise ValueError(f"unknown kernel build {name!r}; expected one of "
+                         f"{['baseline'] + list(KERNEL_VARIANTS)}")
+    module_name, level = KERNEL_VARIANTS[name]
+    if bp_cpu_level() < level:
+        raise RuntimeError(f"this CPU cannot run the {name} kernels (its level is "
+                           f"{bp_cpu_level()}); available: {available_kernels()}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RuntimeError(f"the {name} kernels are not part of this installation: {exc}") from None
+    KERNELS = <const bp_kernels*>PyCapsule_GetPointer(module.table, b"backprop._kernels.table")
+    _kernel_module = module
+
+
+def _select_kernels():
+    """At import: the build named by BACKPROP_KERNELS, else the fastest available."""
+    forced = os.environ.get("BACKPROP_KERNELS", "")
+    if forced:
+        try:
+            use_kernels(forced)
+        except (ValueError, RuntimeError) as exc:
+            raise ImportError(f"BACKPROP_KERNELS={forced}: {exc}") from None
+    else:
+        names = available_kernels()
+        use_kernels(names[len(names) - 1])
+
+
+_select_kernels()

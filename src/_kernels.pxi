@@ -17,6 +17,8 @@
 
 from libc.math cimport fabs, isfinite, sqrt
 
+from backprop._types cimport *
+
 # exp, log, log1p and tanh are the project's own (backprop/_math.pxd): the same
 # bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.
 from backprop._math cimport bp_exp, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
@@ -64,7 +66,7 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
         for i in range(n):
             s0 = s0 + w[i] * x[i]
         return s0
-    for i in range(0, m, 8):
+    for i in range(0, m, 8):  # vectorised
         s0 = s0 + w[i] * x[i]
         s1 = s1 + w[i + 1] * x[i + 1]
         s2 = s2 + w[i + 2] * x[i + 2]
@@ -82,28 +84,30 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
 cdef inline void axpy(out_vec y, double alpha, in_vec x, Py_ssize_t n) noexcept nogil:
     """y += alpha x"""
     cdef Py_ssize_t i
-    for i in range(n):
+    for i in range(n):  # vectorised
         y[i] = y[i] + alpha * x[i]
 
 
 cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcept nogil:
     """y -= c x"""
     cdef Py_ssize_t i
-    for i in range(n):
+    for i in range(n):  # vectorised
         y[i] = y[i] - c * x[i]
 
 
 cdef inline double logistic(double z) noexcept nogil:
     # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
     # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
+    # Only the numerator is chosen by the sign: one division, no branch, so
+    # the loop vectorises even without masked arithmetic (AVX2).
     cdef double e = bp_exp(-fabs(z))
-    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+    return (1.0 if z >= 0.0 else e) / (1.0 + e)
 
 
 cdef inline double logistic_scalar(double z) noexcept nogil:
     # logistic(z), the same bits, for layers too narrow to vectorise.
     cdef double e = bp_exp_scalar(-fabs(z))
-    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+    return (1.0 if z >= 0.0 else e) / (1.0 + e)
 
 
 cdef void activate(int code, double slope, const double* z, double* a,
@@ -116,11 +120,11 @@ cdef void activate(int code, double slope, const double* z, double* a,
             for i in range(n):
                 a[i] = logistic_scalar(z[i])
         else:
-            for i in range(n):
+            for i in range(n):  # vectorised
                 a[i] = logistic(z[i])
     elif code == BP_TANH:
         # tanh saturates to ±1 without overflow for any finite z.
-        for i in range(n):
+        for i in range(n):  # vectorised
             a[i] = bp_tanh(z[i])
     elif code == BP_RELU:
         for i in range(n):
@@ -218,19 +222,19 @@ cdef void hidden_delta(int code, double slope, const double* z, const double* a,
     with the product folded into the same pass)."""
     cdef Py_ssize_t i
     if code == BP_LOGISTIC:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = a[i] * (1.0 - a[i])
             delta[i] = d_out[i] * d_act[i]
     elif code == BP_TANH:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = 1.0 - a[i] * a[i]
             delta[i] = d_out[i] * d_act[i]
     elif code == BP_RELU:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = 1.0 if z[i] > 0.0 else 0.0
             delta[i] = d_out[i] * d_act[i]
     elif code == BP_LEAKY_RELU:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = 1.0 if z[i] > 0.0 else slope
             delta[i] = d_out[i] * d_act[i]
     else:
@@ -384,25 +388,25 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
         if mu == 0.0 and wd == 0.0:
             sub_scaled(w, lr * s, src, n)
         elif mu == 0.0:
-            for i in range(n):
+            for i in range(n):  # vectorised
                 g = s * src[i] + wd * w[i]
                 w[i] = w[i] - lr * g
         elif net.nesterov:
             v = net.state1 + off
-            for i in range(n):
+            for i in range(n):  # vectorised
                 g = s * src[i] + wd * w[i]
                 v[i] = mu * v[i] + g
                 w[i] = w[i] - lr * (g + mu * v[i])
         else:
             v = net.state1 + off
-            for i in range(n):
+            for i in range(n):  # vectorised
                 g = s * src[i] + wd * w[i]
                 v[i] = mu * v[i] + g
                 w[i] = w[i] - lr * v[i]
     else:
         m = net.state1 + off
         v = net.state2 + off
-        for i in range(n):
+        for i in range(n):  # vectorised
             g = s * src[i] + wd * w[i]
             m[i] = b1 * m[i] + c1 * g
             v[i] = b2 * v[i] + c2 * (g * g)
@@ -441,7 +445,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
             if d_prev != NULL:
                 if j == 0:
                     # 0.0 + ...: the same bits as clearing d_prev and adding.
-                    for i in range(n_in):
+                    for i in range(n_in):  # vectorised
                         d_prev[i] = 0.0 + d[0] * W[i]
                 else:
                     axpy(d_prev, d[j], W + j * n_in, n_in)
@@ -494,7 +498,7 @@ cdef inline bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
         return True
     # v - v is 0 for finite values and NaN for NaN or ±inf, and NaN is sticky:
     # one branch-free pass that the compiler vectorises.
-    for i in range(n):
+    for i in range(n):  # vectorised
         acc = acc + (v[i] - v[i])
     return acc == 0.0
 
@@ -647,3 +651,19 @@ cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
     for i in range(n):
         bp_forward(net, work, X + i * n_in)
         losses[i] = bp_output(net, work, Y + i * n_out)
+
+
+cdef void predict_rows(const bp_net* net, bp_work* work, const double* X,
+                       const double* Y, Py_ssize_t n, double* out) noexcept nogil:
+    """out[i, :] = the network's outputs for X[i] (Y is not used)."""
+    cdef Py_ssize_t i, n_in = net.size[0], n_out = net.size[net.n_layers]
+    for i in range(n):
+        bp_predict_one(net, work, X + i * n_in, out + i * n_out)
+
+
+cdef void fill_table(bp_kernels* table, const char* name) noexcept nogil:
+    """Point table at this build's kernels."""
+    table.name = name
+    table.train = train_steps
+    table.predict = predict_rows
+    table.losses = sample_losses

@@ -79,3 +79,20 @@ ctypedef struct bp_net:
     long long n_steps               # optimiser steps taken
     double beta1_pow                # beta1 ** n_steps
     double beta2_pow                # beta2 ** n_steps
+
+
+# The bulk kernels, one table per instruction-set build of _kernels.pxi
+# (backprop._core holds the baseline one; backprop._kernels_v3 and _v4 hand
+# theirs over in a capsule).  Every build gives the same bits.
+ctypedef int (*bp_train_fn)(bp_net* net, bp_work* work, const double* X, const double* Y,
+                            Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+                            Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
+                            double* loss_sums, Py_ssize_t* done) noexcept nogil
+ctypedef void (*bp_rows_fn)(const bp_net* net, bp_work* work, const double* X,
+                            const double* Y, Py_ssize_t n, double* out) noexcept nogil
+
+ctypedef struct bp_kernels:
+    const char* name
+    bp_train_fn train           # train_steps
+    bp_rows_fn predict          # out[i, :] = outputs for X[i] (Y unused)
+    bp_rows_fn losses           # out[i] = loss of (X[i], Y[i])
