@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from cpython.pycapsule cimport PyCapsule_GetPointer
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
 include "_kernels.pxi"
 include "_math_shims.pxi"
@@ -154,6 +154,8 @@ cdef class Model:
         self._work_arrays = tuple(np.zeros(u) for _ in range(5)) + (
             np.zeros(size[L]), aligned_zeros(p))
         attach_work(&self.work, self._work_arrays)
+        self._batch_arrays = None
+        self.batch.rows = 0
         self.busy = 0
 
     cdef _scratch(self, bp_work* work):
@@ -292,6 +294,28 @@ cdef class Model:
             KERNELS.losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0], &out[0])
         del keep
 
+    cdef _batch_workspace(self, Py_ssize_t rows):
+        """Size self.batch for mini-batches of `rows` samples."""
+        cdef double[::1] v
+        cdef double** slots[8]
+        if self._batch_arrays is not None and self.batch.rows == rows:
+            return
+        n_in, n_out = self.net.size[0], self.net.size[self.net.n_layers]
+        self._batch_arrays = tuple(aligned_zeros(rows * n) for n in
+                                   [self.net.n_units] * 5 + [n_out, n_in, n_out])
+        slots[0] = &self.batch.net
+        slots[1] = &self.batch.out
+        slots[2] = &self.batch.d_out
+        slots[3] = &self.batch.d_act
+        slots[4] = &self.batch.delta
+        slots[5] = &self.batch.errors
+        slots[6] = &self.batch.x
+        slots[7] = &self.batch.y
+        for i in range(8):
+            v = self._batch_arrays[i]
+            slots[i][0] = &v[0]
+        self.batch.rows = rows
+
     def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
               const double[::1] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
               Py_ssize_t n_steps, double[::1] loss_sums):
@@ -305,9 +329,12 @@ cdef class Model:
         if order is not None:
             v_order = order
             p_order = &v_order[0, 0]
+        if batch_size > 1:
+            self._batch_workspace(batch_size)
+            self.batch.dgemm = blas_dgemm()
         with nogil:
-            status = KERNELS.train(&self.net, &self.work, &X[0, 0], &Y[0, 0], X.shape[0],
-                                   p_order, &lrs[0], batch_size, step0, n_steps,
+            status = KERNELS.train(&self.net, &self.work, &self.batch, &X[0, 0], &Y[0, 0],
+                                   X.shape[0], p_order, &lrs[0], batch_size, step0, n_steps,
                                    &loss_sums[0], &done)
         return status, done
 
@@ -361,6 +388,47 @@ cdef class Model:
 
     def state_finite(self):
         return bool(state_finite(&self.net))
+
+
+# --------------------------------------------------------------------- BLAS
+# Mini-batches run as matrix products.  Large products go to BLAS dgemm when
+# SciPy is installed (its function pointer, fetched at run time: SciPy is
+# needed neither to build nor to run backprop), else to the kernels' own loops.
+# BLAS sums in its own order, so results then differ in the last bits from
+# the own loops (which give the same bits on every CPU); BACKPROP_BLAS=0 or
+# use_blas(False) keeps the own loops.
+
+cdef bp_dgemm_fn _dgemm = NULL
+cdef object _blas_state = None          # None: not looked up yet
+
+
+cdef bp_dgemm_fn blas_dgemm():
+    """The dgemm to use, looked up on first use."""
+    if _blas_state is None:
+        use_blas(os.environ.get("BACKPROP_BLAS", "1") not in ("0", ""))
+    return _dgemm
+
+
+def use_blas(bint enable=True):
+    """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
+    returns whether BLAS is now in use."""
+    global _dgemm, _blas_state
+    _dgemm = NULL
+    _blas_state = False
+    if enable:
+        try:
+            from scipy.linalg import cython_blas
+        except ImportError:
+            return False
+        capsule = cython_blas.__pyx_capi__["dgemm"]
+        _dgemm = <bp_dgemm_fn>PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+        _blas_state = True
+    return _blas_state
+
+
+def blas_in_use():
+    blas_dgemm()
+    return bool(_blas_state)
 
 
 # ------------------------------------------------------------------ kernels

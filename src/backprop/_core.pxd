@@ -34,6 +34,8 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
 cdef class Model:
     cdef bp_net net
     cdef bp_work work
+    cdef bp_batch batch
+    cdef object _batch_arrays
     cdef readonly int busy
     cdef readonly object params
     cdef readonly object state1
@@ -42,3 +44,4 @@ cdef class Model:
     cdef readonly object _work_arrays
     cdef _scratch(self, bp_work* work)
     cdef _attach_state(self)
+    cdef _batch_workspace(self, Py_ssize_t rows)

@@ -81,13 +81,34 @@ ctypedef struct bp_net:
     double beta2_pow                # beta2 ** n_steps
 
 
+# BLAS dgemm, Fortran calling convention (column-major), as scipy exports it.
+ctypedef void (*bp_dgemm_fn)(char* transa, char* transb, int* m, int* n, int* k,
+                             double* alpha, double* a, int* lda, double* b, int* ldb,
+                             double* beta, double* c, int* ldc) noexcept nogil
+
+
+ctypedef struct bp_batch:
+    # Workspace of a mini-batch, processed as matrices: per layer l a block of
+    # rows x size[l + 1] values (row-major) at rows * u_off[l] in each vector.
+    Py_ssize_t rows                 # capacity: the batch size
+    double* net
+    double* out
+    double* d_out
+    double* d_act
+    double* delta
+    double* errors                  # rows x size[L]
+    double* x                       # rows x size[0]: the batch's inputs, gathered
+    double* y                       # rows x size[L]: its targets, gathered
+    bp_dgemm_fn dgemm               # BLAS for the large products, or NULL
+
+
 # The bulk kernels, one table per instruction-set build of _kernels.pxi
 # (backprop._core holds the baseline one; backprop._kernels_v3 and _v4 hand
 # theirs over in a capsule).  Every build gives the same bits.
-ctypedef int (*bp_train_fn)(bp_net* net, bp_work* work, const double* X, const double* Y,
-                            Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
-                            Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
-                            double* loss_sums, Py_ssize_t* done) noexcept nogil
+ctypedef int (*bp_train_fn)(bp_net* net, bp_work* work, bp_batch* batch, const double* X,
+                            const double* Y, Py_ssize_t n, const Py_ssize_t* order,
+                            const double* lrs, Py_ssize_t k, Py_ssize_t step0,
+                            Py_ssize_t n_steps, double* loss_sums, Py_ssize_t* done) noexcept nogil
 ctypedef void (*bp_rows_fn)(const bp_net* net, bp_work* work, const double* X,
                             const double* Y, Py_ssize_t n, double* out) noexcept nogil
 
