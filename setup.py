@@ -9,6 +9,7 @@ Set ``BACKPROP_DEBUG=1`` to build with bounds checks and without optimisation
 import os
 import platform
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -47,7 +48,11 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
-extensions = [Extension("backprop._core", ["src/_core.pyx"])]
+# _core uses numpy's C API (the learn_one/predict_one fast path); the kernel
+# builds do not.  NPY_TARGET_VERSION keeps the module loadable by numpy 1.26.
+extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[numpy.get_include()],
+                        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
+                                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")])]
 if targets_x86_64():
     extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"]) for name in LEVELS]
 

@@ -15,7 +15,10 @@ import os
 
 import numpy as np
 
+cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+
+cnp.import_array()
 
 include "_kernels.pxi"
 include "_math_shims.pxi"
@@ -62,6 +65,50 @@ cdef bp_net* bp_get_net(object network) except NULL:
 
 cdef bp_work* bp_get_work(object network) except NULL:
     return &_model_of(network).work
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or non-finite parameters.
+
+    The network is left in, or restored to, its last finite state.  For a
+    ``train`` call, ``epoch`` is the epoch (of that call) in which it happened,
+    ``restored_epoch`` the number of its epochs whose result the network
+    kept, and ``history`` their History; for ``learn_one`` they are None."""
+
+    def __init__(self, message, epoch=None, restored_epoch=None, history=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.restored_epoch = restored_epoch
+        self.history = history
+
+
+cdef inline const double* vector(object a, str name):
+    """The data of a C-contiguous float64 1-D numpy array, else NULL."""
+    if (cnp.PyArray_CheckExact(a) and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+            and cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(a)):
+        return <const double*>cnp.PyArray_DATA(a)
+    return NULL
+
+
+cdef object converted(object a, str name):
+    """a as a C-contiguous float64 1-D array (the slow path of learn_one)."""
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one sample), got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not (0.0 <= v[i] <= 1.0):
+            return False
+    return True
 
 
 cdef attach_work(bp_work* work, arrays):
@@ -154,6 +201,11 @@ cdef class Model:
         self._work_arrays = tuple(np.zeros(u) for _ in range(5)) + (
             np.zeros(size[L]), aligned_zeros(p))
         attach_work(&self.work, self._work_arrays)
+        self._pwork_arrays = tuple(np.zeros(u) for _ in range(5)) + (
+            np.zeros(size[L]), self._work_arrays[6])
+        attach_work(&self.pwork, self._pwork_arrays)
+        self.samples = 0
+        self.default_lr = 0.1
         self._batch_arrays = None
         self.batch.rows = 0
         self.busy = 0
@@ -267,7 +319,7 @@ cdef class Model:
                 self.get_counters())
 
     def copy(self):
-        """An independent Model with the same shape, parameters and optimiser."""
+        """An independent Model with the same shape, parameters, optimiser and counters."""
         size, nb, _, _, _, act, act_p = self._shape_arrays
         cdef Model other = Model(size, nb, act, act_p, self.net.loss, self.net.loss_param,
                                  self.net.train_bias)
@@ -275,6 +327,8 @@ cdef class Model:
                             self.net.weight_decay, self.net.decay_bias,
                             self.net.beta1, self.net.beta2, self.net.eps)
         other.set_state(*self.snapshot())
+        other.samples = self.samples
+        other.default_lr = self.default_lr
         return other
 
     # -------------------------------------------------------- operations
@@ -356,34 +410,79 @@ cdef class Model:
                 status = BP_NONFINITE_LOSS
         return status, E
 
-    def learn_one(self, const double[::1] x, const double[::1] t, double lr):
-        """One online update on one sample; returns its loss before the update.
-        Checks widths and finiteness itself (the streaming fast path)."""
-        cdef double E
+    def learn_one(self, x, t, lr):
+        """One online update on one sample (x, t) with the network's optimiser;
+        returns the sample's loss before the update.
+
+        The streaming fast path: float64 1-D arrays go straight to the kernel
+        (numpy's C API, no buffer acquisition); anything else is converted
+        first.  Widths, finiteness and the learning rate are checked here, in
+        C, before anything is touched."""
+        cdef double E, rate
         cdef int status
-        if x.shape[0] != self.net.size[0] or t.shape[0] != self.net.size[self.net.n_layers]:
-            raise ValueError(
-                f"learn_one: x must have {self.net.size[0]} values and t "
-                f"{self.net.size[self.net.n_layers]}, got {x.shape[0]} and {t.shape[0]}")
-        if not (all_finite(&x[0], x.shape[0]) and all_finite(&t[0], t.shape[0])):
+        cdef const double* px = vector(x, "x")
+        cdef const double* pt = vector(t, "t")
+        cdef Py_ssize_t n_in = self.net.size[0], n_out = self.net.size[self.net.n_layers]
+        if px == NULL:
+            x = converted(x, "x")
+            px = <const double*>cnp.PyArray_DATA(x)
+        if pt == NULL:
+            t = converted(t, "t")
+            pt = <const double*>cnp.PyArray_DATA(t)
+        if cnp.PyArray_DIM(x, 0) != n_in or cnp.PyArray_DIM(t, 0) != n_out:
+            raise ValueError(f"learn_one: x must have {n_in} values and t {n_out}, got "
+                             f"{cnp.PyArray_DIM(x, 0)} and {cnp.PyArray_DIM(t, 0)}")
+        if not (all_finite(px, n_in) and all_finite(pt, n_out)):
             raise ValueError("learn_one: x and t must be finite (found NaN or inf)")
+        if self.net.loss == BP_CROSS_ENTROPY and not in_unit_interval(pt, n_out):
+            raise ValueError(f"cross_entropy targets must lie in [0, 1], got t = {np.asarray(t)}")
+        rate = self.rate(lr)
         if self.busy:
             self.lock()
         # The GIL is held throughout: no other thread can start on this network.
-        status = bp_learn_one(&self.net, &self.work, &x[0], &t[0], lr, &E)
-        return status, E
+        status = bp_learn_one(&self.net, &self.work, px, pt, rate, &E)
+        if status != BP_OK:
+            raise DivergenceError(
+                f"learn_one: the loss of this sample is {E} before the update (the network's "
+                "outputs overflowed); the parameters were left as they were. Try a smaller "
+                "learning rate or scaled inputs.")
+        self.samples += 1
+        return E
 
-    def predict_one(self, const double[::1] x):
-        """The network's outputs for one sample, as a new array."""
-        if x.shape[0] != self.net.size[0]:
-            raise ValueError(f"predict_one: x must have {self.net.size[0]} values, got {x.shape[0]}")
-        if not all_finite(&x[0], x.shape[0]):
+    cdef double rate(self, lr) except -1.0:
+        """A learning rate argument as a checked double (None: the default)."""
+        cdef double v
+        if lr is None:
+            return self.default_lr
+        if type(lr) is float:
+            v = lr
+        elif isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool):
+            v = float(lr)
+        else:
+            raise TypeError(f"lr must be a real number, got {lr!r} ({type(lr).__name__})")
+        if not isfinite(v):
+            raise ValueError(f"lr must be finite, got {v}")
+        if v < 0.0:
+            raise ValueError(f"lr must be >= 0.0, got {v}")
+        return v
+
+    def predict_one(self, x):
+        """The network's outputs for one sample, as a new array (the streaming
+        fast path, as learn_one)."""
+        cdef const double* px = vector(x, "x")
+        cdef cnp.npy_intp n_out = self.net.size[self.net.n_layers]
+        if px == NULL:
+            x = converted(x, "x")
+            px = <const double*>cnp.PyArray_DATA(x)
+        if cnp.PyArray_DIM(x, 0) != self.net.size[0]:
+            raise ValueError(f"predict_one: x must have {self.net.size[0]} values, got "
+                             f"{cnp.PyArray_DIM(x, 0)}")
+        if not all_finite(px, self.net.size[0]):
             raise ValueError("predict_one: x must be finite (found NaN or inf)")
-        out = np.empty(self.net.size[self.net.n_layers])
-        cdef double[::1] v = out
-        cdef bp_work work
-        keep = self._scratch(&work)
-        bp_predict_one(&self.net, &work, &x[0], &v[0])
+        out = cnp.PyArray_SimpleNew(1, &n_out, cnp.NPY_DOUBLE)
+        # The GIL is held and pwork is used only here: safe beside a training
+        # thread, which works in self.work.
+        bp_predict_one(&self.net, &self.pwork, px, <double*>cnp.PyArray_DATA(out))
         return out
 
     def state_finite(self):

@@ -11,26 +11,13 @@ from .init import check_init, default_init, draw_weights
 from .optim import SGD, check_optimizer, learning_rates
 from .results import History, Trace, TraceLayer
 
+DivergenceError = _core.DivergenceError
+
 BIAS_POLICIES = ("neuron", "shared", "none")
 
 # A compiled call does about this many multiply-adds before Python looks in
 # again (for history, callbacks and Ctrl-C): ~50-100 ms of work.
 CHUNK_WORK = 100_000_000
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or non-finite parameters.
-
-    The network has been restored to the finite state it had at the start of
-    the compiled chunk in which this happened (``restored_epoch`` complete
-    epochs of the failing call).  ``history`` holds those epochs.
-    """
-
-    def __init__(self, message, epoch, restored_epoch, history):
-        super().__init__(message)
-        self.epoch = epoch
-        self.restored_epoch = restored_epoch
-        self.history = history
 
 
 class Network:
@@ -156,10 +143,8 @@ class Network:
             sizes, [_bias_count(bias, n) for n in sizes[1:]],
             [_core.ACTIVATIONS[a] for a, _ in activations], [p for _, p in activations],
             _core.LOSSES[loss_name], loss_param, train_bias)
-        self._optimizer = SGD()
-        self._optimizer._configure(self._model)
+        self._set_optimizer(SGD())
         self._epochs = 0
-        self._samples = 0
         self._make_views()
 
     def _make_views(self):
@@ -228,7 +213,7 @@ class Network:
     @property
     def samples_seen(self):
         """Samples trained on over the network's life (``train`` and ``learn_one``)."""
-        return self._samples
+        return self._model.samples
 
     @property
     def n_params(self):
@@ -329,6 +314,7 @@ class Network:
 
     def _set_optimizer(self, optimizer):
         optimizer._configure(self._model)
+        self._model.default_lr = optimizer.default_lr
         self._optimizer = optimizer
 
     def _run(self, X, Y, epochs, lrs, k, shuffle):
@@ -386,7 +372,7 @@ class Network:
         """Count the epochs and samples of ``steps`` completed optimiser steps."""
         full, partial = divmod(steps, S)
         self._epochs += full
-        self._samples += full * n + min(partial * k, n)
+        self._model.samples += full * n + min(partial * k, n)
 
     def _history(self, loss_sums, lrs, n, count):
         first = self._epochs - count
@@ -395,25 +381,15 @@ class Network:
     # ------------------------------------------------------------- streaming
     def learn_one(self, x, t, lr=None):
         """One online update on one sample (x, t) with the network's optimiser;
-        returns the sample's loss before the update."""
-        lr = self._lr_now(lr)
-        x = _as_vector(x, "x")
-        t = _as_vector(t, "t")
-        if self._loss[0] == "cross_entropy":
-            self._check_targets(t, "t")
-        status, E = self._model.learn_one(x, t, lr)
-        if status != _core.STATUS_OK:
-            raise DivergenceError(
-                f"learn_one: the loss of this sample is {E} before the update (the network's "
-                "outputs overflowed); the parameters were left as they were. Try a smaller "
-                "learning rate or scaled inputs.", epoch=self._epochs, restored_epoch=self._epochs,
-                history=History())
-        self._samples += 1
-        return E
+        returns the sample's loss before the update.  ``lr`` is a number (by
+        default the optimiser's default).  Float64 1-D arrays take a fast path
+        (about 0.3 µs for the worked example's network); widths, finiteness and
+        the learning rate are still checked before anything is touched."""
+        return self._model.learn_one(x, t, lr)
 
     def predict_one(self, x):
-        """The network's outputs (n_out,) for one sample x."""
-        return self._model.predict_one(_as_vector(x, "x"))
+        """The network's outputs (n_out,) for one sample x (fast path as learn_one)."""
+        return self._model.predict_one(x)
 
     # ----------------------------------------------------------------- trace
     def trace(self, x, t, lr=None):
@@ -481,7 +457,7 @@ class Network:
         return {"sizes": self._sizes, "activation": activations, "loss": loss, "bias": self._bias,
                 "train_bias": self._train_bias, "seed": self._seed, "optimizer": self._optimizer,
                 "state": self._model.snapshot(), "rng": self._rng.bit_generator.state,
-                "epochs": self._epochs, "samples": self._samples}
+                "epochs": self._epochs, "samples": self._model.samples}
 
     def __setstate__(self, state):
         self._setup(state["sizes"], state["activation"], state["loss"], state["bias"],
@@ -489,20 +465,8 @@ class Network:
         self._set_optimizer(state["optimizer"])
         self._model.set_state(*state["state"])
         self._rng.bit_generator.state = state["rng"]
-        self._epochs, self._samples = state["epochs"], state["samples"]
+        self._epochs, self._model.samples = state["epochs"], state["samples"]
 
 
 def _bias_count(bias, n_out):
     return {"neuron": n_out, "shared": 1, "none": 0}[bias]
-
-
-def _as_vector(value, name):
-    """A 1-D float64 C-contiguous array; the fast path leaves width and
-    finiteness checks to the compiled code."""
-    if type(value) is np.ndarray and value.dtype == np.float64 and value.flags.c_contiguous \
-            and value.ndim == 1:
-        return value
-    arr = as_float_array(value, name)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one sample), got shape {arr.shape}")
-    return arr
