@@ -372,25 +372,42 @@ cdef class Model:
 
     def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
               const double[::1] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
-              Py_ssize_t n_steps, double[::1] loss_sums):
+              Py_ssize_t n_steps, double[::1] loss_sums, double target,
+              Py_ssize_t record_every, double[::1] record, double[::1] record_state):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _kernels.pxi).  order: (epochs, n) intp array or
-        None.  The caller holds lock().  Returns (status, steps_done)."""
+        None; lrs and loss_sums: one entry per epoch of the window; target:
+        the mean loss to stop at (-inf: none); record_every: 0 or N, with
+        record a buffer for the means and record_state = [open window's sum,
+        its count, means written], updated in place.  The caller holds lock().
+        Returns (status, steps_done, stopped_at_target)."""
         cdef const Py_ssize_t[:, ::1] v_order
         cdef const Py_ssize_t* p_order = NULL
         cdef Py_ssize_t done = 0
         cdef int status
+        cdef bp_run run
         if order is not None:
             v_order = order
             p_order = &v_order[0, 0]
         if batch_size > 1:
             self._batch_workspace(batch_size)
             self.batch.dgemm = blas_dgemm()
+        run.lrs = &lrs[0]
+        run.loss_sums = &loss_sums[0]
+        run.target = target
+        run.record_every = record_every
+        run.record = &record[0] if record_every > 0 else NULL
+        run.record_sum = record_state[0]
+        run.record_count = <Py_ssize_t>record_state[1]
+        run.record_len = <Py_ssize_t>record_state[2]
+        run.stopped = False
         with nogil:
-            status = KERNELS.train(&self.net, &self.work, &self.batch, &X[0, 0], &Y[0, 0],
-                                   X.shape[0], p_order, &lrs[0], batch_size, step0, n_steps,
-                                   &loss_sums[0], &done)
-        return status, done
+            status = KERNELS.train(&self.net, &self.work, &self.batch, &run, &X[0, 0], &Y[0, 0],
+                                   X.shape[0], p_order, batch_size, step0, n_steps, &done)
+        record_state[0] = run.record_sum
+        record_state[1] = run.record_count
+        record_state[2] = run.record_len
+        return status, done, bool(run.stopped)
 
     def capture_step(self, const double[::1] x, const double[::1] t, double lr):
         """One online update that also stores the gradient in work[6] (grad);

@@ -534,10 +534,22 @@ cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
     return BP_OK
 
 
-cdef int train_online(bp_net* net, bp_work* work, const double* X, const double* Y,
-                      Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
-                      Py_ssize_t step0, Py_ssize_t n_steps, double* loss_sums,
-                      Py_ssize_t* done) noexcept nogil:
+cdef inline void note_loss(bp_run* run, Py_ssize_t e, double E) noexcept nogil:
+    """Count one sample's loss in its epoch's sum and in the record."""
+    run.loss_sums[e] += E
+    if run.record_every > 0:
+        run.record_sum += E
+        run.record_count += 1
+        if run.record_count == run.record_every:
+            run.record[run.record_len] = run.record_sum / run.record_every
+            run.record_len += 1
+            run.record_sum = 0.0
+            run.record_count = 0
+
+
+cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
+                      const double* Y, Py_ssize_t n, const Py_ssize_t* order,
+                      Py_ssize_t step0, Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil:
     """train_steps for k = 1: one update per sample.  With plain SGD the first
     layer's update of each sample is deferred into the next sample's forward
     sweep (same arithmetic, same bits, one pass over the largest matrix instead
@@ -553,7 +565,7 @@ cdef int train_online(bp_net* net, bp_work* work, const double* X, const double*
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
     done[0] = 0
     while left > 0:
-        lr = lrs[e]
+        lr = run.lrs[e]
         p_end = p + left if p + left < n else n
         while p < p_end:
             idx = order[e * n + p] if order != NULL else p
@@ -563,7 +575,7 @@ cdef int train_online(bp_net* net, bp_work* work, const double* X, const double*
             E = bp_output(net, work, Y + idx * n_out)
             if not isfinite(E):
                 return BP_NONFINITE_LOSS
-            loss_sums[e] += E
+            note_loss(run, e, E)
             st = begin_step(net, lr)
             backward(net, work, x, mode, &st)
             if defer:
@@ -580,6 +592,9 @@ cdef int train_online(bp_net* net, bp_work* work, const double* X, const double*
                 done[0] -= 1
                 return BP_NONFINITE_PARAMS
         if p == n:
+            if run.loss_sums[e] / n <= run.target:
+                run.stopped = True
+                return BP_OK
             e += 1
             p = 0
     return BP_OK
@@ -646,12 +661,12 @@ cdef void gemm_ab(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t 
             axpy(c, A[r * K + j], B + j * N, N)
 
 
-cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, const double* X,
-                    const double* Y, Py_ssize_t rows, double lr, double* loss_sum) noexcept nogil:
-    """One mini-batch step on rows consecutive samples X, Y (row-major): the
-    forward and backward passes as matrix products over the whole batch, the
-    gradient averaged over its rows, then one optimiser step.  Each sample's
-    loss, taken before the step, is added to *loss_sum."""
+cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py_ssize_t e,
+                    const double* X, const double* Y, Py_ssize_t rows) noexcept nogil:
+    """One mini-batch step of epoch e on rows consecutive samples X, Y
+    (row-major): the forward and backward passes as matrix products over the
+    whole batch, the gradient averaged over its rows, then one optimiser step.
+    Each sample's loss, taken before the step, goes to note_loss."""
     cdef Py_ssize_t L = net.n_layers, R = rows, l, r, j, n_in, n_out, nb, u
     cdef const double* A = X
     cdef double* Z
@@ -691,7 +706,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, const double* X
                          batch.d_act + u + j, batch.delta + u + j, batch.errors + j)
         if not isfinite(E):
             return BP_NONFINITE_LOSS
-        loss_sum[0] += E
+        note_loss(run, e, E)
     # backward: G_l += D_lᵀ A_{l-1};  D_{l-1} = (D_l W_l) ⊙ f'(Z_{l-1})
     memset(work.grad, 0, net.n_params * sizeof(double))
     for l in range(L - 1, -1, -1):
@@ -716,15 +731,15 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, const double* X
             gemm_ab(batch, R, n_in, n_out, D, net.params + net.w_off[l], batch.d_out + u)
             hidden_delta(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
                          batch.d_out + u, batch.d_act + u, batch.delta + u, R * n_in)
-    st = begin_step(net, lr)
+    st = begin_step(net, run.lrs[e])
     apply_gradient(net, work.grad, &st, 1.0 / R)
     return BP_OK
 
 
-cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, const double* X,
-                       const double* Y, Py_ssize_t n, const Py_ssize_t* order,
-                       const double* lrs, Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
-                       double* loss_sums, Py_ssize_t* done) noexcept nogil:
+cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
+                       const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
+                       Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
+                       Py_ssize_t* done) noexcept nogil:
     """train_steps for k > 1: batch_step on each batch, its samples gathered
     into the batch workspace when an order is given."""
     cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
@@ -749,19 +764,22 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, const double
                 memcpy(batch.y + (i - p) * n_out, Y + idx * n_out, n_out * sizeof(double))
             Xb = batch.x
             Yb = batch.y
-        status = batch_step(net, work, batch, Xb, Yb, p_end - p, lrs[e], &loss_sums[e])
+        status = batch_step(net, work, batch, run, e, Xb, Yb, p_end - p)
         if status != BP_OK:
             return status
         if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
             return BP_NONFINITE_PARAMS
         done[0] = s - step0 + 1
+        if b == S - 1 and run.loss_sums[e] / n <= run.target:
+            run.stopped = True
+            return BP_OK
     return BP_OK
 
 
-cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, const double* X,
-                     const double* Y, Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
+                     const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
                      Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
-                     double* loss_sums, Py_ssize_t* done) noexcept nogil:
+                     Py_ssize_t* done) noexcept nogil:
     """Run optimiser steps step0 .. step0 + n_steps - 1 of a window of epochs.
 
     X: (n, size[0]) and Y: (n, size[L]), C-contiguous.  Step s belongs to
@@ -770,8 +788,11 @@ cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, const double* 
     order holds one permutation of range(n) per epoch of the window, or is
     NULL for the natural order.  k = 1 is online learning (an update per
     sample); k > 1 averages the gradient over the batch before one update.
-    lrs[e] is epoch e's learning rate; loss_sums[e] accumulates the loss of
-    each sample, taken before the update that sample contributes to.
+    run.lrs[e] is epoch e's learning rate; run.loss_sums[e] accumulates the
+    loss of each sample, taken before the update that sample contributes to;
+    with run.record_every = N the mean of every N consecutive losses is
+    appended to run.record.  After the first epoch whose mean loss is at most
+    run.target, training stops with run.stopped set.
 
     Stops early with BP_NONFINITE_LOSS when a sample's loss is not finite
     (before that sample's update) or BP_NONFINITE_PARAMS when the parameters
@@ -779,9 +800,8 @@ cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, const double* 
     *done receives the number of steps completed (and checked).
     """
     if k == 1:
-        return train_online(net, work, X, Y, n, order, lrs, step0, n_steps, loss_sums, done)
-    return train_batches(net, work, batch, X, Y, n, order, lrs, k, step0, n_steps, loss_sums,
-                         done)
+        return train_online(net, work, run, X, Y, n, order, step0, n_steps, done)
+    return train_batches(net, work, batch, run, X, Y, n, order, k, step0, n_steps, done)
 
 
 cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
