@@ -1,7 +1,5 @@
 """Validation loss, records, stopping, callbacks, progress and Ctrl-C."""
-import io
 import json
-import os
 import subprocess
 import sys
 import textwrap
