@@ -94,6 +94,21 @@ cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcep
         y[i] = y[i] - c * x[i]
 
 
+cdef inline void back_and_update(out_vec d_prev, bint first, double dj, out_vec w, double c,
+                                 in_vec a, Py_ssize_t n) noexcept nogil:
+    """d_prev (+)= dj w, then w -= c a: one row of the online backward pass with
+    plain SGD, the same bits as the separate passes (`first`: d_prev = 0.0 + ...)."""
+    cdef Py_ssize_t i
+    if first:
+        for i in range(n):  # vectorised
+            d_prev[i] = 0.0 + dj * w[i]
+            w[i] = w[i] - c * a[i]
+    else:
+        for i in range(n):  # vectorised
+            d_prev[i] = d_prev[i] + dj * w[i]
+            w[i] = w[i] - c * a[i]
+
+
 cdef inline double logistic(double z) noexcept nogil:
     # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
     # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
@@ -444,6 +459,11 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
         d = work.delta + net.u_off[l]
         d_prev = work.d_out + net.u_off[l - 1] if l > 0 else NULL
         for j in range(n_out):
+            if d_prev != NULL and plain and not capture:
+                # The common case in one pass over the row: read w into
+                # d_prev, then update it (d_prev sees the old weights).
+                back_and_update(d_prev, j == 0, d[j], W + j * n_in, st.lr * d[j], a, n_in)
+                continue
             if d_prev != NULL:
                 if j == 0:
                     # 0.0 + ...: the same bits as clearing d_prev and adding.
