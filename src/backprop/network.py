@@ -22,6 +22,8 @@ BIAS_POLICIES = ("neuron", "shared", "none")
 # A compiled call does about this many multiply-adds before Python looks in
 # again (for history, callbacks and Ctrl-C): ~50-100 ms of work.
 CHUNK_WORK = 100_000_000
+# At most this many sample indices (one permutation per epoch) per compiled call.
+ORDER_WINDOW = 1 << 20
 
 
 class Network:
@@ -365,6 +367,9 @@ class Network:
         with history, validation, callbacks, progress and Ctrl-C in between."""
         S, n, k = run.S, run.n, run.k
         chunk = max(1, CHUNK_WORK // (k * (self._model.n_params + self._model.n_units)))
+        if run.shuffle:
+            # bound the sample orders drawn per call (epochs x n indices) to 8 MB
+            chunk = min(chunk, max(1, ORDER_WINDOW // n) * S)
         if S <= chunk:
             # whole epochs per call; exactly one when Python acts after each
             chunk = S if run.validation is not None or run.callbacks else chunk - chunk % S
