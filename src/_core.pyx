@@ -502,9 +502,6 @@ cdef class Model:
         bp_predict_one(&self.net, &self.pwork, px, <double*>cnp.PyArray_DATA(out))
         return out
 
-    def state_finite(self):
-        return bool(state_finite(&self.net))
-
 
 # --------------------------------------------------------------------- BLAS
 # Mini-batches run as matrix products.  Large products go to BLAS dgemm when
