@@ -57,7 +57,9 @@ step "python -m build: the sdist, then a wheel from the sdist"
 "$work/tools/bin/python" -m build --outdir "$work/dist" "$root"
 sdists=("$work"/dist/*.tar.gz)
 wheels=("$work"/dist/*.whl)
-[ ${#sdists[@]} -eq 1 ] && [ ${#wheels[@]} -eq 1 ] || fail "expected one sdist and one wheel in $work/dist"
+if [ ${#sdists[@]} -ne 1 ] || [ ${#wheels[@]} -ne 1 ]; then
+    fail "expected one sdist and one wheel in $work/dist"
+fi
 sdist="${sdists[0]}"
 wheel="${wheels[0]}"
 
@@ -142,7 +144,7 @@ for numpy_spec in "numpy==1.26.*" "numpy>=2,<3"; do
     step "fresh virtual environment, repaired wheel, $numpy_spec, no compiler or Cython on PATH"
     venv="$work/venv-$(echo "$numpy_spec" | tr -c 'A-Za-z0-9\n' '_')"
     "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet "$repaired[test]" "$numpy_spec"
+    "$venv/bin/python" -m pip install --quiet "${repaired}[test]" "$numpy_spec"
     run_example_and_tests "$venv"
 done
 
