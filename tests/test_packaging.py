@@ -12,6 +12,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -172,11 +173,26 @@ def test_stub_is_installed_next_to_the_extension():
 
 def test_stub_lists_the_modules_names_and_signatures():
     members = stub_members(stub().body)
-    assert public(members) == public(dir(_core)) - {"np"}
+    names = {n for n in public(dir(_core)) if not isinstance(getattr(_core, n), types.ModuleType)}
+    assert public(members) == names
     assert all(hasattr(_core, name) for name in members)
     for name, node in members.items():
         if isinstance(node, ast.FunctionDef):
             check_signature(node, getattr(_core, name))
+    error = stub_members(members["DivergenceError"].body)["__init__"]
+    check_signature(error, _core.DivergenceError.__init__)
+
+
+def model_from_stub_arguments():
+    """A Model built with the stub's constructor argument names as keywords."""
+    node = stub_members(stub_members(stub().body)["Model"].body)["__init__"]
+    names = [a.arg for a in node.args.args[1:]]
+    values = [[2, 3, 1], [3, 1], [0, 4], [0.0, 0.0], 0, 0.0, True]
+    return _core.Model(**dict(zip(names, values, strict=True)))
+
+
+def test_stub_names_the_models_constructor_arguments():
+    assert model_from_stub_arguments().n_params == 2 * 3 + 3 + 3 * 1 + 1
 
 
 def test_stub_lists_the_models_members_and_signatures():
@@ -184,21 +200,19 @@ def test_stub_lists_the_models_members_and_signatures():
     members = stub_members(cls.body)
     assert public(members) == public(dir(_core.Model))
     assert all(hasattr(_core.Model, name) for name in members)
+    model = model_from_stub_arguments()
     for name, node in members.items():
-        if name == "__init__":          # checked by calling it, below
+        if name == "__init__":          # checked by calling it, above
             continue
-        attribute = inspect.getattr_static(_core.Model, name)
-        is_property = any(isinstance(d, ast.Name) and d.id == "property" for d in node.decorator_list)
-        if callable(attribute):
-            assert not is_property, name
+        if callable(inspect.getattr_static(_core.Model, name)):
+            assert isinstance(node, ast.FunctionDef) and not node.decorator_list, name
             check_signature(node, getattr(_core.Model, name))
-        else:
-            assert is_property, f"{name} is a data attribute: declare it as a property"
-
-
-def test_stub_names_the_models_constructor_arguments():
-    node = stub_members(stub_members(stub().body)["Model"].body)["__init__"]
-    names = [a.arg for a in node.args.args[1:]]
-    values = [[2, 3, 1], [3, 1], [0, 4], [0.0, 0.0], 0, 0.0, True]
-    model = _core.Model(**dict(zip(names, values, strict=True)))
-    assert model.n_params == 2 * 3 + 3 + 3 * 1 + 1
+            continue
+        # A data attribute: a property in the stub if read-only, an annotated
+        # attribute if it can be set.
+        try:
+            setattr(model, name, getattr(model, name))
+            writable = True
+        except AttributeError:
+            writable = False
+        assert isinstance(node, ast.AnnAssign if writable else ast.FunctionDef), name

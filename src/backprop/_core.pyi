@@ -3,7 +3,7 @@
 Its Python-visible API is internal: ``backprop.Network`` validates every
 argument before it calls a ``Model`` method, and the methods trust their
 inputs (shapes, dtypes, C-contiguity, finiteness), except ``learn_one`` and
-``predict_one``, which check widths and finiteness themselves.  Arrays are
+``predict_one``, which check their arguments themselves.  Arrays are
 float64 and C-contiguous unless said otherwise.  The C-level API for other
 Cython modules is in ``backprop/_core.pxd``.
 """
@@ -29,12 +29,50 @@ STATUS_NONFINITE_PARAMS: int
 ALIGNMENT: int
 """Byte alignment of parameter and optimiser-state vectors (64)."""
 
+KERNEL_VARIANTS: dict[str, tuple[str, int]]
+"""Kernel build name -> (its module, the CPU level it needs): x86-64-v3, x86-64-v4."""
+
 def aligned_zeros(n: int) -> _Vector:
     """A zeroed float64 vector of length n whose data is 64-byte aligned."""
+
+def use_blas(enable: bool = True) -> bool:
+    """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
+    returns whether BLAS is now in use."""
+
+def blas_in_use() -> bool: ...
+def cpu_level() -> int:
+    """1 for a baseline x86-64 CPU, 3 or 4 for x86-64-v3/v4, 0 for other architectures."""
+
+def available_kernels() -> list[str]:
+    """The kernel builds this CPU can run, fastest last."""
+
+def active_kernels() -> str:
+    """The name of the kernel build in use ("baseline", "x86-64-v3", "x86-64-v4")."""
+
+def use_kernels(name: str) -> None:
+    """Run the bulk kernels from the named build; refused if unavailable here."""
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or non-finite parameters."""
+
+    epoch: int | None
+    restored_epoch: int | None
+    history: object
+    def __init__(
+        self,
+        message: str,
+        epoch: int | None = None,
+        restored_epoch: int | None = None,
+        history: object = None,
+    ) -> None: ...
 
 class Model:
     """The buffers of one network and the compiled operations on them."""
 
+    samples: int
+    """Samples trained on over the network's life."""
+    default_lr: float
+    """``learn_one``'s learning rate when none is given."""
     @property
     def busy(self) -> int:
         """1 while a training run holds ``lock()``."""
@@ -121,7 +159,10 @@ class Model:
     def capture_step(self, x: _Vector, t: _Vector, lr: float) -> tuple[int, float]:
         """One online update that leaves every intermediate in ``work``;
         returns (status, loss before the update)."""
-    def learn_one(self, x: _Vector, t: _Vector, lr: float) -> tuple[int, float]:
-        """One online update; returns (status, loss before the update)."""
-    def predict_one(self, x: _Vector) -> _Vector: ...
+    def learn_one(self, x: npt.ArrayLike, t: npt.ArrayLike, lr: float | None) -> float:
+        """One online update with the network's optimiser; returns the loss
+        before the update.  Checks widths, finiteness and lr itself; raises
+        DivergenceError (parameters untouched) if the loss is not finite."""
+    def predict_one(self, x: npt.ArrayLike) -> _Vector:
+        """The outputs for one sample, as a new array (checks x itself)."""
     def state_finite(self) -> bool: ...
