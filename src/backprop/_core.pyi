@@ -154,8 +154,15 @@ class Model:
         step0: int,
         n_steps: int,
         loss_sums: _Vector,
-    ) -> tuple[int, int]:
-        """Run optimiser steps; returns (status, steps_done).  Needs lock()."""
+        target: float,
+        record_every: int,
+        record: _Vector,
+        record_state: _Vector,
+    ) -> tuple[int, int, bool]:
+        """Run optimiser steps; returns (status, steps_done, stopped_at_target).
+        target: the mean epoch loss to stop at (-inf: none); record_every: 0 or
+        N, the mean loss of every N samples going to record, with record_state
+        = [open window's sum, its count, means written].  Needs lock()."""
     def capture_step(self, x: _Vector, t: _Vector, lr: float) -> tuple[int, float]:
         """One online update that leaves every intermediate in ``work``;
         returns (status, loss before the update)."""
