@@ -1,0 +1,72 @@
+# cython: boundscheck=False, wraparound=False
+"""Train a ``backprop.Network`` from Cython, in this module's own nogil loop.
+
+An example of embedding backprop's C-level API (``backprop/_core.pxd``):
+online SGD, one ``bp_learn_one`` per sample, the samples in order, epoch after
+epoch.  With the network's default optimiser (plain SGD) the result is the same
+bits as ``net.train(X, Y, epochs, lr)``.
+"""
+from array import array
+
+from backprop._core cimport (BP_API_VERSION, bp_api_version, bp_get_net, bp_get_work,
+                             bp_learn_one, bp_net, bp_predict_one, bp_work)
+from backprop._types cimport BP_OK
+
+# BP_API_VERSION is the version this module was compiled against;
+# bp_api_version() is the installed core's.
+COMPILED_API_VERSION = BP_API_VERSION
+if bp_api_version() != BP_API_VERSION:
+    raise ImportError(
+        f"bpembed was built against backprop's C-level API version {BP_API_VERSION}, "
+        f"but the installed backprop provides version {bp_api_version()}: rebuild bpembed")
+
+
+def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssize_t epochs,
+                 double lr):
+    """Online SGD on (X, Y) for ``epochs`` passes, samples in order.
+
+    Returns one mean per-sample loss per epoch, each sample's loss taken before
+    its update (as ``History.loss``).  The network must not be used from
+    Python while this runs: the loop works on the network's own buffers.
+    """
+    cdef bp_net* net = bp_get_net(network)
+    cdef bp_work* work = bp_get_work(network)
+    cdef Py_ssize_t n = X.shape[0], L = net.n_layers, e = 0, i = 0
+    cdef double E
+    cdef int status = BP_OK
+    if n == 0 or Y.shape[0] != n:
+        raise ValueError(f"X and Y need the same, non-zero number of rows, got {n} and {Y.shape[0]}")
+    if X.shape[1] != net.size[0] or Y.shape[1] != net.size[L]:
+        raise ValueError(f"X needs {net.size[0]} columns and Y {net.size[L]}, "
+                         f"got {X.shape[1]} and {Y.shape[1]}")
+    if epochs < 0:
+        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    sums = array("d", [0.0]) * epochs
+    cdef double[::1] loss_sums = sums
+    with nogil:
+        while e < epochs and status == BP_OK:
+            i = 0
+            while i < n:
+                status = bp_learn_one(net, work, &X[i, 0], &Y[i, 0], lr, &E)
+                if status != BP_OK:
+                    break
+                loss_sums[e] += E
+                i += 1
+            e += 1
+    if status != BP_OK:
+        raise FloatingPointError(
+            f"the loss of sample {i} was non-finite in epoch {e - 1}; the updates before it "
+            "were kept. Try a smaller learning rate.")
+    return [total / n for total in sums]
+
+
+def predict(network, const double[:, ::1] X, double[:, ::1] out):
+    """out[i] = the network's outputs for X[i], through ``bp_predict_one``."""
+    cdef bp_net* net = bp_get_net(network)
+    cdef bp_work* work = bp_get_work(network)
+    cdef Py_ssize_t i
+    if X.shape[1] != net.size[0] or out.shape[1] != net.size[net.n_layers] or out.shape[0] != X.shape[0]:
+        raise ValueError("predict: X must be (n, n_in) and out (n, n_out)")
+    with nogil:
+        for i in range(X.shape[0]):
+            bp_predict_one(net, work, &X[i, 0], &out[i, 0])

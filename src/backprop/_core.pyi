@@ -1,0 +1,175 @@
+"""Type stub for ``backprop._core``, the compiled core (``src/_core.pyx``).
+
+Its Python-visible API is internal: ``backprop.Network`` validates every
+argument before it calls a ``Model`` method, and the methods trust their
+inputs (shapes, dtypes, C-contiguity, finiteness), except ``learn_one`` and
+``predict_one``, which check their arguments themselves.  Arrays are
+float64 and C-contiguous unless said otherwise.  The C-level API for other
+Cython modules is in ``backprop/_core.pxd``.
+"""
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+_Vector = npt.NDArray[np.float64]
+_Matrix = npt.NDArray[np.float64]
+
+ACTIVATIONS: dict[str, int]
+"""Activation name -> code: logistic, tanh, relu, leaky_relu, identity, softmax."""
+LOSSES: dict[str, int]
+"""Loss name -> code: squared, cross_entropy, huber."""
+OPTIMIZERS: dict[str, int]
+"""Optimiser name -> code: sgd, adam."""
+API_VERSION: int
+"""The version of the C-level API in ``_core.pxd`` (``BP_API_VERSION``)."""
+STATUS_OK: int
+STATUS_NONFINITE_LOSS: int
+STATUS_NONFINITE_PARAMS: int
+ALIGNMENT: int
+"""Byte alignment of parameter and optimiser-state vectors (64)."""
+
+KERNEL_VARIANTS: dict[str, tuple[str, int]]
+"""Kernel build name -> (its module, the CPU level it needs): x86-64-v3, x86-64-v4."""
+
+def aligned_zeros(n: int) -> _Vector:
+    """A zeroed float64 vector of length n whose data is 64-byte aligned."""
+
+def use_blas(enable: bool = True) -> bool:
+    """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
+    returns whether BLAS is now in use."""
+
+def blas_in_use() -> bool: ...
+def cpu_level() -> int:
+    """1 for a baseline x86-64 CPU, 3 or 4 for x86-64-v3/v4, 0 for other architectures."""
+
+def available_kernels() -> list[str]:
+    """The kernel builds this CPU can run, fastest last."""
+
+def active_kernels() -> str:
+    """The name of the kernel build in use ("baseline", "x86-64-v3", "x86-64-v4")."""
+
+def use_kernels(name: str) -> None:
+    """Run the bulk kernels from the named build; refused if unavailable here."""
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or non-finite parameters."""
+
+    epoch: int | None
+    restored_epoch: int | None
+    history: object
+    def __init__(
+        self,
+        message: str,
+        epoch: int | None = None,
+        restored_epoch: int | None = None,
+        history: object = None,
+    ) -> None: ...
+
+class Model:
+    """The buffers of one network and the compiled operations on them."""
+
+    samples: int
+    """Samples trained on over the network's life."""
+    default_lr: float
+    """``learn_one``'s learning rate when none is given."""
+    @property
+    def busy(self) -> int:
+        """1 while a training run holds ``lock()``."""
+    @property
+    def params(self) -> _Vector:
+        """The flat parameter vector, 64-byte aligned."""
+    @property
+    def state1(self) -> _Vector | None:
+        """SGD velocity or Adam's first moment; None if unused."""
+    @property
+    def state2(self) -> _Vector | None:
+        """Adam's second moment; None if unused."""
+    @property
+    def _shape_arrays(self) -> tuple[np.ndarray, ...]:
+        """(size, n_bias, w_off, b_off, u_off, act, act_param)."""
+    @property
+    def _work_arrays(self) -> tuple[_Vector, ...]:
+        """The network's workspace: net, out, d_out, d_act, delta, errors, grad."""
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        n_bias: Sequence[int],
+        activations: Sequence[int],
+        act_params: Sequence[float],
+        loss: int,
+        loss_param: float,
+        train_bias: bool,
+    ) -> None: ...
+    def lock(self) -> None:
+        """Mark the network busy; RuntimeError if it already is."""
+    def unlock(self) -> None: ...
+    @property
+    def n_params(self) -> int: ...
+    @property
+    def n_units(self) -> int: ...
+    @property
+    def offsets(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """(w_off, b_off, n_bias)."""
+    @property
+    def u_offsets(self) -> tuple[int, ...]: ...
+    @property
+    def work(self) -> tuple[_Vector, ...]:
+        """The workspace arrays: net, out, d_out, d_act, delta, errors, grad."""
+    def set_optimizer(
+        self,
+        code: int,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        decay_bias: bool = False,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-08,
+    ) -> None: ...
+    def get_counters(self) -> tuple[int, float, float]:
+        """(n_steps, beta1_pow, beta2_pow)."""
+    def set_state(
+        self,
+        params: _Vector,
+        state1: _Vector | None,
+        state2: _Vector | None,
+        counters: tuple[int, float, float],
+    ) -> None: ...
+    def snapshot(
+        self,
+    ) -> tuple[_Vector, _Vector | None, _Vector | None, tuple[int, float, float]]: ...
+    def copy(self) -> Model: ...
+    def predict(self, X: _Matrix, out: _Matrix) -> None:
+        """out[i] = the outputs for X[i]; X (n, n_in), out (n, n_out)."""
+    def sample_losses(self, X: _Matrix, Y: _Matrix, out: _Vector) -> None:
+        """out[i] = the loss of sample (X[i], Y[i])."""
+    def train(
+        self,
+        X: _Matrix,
+        Y: _Matrix,
+        order: npt.NDArray[np.intp] | None,
+        lrs: _Vector,
+        batch_size: int,
+        step0: int,
+        n_steps: int,
+        loss_sums: _Vector,
+        target: float,
+        record_every: int,
+        record: _Vector,
+        record_state: _Vector,
+    ) -> tuple[int, int, bool]:
+        """Run optimiser steps; returns (status, steps_done, stopped_at_target).
+        target: the mean epoch loss to stop at (-inf: none); record_every: 0 or
+        N, the mean loss of every N samples going to record, with record_state
+        = [open window's sum, its count, means written].  Needs lock()."""
+    def capture_step(self, x: _Vector, t: _Vector, lr: float) -> tuple[int, float]:
+        """One online update that leaves every intermediate in ``work``;
+        returns (status, loss before the update)."""
+    def learn_one(self, x: npt.ArrayLike, t: npt.ArrayLike, lr: float | None) -> float:
+        """One online update with the network's optimiser; returns the loss
+        before the update.  Checks widths, finiteness and lr itself; raises
+        DivergenceError (parameters untouched) if the loss is not finite."""
+    def predict_one(self, x: npt.ArrayLike) -> _Vector:
+        """The outputs for one sample, as a new array (checks x itself)."""
+    def state_finite(self) -> bool: ...

@@ -1,0 +1,126 @@
+"""Embedding from Cython: examples/embedding (bpembed) cimports backprop's
+C-level API, is built here against the installed backprop, and must train a
+Network to the same bits as Network.train."""
+import importlib
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop import _core
+
+pytestmark = pytest.mark.needs_compiler
+
+EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "embedding"
+
+
+@pytest.fixture(scope="module")
+def bpembed(tmp_path_factory):
+    """Build and import the example package, against the installed backprop
+    (no build isolation: its build requirement cybackprop is what is installed)."""
+    work = tmp_path_factory.mktemp("embedding")
+    source = work / "bpembed"
+    shutil.copytree(EXAMPLE, source)
+    target = work / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+         "--no-index", "--target", str(target), str(source)],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    sys.path.insert(0, str(target))
+    try:
+        yield importlib.import_module("bpembed")
+    finally:
+        sys.path.remove(str(target))
+        sys.modules.pop("bpembed", None)
+
+
+def data(n, n_in, n_out, kind, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_in))
+    if kind == "onehot":
+        Y = np.eye(n_out)[rng.integers(0, n_out, n)]
+    else:
+        Y = rng.uniform(size=(n, n_out))
+    return X, Y
+
+
+CASES = {
+    "logistic-squared": dict(sizes=[4, 6, 3], activation="logistic"),
+    "tanh-softmax-xent": dict(sizes=[4, 8, 5, 3], activation=["tanh", "tanh", "softmax"],
+                              loss="cross_entropy"),
+    "relu-identity-huber-shared": dict(sizes=[4, 7, 3], activation=["relu", "identity"],
+                                       loss=bp.Huber(0.5), bias="shared"),
+    "leaky-nobias": dict(sizes=[4, 5, 3], activation=[bp.LeakyReLU(0.1), "logistic"], bias="none"),
+}
+
+
+def test_api_version_of_the_build_is_the_installed_cores(bpembed):
+    assert bpembed.COMPILED_API_VERSION == _core.API_VERSION
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_nogil_loop_trains_the_same_bits_as_network_train(bpembed, case):
+    spec = CASES[case]
+    kind = "onehot" if spec.get("loss") == "cross_entropy" else "uniform"
+    X, Y = data(40, spec["sizes"][0], spec["sizes"][-1], kind)
+    net = bp.Network(**spec, seed=3)
+    twin = net.copy()
+    losses = bpembed.train_online(net, X, Y, 5, 0.05)
+    hist = twin.train(X, Y, epochs=5, lr=0.05)           # plain SGD, online, no shuffle
+    assert net.params.tobytes() == twin.params.tobytes()
+    assert np.array(losses).tobytes() == hist.loss.tobytes()
+    assert not np.array_equal(net.params, bp.Network(**spec, seed=3).params)
+
+
+def test_worked_example_for_10000_updates(bpembed):
+    net, x, t, lr = bp.examples.mazur()
+    twin = net.copy()
+    X, Y = np.array([x]), np.array([t])
+    bpembed.train_online(net, X, Y, 10_000, lr)
+    twin.train(X, Y, epochs=10_000, lr=lr)
+    assert net.params.tobytes() == twin.params.tobytes()
+    assert net.loss(X, Y) == pytest.approx(0.000035102, abs=5e-10)
+
+
+@pytest.mark.parametrize("optimizer", [bp.SGD(momentum=0.9, nesterov=True, weight_decay=0.01),
+                                       bp.Adam()], ids=repr)
+def test_uses_the_networks_optimiser(bpembed, optimizer):
+    X, Y = data(30, 4, 3, "uniform")
+    net = bp.Network([4, 6, 3], seed=1)
+    net.train(X, Y, epochs=1, lr=0.01, optimizer=optimizer)
+    twin = net.copy()
+    bpembed.train_online(net, X, Y, 3, 0.01)
+    twin.train(X, Y, epochs=3, lr=0.01)
+    assert net.params.tobytes() == twin.params.tobytes()
+
+
+def test_predict_one_gives_network_predict(bpembed):
+    X, _ = data(25, 4, 3, "uniform")
+    net = bp.Network([4, 9, 3], activation=["tanh", "softmax"], loss="cross_entropy", seed=2)
+    out = np.empty((25, 3))
+    bpembed.predict(net, X, out)
+    assert out.tobytes() == net.predict(X).tobytes()
+
+
+def test_bad_arguments_are_refused_before_the_loop(bpembed):
+    X, Y = data(10, 4, 3, "uniform")
+    net = bp.Network([4, 6, 3], seed=1)
+    before = net.params.copy()
+    with pytest.raises(TypeError, match="expected a backprop.Network"):
+        bpembed.train_online(object(), X, Y, 1, 0.1)
+    with pytest.raises(ValueError, match="X needs 4 columns and Y 3"):
+        bpembed.train_online(net, X[:, :3].copy(), Y, 1, 0.1)
+    with pytest.raises(ValueError, match="same, non-zero number of rows"):
+        bpembed.train_online(net, X, Y[:5], 1, 0.1)
+    assert net.params.tobytes() == before.tobytes()
+
+
+def test_divergence_is_reported_after_the_gil_is_back(bpembed):
+    net = bp.Network.from_weights([np.full((1, 1), 1e300)], activation="identity")
+    with pytest.raises(FloatingPointError, match="non-finite in epoch 0"):
+        bpembed.train_online(net, np.array([[1e10]]), np.array([[0.0]]), 2, 1.0)
