@@ -67,6 +67,15 @@ cdef bp_work* bp_get_work(object network) except NULL:
     return &_model_of(network).work
 
 
+cdef int bp_acquire(object network) except -1:
+    _model_of(network).lock()
+    return 0
+
+
+cdef void bp_release(object network):
+    _model_of(network).unlock()
+
+
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or non-finite parameters.
 

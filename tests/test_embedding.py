@@ -124,3 +124,23 @@ def test_divergence_is_reported_after_the_gil_is_back(bpembed):
     net = bp.Network.from_weights([np.full((1, 1), 1e300)], activation="identity")
     with pytest.raises(FloatingPointError, match="non-finite in epoch 0"):
         bpembed.train_online(net, np.array([[1e10]]), np.array([[0.0]]), 2, 1.0)
+
+
+def test_python_training_is_refused_while_the_loop_holds_the_network(bpembed):
+    import threading
+
+    X, Y = data(2000, 30, 5, "uniform")
+    net = bp.Network([30, 60, 5], seed=0)
+    worker = threading.Thread(target=bpembed.train_online, args=(net, X, Y, 20, 0.01))
+    worker.start()
+    try:
+        while not net._model.busy:      # until the loop holds the network
+            pass
+        with pytest.raises(RuntimeError, match="another thread"):
+            net.train(X[:5], Y[:5])
+        with pytest.raises(RuntimeError, match="another thread"):
+            net.learn_one(X[0], Y[0])
+    finally:
+        worker.join()
+    assert not net._model.busy
+    net.train(X[:5], Y[:5])            # released afterwards

@@ -8,8 +8,9 @@ bits as ``net.train(X, Y, epochs, lr)``.
 """
 from array import array
 
-from backprop._core cimport (BP_API_VERSION, bp_api_version, bp_get_net, bp_get_work,
-                             bp_learn_one, bp_net, bp_predict_one, bp_work)
+from backprop._core cimport (BP_API_VERSION, bp_acquire, bp_api_version, bp_get_net,
+                             bp_get_work, bp_learn_one, bp_net, bp_predict_one, bp_release,
+                             bp_work)
 from backprop._types cimport BP_OK
 
 # BP_API_VERSION is the version this module was compiled against;
@@ -26,8 +27,8 @@ def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssi
     """Online SGD on (X, Y) for ``epochs`` passes, samples in order.
 
     Returns one mean per-sample loss per epoch, each sample's loss taken before
-    its update (as ``History.loss``).  The network must not be used from
-    Python while this runs: the loop works on the network's own buffers.
+    its update (as ``History.loss``).  The network is held (bp_acquire) while
+    the loop runs on its buffers: training it from Python meanwhile raises.
     """
     cdef bp_net* net = bp_get_net(network)
     cdef bp_work* work = bp_get_work(network)
@@ -43,16 +44,20 @@ def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssi
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     sums = array("d", [0.0]) * epochs
     cdef double[::1] loss_sums = sums
-    with nogil:
-        while e < epochs and status == BP_OK:
-            i = 0
-            while i < n:
-                status = bp_learn_one(net, work, &X[i, 0], &Y[i, 0], lr, &E)
-                if status != BP_OK:
-                    break
-                loss_sums[e] += E
-                i += 1
-            e += 1
+    bp_acquire(network)             # Python's train()/learn_one() on it now refuse
+    try:
+        with nogil:
+            while e < epochs and status == BP_OK:
+                i = 0
+                while i < n:
+                    status = bp_learn_one(net, work, &X[i, 0], &Y[i, 0], lr, &E)
+                    if status != BP_OK:
+                        break
+                    loss_sums[e] += E
+                    i += 1
+                e += 1
+    finally:
+        bp_release(network)
     if status != BP_OK:
         raise FloatingPointError(
             f"the loss of sample {i} was non-finite in epoch {e - 1}; the updates before it "

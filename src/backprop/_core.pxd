@@ -23,6 +23,12 @@ cdef int bp_api_version() noexcept nogil
 cdef bp_net* bp_get_net(object network) except NULL
 cdef bp_work* bp_get_work(object network) except NULL
 
+# Hold a network for the duration of an embedding loop: while held, Python's
+# train() and learn_one() on it raise RuntimeError instead of racing the loop.
+# bp_acquire raises RuntimeError if the network is already held or training.
+cdef int bp_acquire(object network) except -1
+cdef void bp_release(object network)
+
 cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil
 cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil
 cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
@@ -31,6 +37,9 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
                       double lr, double* loss) noexcept nogil
 
 
+# The extension type behind backprop.Network (its ``_model``).  Its fields are
+# an implementation detail: they are not part of the versioned API above and
+# may change between releases; use bp_get_net/bp_get_work.
 cdef class Model:
     cdef bp_net net
     cdef bp_work work

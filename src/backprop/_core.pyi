@@ -172,4 +172,3 @@ class Model:
         DivergenceError (parameters untouched) if the loss is not finite."""
     def predict_one(self, x: npt.ArrayLike) -> _Vector:
         """The outputs for one sample, as a new array (checks x itself)."""
-    def state_finite(self) -> bool: ...
