@@ -1,3 +1,23 @@
-"""backprop: multilayer perceptrons trained by backpropagation in a compiled core."""
+"""backprop: multilayer perceptrons trained by backpropagation in a compiled core.
+
+    >>> import backprop as bp
+    >>> net = bp.Network([2, 3, 1], activation="tanh", seed=0)
+    >>> history = net.train(X, Y, epochs=100, lr=0.1)
+
+See ``Network`` for the API, ``backprop.examples`` for the worked example.
+"""
 
 __version__ = "0.1.0"
+
+from . import examples, init, optim
+from .functions import Huber, LeakyReLU
+from .init import Uniform
+from .network import DivergenceError, Network
+from .optim import SGD, Adam, CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay
+from .results import History, Trace, TraceLayer
+
+__all__ = [
+    "Adam", "CosineDecay", "DivergenceError", "ExponentialDecay", "History", "Huber",
+    "InverseTimeDecay", "LeakyReLU", "Network", "SGD", "StepDecay", "Trace", "TraceLayer",
+    "Uniform", "examples", "init", "optim",
+]

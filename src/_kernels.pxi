@@ -1,0 +1,490 @@
+# The per-sample kernels of backprop's compiled core.
+#
+# Notation (one sample, weight layer l from n_in = size[l] units to
+# n_out = size[l + 1] units, a_0 = x the input):
+#
+#     z_l = W_l a_{l-1} + b_l                       (forward, "net")
+#     a_l = f_l(z_l)                                (forward, "out")
+#     δ_L = dE/da_L ⊙ f_L'(z_L)                     (output deltas)
+#     dE/da_{l-1} = W_lᵀ δ_l                        (with W_l before its update)
+#     δ_{l-1} = dE/da_{l-1} ⊙ f_{l-1}'(z_{l-1})
+#     dE/dW_l = δ_l a_{l-1}ᵀ,  dE/db_l = δ_l        (shared bias: Σ_j δ_l[j])
+#
+# Everything here is `noexcept nogil` and allocates nothing: the callers own
+# every buffer.  Reductions are written with a fixed summation order (eight
+# partial sums in `dot`, sequential over rows in `axpy` accumulations) so the
+# bits do not depend on how wide the vector unit is.
+
+from libc.math cimport exp, fabs, isfinite, log, log1p, sqrt, tanh
+from libc.string cimport memset
+
+cdef enum:
+    MODE_ONLINE = 0     # update the parameters after each sample
+    MODE_CAPTURE = 1    # as online, and also store the sample's gradient
+    MODE_BATCH = 2      # only accumulate the gradient; the caller steps
+
+
+ctypedef struct bp_step:
+    # Per-step constants of the optimiser, computed once per update.
+    double lr
+    double step_size        # Adam: lr / (1 - beta1 ** t)
+    double bc2_sqrt         # Adam: sqrt(1 - beta2 ** t)
+
+
+cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept nogil:
+    """Σ_i w[i] x[i], summed in eight interleaved partial sums then a fixed tree."""
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+    cdef Py_ssize_t i, m = n - n % 8
+    for i in range(0, m, 8):
+        s0 = s0 + w[i] * x[i]
+        s1 = s1 + w[i + 1] * x[i + 1]
+        s2 = s2 + w[i + 2] * x[i + 2]
+        s3 = s3 + w[i + 3] * x[i + 3]
+        s4 = s4 + w[i + 4] * x[i + 4]
+        s5 = s5 + w[i + 5] * x[i + 5]
+        s6 = s6 + w[i + 6] * x[i + 6]
+        s7 = s7 + w[i + 7] * x[i + 7]
+    cdef double s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for i in range(m, n):
+        s = s + w[i] * x[i]
+    return s
+
+
+cdef inline void axpy(double* y, double alpha, const double* x, Py_ssize_t n) noexcept nogil:
+    """y += alpha x"""
+    cdef Py_ssize_t i
+    for i in range(n):
+        y[i] = y[i] + alpha * x[i]
+
+
+cdef inline double logistic(double z) noexcept nogil:
+    # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
+    # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
+    cdef double e = exp(-fabs(z))
+    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+
+
+cdef void activate(int code, double slope, const double* z, double* a,
+                   Py_ssize_t n) noexcept nogil:
+    """a = f(z) for one layer."""
+    cdef Py_ssize_t i
+    cdef double m, s
+    if code == BP_LOGISTIC:
+        for i in range(n):
+            a[i] = logistic(z[i])
+    elif code == BP_TANH:
+        # tanh saturates to ±1 without overflow for any finite z.
+        for i in range(n):
+            a[i] = tanh(z[i])
+    elif code == BP_RELU:
+        for i in range(n):
+            a[i] = z[i] if z[i] > 0.0 else 0.0
+    elif code == BP_LEAKY_RELU:
+        for i in range(n):
+            a[i] = z[i] if z[i] > 0.0 else slope * z[i]
+    elif code == BP_IDENTITY:
+        for i in range(n):
+            a[i] = z[i]
+    elif code == BP_SOFTMAX:
+        # Shift by the largest z: every exp argument is <= 0, the sum is in [1, n].
+        m = z[0]
+        for i in range(1, n):
+            if z[i] > m:
+                m = z[i]
+        s = 0.0
+        for i in range(n):
+            a[i] = exp(z[i] - m)
+            s = s + a[i]
+        for i in range(n):
+            a[i] = a[i] / s
+
+
+cdef void derivative(int code, double slope, const double* z, const double* a,
+                     double* d, Py_ssize_t n) noexcept nogil:
+    """d = f'(z), written from the output a where the function allows it.
+
+    For softmax, whose Jacobian is not diagonal, d is its diagonal a(1 - a);
+    the output deltas use the full Jacobian instead.
+    """
+    cdef Py_ssize_t i
+    if code == BP_LOGISTIC or code == BP_SOFTMAX:
+        for i in range(n):
+            d[i] = a[i] * (1.0 - a[i])
+    elif code == BP_TANH:
+        for i in range(n):
+            d[i] = 1.0 - a[i] * a[i]
+    elif code == BP_RELU:
+        for i in range(n):
+            d[i] = 1.0 if z[i] > 0.0 else 0.0
+    elif code == BP_LEAKY_RELU:
+        for i in range(n):
+            d[i] = 1.0 if z[i] > 0.0 else slope
+    else:
+        for i in range(n):
+            d[i] = 1.0
+
+
+cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
+    """Forward pass: fill work.net and work.out for every layer."""
+    cdef Py_ssize_t l, j, n_in, n_out, nb
+    cdef const double* a_in = x
+    cdef const double* W
+    cdef const double* b
+    cdef double* z
+    for l in range(net.n_layers):
+        n_in = net.size[l]
+        n_out = net.size[l + 1]
+        W = net.params + net.w_off[l]
+        b = net.params + net.b_off[l]
+        nb = net.n_bias[l]
+        z = work.net + net.u_off[l]
+        for j in range(n_out):
+            z[j] = dot(W + j * n_in, a_in, n_in)
+        if nb == n_out:
+            for j in range(n_out):
+                z[j] = z[j] + b[j]
+        elif nb == 1:
+            for j in range(n_out):
+                z[j] = z[j] + b[0]
+        activate(net.act[l], net.act_param[l], z, work.out + net.u_off[l], n_out)
+        a_in = work.out + net.u_off[l]
+
+
+cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil:
+    """Loss of the sample just forwarded; fills the output layer's errors,
+    d_out, d_act and delta.  Returns E = Σ_k errors[k].
+
+    squared:        e_k = ½ (o_k - t_k)²,  dE/do_k = o_k - t_k
+    huber (h):      e_k = ½ r² if |r| <= h else h (|r| - ½ h),  r = o_k - t_k
+    cross-entropy with logistic outputs (binary, per output):
+                    e_k = -[t log o + (1 - t) log(1 - o)] = softplus(-z) t + softplus(z) (1 - t)
+                    δ_k = o_k - t_k
+    cross-entropy with softmax outputs (categorical):
+                    e_k = -t_k log o_k = t_k (logsumexp(z) - z_k)
+                    δ_k = o_k Σ_j t_j - t_k        (= o_k - t_k for targets summing to 1)
+    """
+    cdef Py_ssize_t L = net.n_layers, n = net.size[L], u = net.u_off[L - 1], k
+    cdef int code = net.act[L - 1]
+    cdef const double* z = work.net + u
+    cdef const double* o = work.out + u
+    cdef double* d_out = work.d_out + u
+    cdef double* d_act = work.d_act + u
+    cdef double* delta = work.delta + u
+    cdef double* err = work.errors
+    cdef double r, ar, h = net.loss_param, e, lp, m, s, lse, tsum, total
+    cdef bint canonical = net.loss == BP_CROSS_ENTROPY
+
+    derivative(code, net.act_param[L - 1], z, o, d_act, n)
+    if net.loss == BP_SQUARED:
+        for k in range(n):
+            r = o[k] - t[k]
+            err[k] = 0.5 * r * r
+            d_out[k] = r
+    elif net.loss == BP_HUBER:
+        for k in range(n):
+            r = o[k] - t[k]
+            ar = fabs(r)
+            if ar <= h:
+                err[k] = 0.5 * r * r
+                d_out[k] = r
+            else:
+                err[k] = h * (ar - 0.5 * h)
+                d_out[k] = h if r > 0.0 else -h
+    elif code == BP_LOGISTIC:
+        for k in range(n):
+            # softplus(±z) = max(±z, 0) + log1p(exp(-|z|)): no overflow, and
+            # no cancellation between the two terms of the loss.
+            lp = log1p(exp(-fabs(z[k])))
+            if z[k] > 0.0:
+                err[k] = lp + (1.0 - t[k]) * z[k]
+            else:
+                err[k] = lp - t[k] * z[k]
+            # dE/do = -t/o + (1-t)/(1-o); a term whose target weight is zero is
+            # left out so that a saturated output gives ±inf, never 0·inf = NaN.
+            e = 0.0
+            if t[k] != 0.0:
+                e = e - t[k] / o[k]
+            if t[k] != 1.0:
+                e = e + (1.0 - t[k]) / (1.0 - o[k])
+            d_out[k] = e
+            delta[k] = o[k] - t[k]
+    else:
+        # softmax: logsumexp(z) = m + log Σ exp(z - m) with m = max z.
+        m = z[0]
+        for k in range(1, n):
+            if z[k] > m:
+                m = z[k]
+        s = 0.0
+        for k in range(n):
+            s = s + exp(z[k] - m)
+        lse = m + log(s)
+        tsum = 0.0
+        for k in range(n):
+            err[k] = t[k] * (lse - z[k])
+            d_out[k] = -t[k] / o[k] if t[k] != 0.0 else 0.0
+            tsum = tsum + t[k]
+        for k in range(n):
+            delta[k] = o[k] * tsum - t[k]
+
+    if not canonical:
+        if code == BP_SOFTMAX:
+            # δ_k = Σ_j dE/do_j do_j/dz_k = o_k (dE/do_k - Σ_j o_j dE/do_j)
+            s = 0.0
+            for k in range(n):
+                s = s + o[k] * d_out[k]
+            for k in range(n):
+                delta[k] = o[k] * (d_out[k] - s)
+        else:
+            for k in range(n):
+                delta[k] = d_out[k] * d_act[k]
+
+    total = 0.0
+    for k in range(n):
+        total = total + err[k]
+    return total
+
+
+cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
+    """Count one optimiser step and compute its constants."""
+    cdef bp_step st
+    net.n_steps += 1
+    st.lr = lr
+    st.step_size = lr
+    st.bc2_sqrt = 1.0
+    if net.opt == BP_ADAM:
+        net.beta1_pow = net.beta1_pow * net.beta1
+        net.beta2_pow = net.beta2_pow * net.beta2
+        st.step_size = lr / (1.0 - net.beta1_pow)
+        st.bc2_sqrt = sqrt(1.0 - net.beta2_pow)
+    return st
+
+
+cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t n,
+                     double s, const double* src, double wd) noexcept nogil:
+    """One optimiser step on params[off:off+n] with gradient g_i = s·src_i + wd·w_i.
+
+    SGD (as torch.optim.SGD, zero dampening):  v = μ v + g;  w -= lr v
+                                   (Nesterov:  w -= lr (g + μ v))
+    plain SGD (μ = 0, wd = 0):                  w -= (lr s) src_i
+    Adam (as torch.optim.Adam):  m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²
+                                 w -= lr/(1-β1ᵗ) · m / (sqrt(v)/sqrt(1-β2ᵗ) + ε)
+    """
+    cdef double* w = net.params + off
+    cdef double* v
+    cdef double* m
+    cdef double g, c, mu = net.momentum, lr = st.lr
+    cdef double b1 = net.beta1, b2 = net.beta2, c1 = 1.0 - net.beta1, c2 = 1.0 - net.beta2
+    cdef double step_size = st.step_size, bc2 = st.bc2_sqrt, eps = net.eps
+    cdef Py_ssize_t i
+    if net.opt == BP_SGD:
+        if mu == 0.0 and wd == 0.0:
+            c = lr * s
+            for i in range(n):
+                w[i] = w[i] - c * src[i]
+        elif mu == 0.0:
+            for i in range(n):
+                g = s * src[i] + wd * w[i]
+                w[i] = w[i] - lr * g
+        elif net.nesterov:
+            v = net.state1 + off
+            for i in range(n):
+                g = s * src[i] + wd * w[i]
+                v[i] = mu * v[i] + g
+                w[i] = w[i] - lr * (g + mu * v[i])
+        else:
+            v = net.state1 + off
+            for i in range(n):
+                g = s * src[i] + wd * w[i]
+                v[i] = mu * v[i] + g
+                w[i] = w[i] - lr * v[i]
+    else:
+        m = net.state1 + off
+        v = net.state2 + off
+        for i in range(n):
+            g = s * src[i] + wd * w[i]
+            m[i] = b1 * m[i] + c1 * g
+            v[i] = b2 * v[i] + c2 * (g * g)
+            w[i] = w[i] - step_size * m[i] / (sqrt(v[i]) / bc2 + eps)
+
+
+cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
+                   const bp_step* st) noexcept nogil:
+    """Backward pass from the output deltas in work.delta, layer by layer from
+    the top.  For each layer the deltas of the layer below are computed with
+    its weights *before* they are updated (the textbook order); in MODE_ONLINE
+    and MODE_CAPTURE each row of weights is updated right after it was read.
+    MODE_CAPTURE and MODE_BATCH add the sample's gradient to work.grad."""
+    cdef Py_ssize_t l, j, i, n_in, n_out, nb
+    cdef double* W
+    cdef double* G
+    cdef const double* a
+    cdef double* d
+    cdef double* d_prev
+    cdef double sb, wd = net.weight_decay
+    cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
+    cdef bint update = mode != MODE_BATCH
+    cdef bint accumulate = mode != MODE_ONLINE
+    for l in range(net.n_layers - 1, -1, -1):
+        n_in = net.size[l]
+        n_out = net.size[l + 1]
+        nb = net.n_bias[l]
+        W = net.params + net.w_off[l]
+        G = work.grad + net.w_off[l]
+        a = x if l == 0 else work.out + net.u_off[l - 1]
+        d = work.delta + net.u_off[l]
+        d_prev = NULL
+        if l > 0:
+            d_prev = work.d_out + net.u_off[l - 1]
+            memset(d_prev, 0, n_in * sizeof(double))
+        for j in range(n_out):
+            if d_prev != NULL:
+                axpy(d_prev, d[j], W + j * n_in, n_in)
+            if accumulate:
+                axpy(G + j * n_in, d[j], a, n_in)
+            if update:
+                opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
+        if nb > 0:
+            G = work.grad + net.b_off[l]
+            if nb == 1:
+                sb = 0.0
+                for j in range(n_out):
+                    sb = sb + d[j]
+                if accumulate:
+                    G[0] = G[0] + sb
+                if update and net.train_bias:
+                    opt_update(net, st, net.b_off[l], 1, 1.0, &sb, wd_bias)
+            else:
+                if accumulate:
+                    axpy(G, 1.0, d, n_out)
+                if update and net.train_bias:
+                    opt_update(net, st, net.b_off[l], n_out, 1.0, d, wd_bias)
+        if d_prev != NULL:
+            i = net.u_off[l - 1]
+            derivative(net.act[l - 1], net.act_param[l - 1], work.net + i, work.out + i,
+                       work.d_act + i, n_in)
+            for j in range(n_in):
+                work.delta[i + j] = d_prev[j] * work.d_act[i + j]
+
+
+cdef void apply_gradient(bp_net* net, const double* grad, const bp_step* st,
+                         double scale) noexcept nogil:
+    """One optimiser step with gradient scale·grad (scale = 1/k: a batch's mean)."""
+    cdef Py_ssize_t l
+    cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
+    for l in range(net.n_layers):
+        opt_update(net, st, net.w_off[l], net.size[l + 1] * net.size[l], scale,
+                   grad + net.w_off[l], net.weight_decay)
+        if net.train_bias and net.n_bias[l] > 0:
+            opt_update(net, st, net.b_off[l], net.n_bias[l], scale, grad + net.b_off[l],
+                       wd_bias)
+
+
+cdef bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    if v == NULL:
+        return True
+    for i in range(n):
+        if not isfinite(v[i]):
+            return False
+    return True
+
+
+cdef bint state_finite(const bp_net* net) noexcept nogil:
+    return (all_finite(net.params, net.n_params) and all_finite(net.state1, net.n_params)
+            and all_finite(net.state2, net.n_params))
+
+
+cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
+                      double lr, double* loss) noexcept nogil:
+    """One online update on one sample; *loss receives its loss before the update.
+    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite."""
+    cdef bp_step st
+    bp_forward(net, work, x)
+    loss[0] = bp_output(net, work, t)
+    if not isfinite(loss[0]):
+        return BP_NONFINITE_LOSS
+    st = begin_step(net, lr)
+    backward(net, work, x, MODE_ONLINE, &st)
+    return BP_OK
+
+
+cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
+                        double* out) noexcept nogil:
+    """Forward one sample and copy the network's outputs to out."""
+    cdef Py_ssize_t k, L = net.n_layers, u = net.u_off[L - 1]
+    bp_forward(net, work, x)
+    for k in range(net.size[L]):
+        out[k] = work.out[u + k]
+    return BP_OK
+
+
+cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* Y,
+                     Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+                     Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
+                     double* loss_sums, Py_ssize_t* done) noexcept nogil:
+    """Run optimiser steps step0 .. step0 + n_steps - 1 of a window of epochs.
+
+    X: (n, size[0]) and Y: (n, size[L]), C-contiguous.  Step s belongs to
+    epoch e = s // S of the window (S = ceil(n / k) steps per epoch) and covers
+    positions [b k, min(b k + k, n)) of that epoch's sample order, b = s % S;
+    order holds one permutation of range(n) per epoch of the window, or is
+    NULL for the natural order.  k = 1 is online learning (an update per
+    sample); k > 1 averages the gradient over the batch before one update.
+    lrs[e] is epoch e's learning rate; loss_sums[e] accumulates the loss of
+    each sample, taken before the update that sample contributes to.
+
+    Stops early with BP_NONFINITE_LOSS when a sample's loss is not finite
+    (before that sample's update) or BP_NONFINITE_PARAMS when the parameters
+    or optimiser state are not finite at the end of an epoch or of the call.
+    *done receives the number of steps completed.
+    """
+    cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
+    cdef Py_ssize_t S = (n + k - 1) // k
+    cdef Py_ssize_t s, e, b, p, p_end, idx
+    cdef const double* x
+    cdef double E
+    cdef bp_step st
+    done[0] = 0
+    for s in range(step0, step0 + n_steps):
+        e = s // S
+        b = s - e * S
+        p = b * k
+        p_end = p + k if p + k < n else n
+        if k == 1:
+            idx = order[e * n + p] if order != NULL else p
+            x = X + idx * n_in
+            bp_forward(net, work, x)
+            E = bp_output(net, work, Y + idx * n_out)
+            if not isfinite(E):
+                return BP_NONFINITE_LOSS
+            loss_sums[e] += E
+            st = begin_step(net, lrs[e])
+            backward(net, work, x, MODE_ONLINE, &st)
+        else:
+            memset(work.grad, 0, net.n_params * sizeof(double))
+            while p < p_end:
+                idx = order[e * n + p] if order != NULL else p
+                x = X + idx * n_in
+                bp_forward(net, work, x)
+                E = bp_output(net, work, Y + idx * n_out)
+                if not isfinite(E):
+                    return BP_NONFINITE_LOSS
+                loss_sums[e] += E
+                backward(net, work, x, MODE_BATCH, NULL)
+                p += 1
+            st = begin_step(net, lrs[e])
+            apply_gradient(net, work.grad, &st, 1.0 / (p_end - b * k))
+        if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
+            return BP_NONFINITE_PARAMS
+        done[0] = s - step0 + 1
+    return BP_OK
+
+
+cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
+                        const double* Y, Py_ssize_t n, double* losses) noexcept nogil:
+    """losses[i] = E of sample i under the current parameters."""
+    cdef Py_ssize_t i, n_in = net.size[0], n_out = net.size[net.n_layers]
+    for i in range(n):
+        bp_forward(net, work, X + i * n_in)
+        losses[i] = bp_output(net, work, Y + i * n_out)

@@ -1,0 +1,99 @@
+"""Argument checks shared by the public API.
+
+Every check runs before the compiled core is called and raises a ValueError or
+TypeError that names the argument, what was expected and what was given.
+"""
+import math
+import numbers
+import operator
+
+import numpy as np
+
+
+def as_float_array(value, name):
+    """``value`` as a C-contiguous float64 array (a copy only when needed).
+
+    Lists, integer and boolean arrays, Fortran-ordered and read-only arrays are
+    converted; complex, object and string data are refused.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged nested lists, unconvertible objects
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def check_finite(arr, name):
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise ValueError(f"{name} must be finite, but {name}[{where}] is {arr[tuple(bad)]}")
+
+
+def as_samples(value, name, width, width_name):
+    """A 2-D (n, width) float64 array of finite values.  A 1-D array is one
+    sample.  Returns (array, was_1d)."""
+    arr = as_float_array(value, name)
+    single = arr.ndim == 1
+    if single:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 1-D (one sample) or 2-D (samples x {width_name}), "
+                         f"got {arr.ndim}-D with shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has no samples (shape {arr.shape})")
+    if arr.shape[1] != width:
+        raise ValueError(f"{name} must have {width} {width_name} per sample (the network's "
+                         f"layer sizes), got {arr.shape[1]}")
+    check_finite(arr, name)
+    return arr, single
+
+
+def as_pair(X, Y, n_in, n_out):
+    """Validated (X, Y) with matching sample counts."""
+    X2, _ = as_samples(X, "X", n_in, "inputs")
+    Y2, _ = as_samples(Y, "Y", n_out, "outputs")
+    if X2.shape[0] != Y2.shape[0]:
+        raise ValueError(f"X and Y must have the same number of samples, got {X2.shape[0]} and {Y2.shape[0]}")
+    return X2, Y2
+
+
+def as_int(value, name, minimum=None, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = operator.index(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return value
+
+
+def as_real(value, name, minimum=None, maximum=None, min_open=False, max_open=False):
+    """A finite float in the given range (bounds closed unless *_open)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value <= minimum if min_open else value < minimum):
+        raise ValueError(f"{name} must be {'>' if min_open else '>='} {minimum}, got {value}")
+    if maximum is not None and (value >= maximum if max_open else value > maximum):
+        raise ValueError(f"{name} must be {'<' if max_open else '<='} {maximum}, got {value}")
+    return value
+
+
+def as_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def choice(value, name, options):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {sorted(options)}, got {value!r}")
+    if value not in options:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {sorted(options)}")
+    return value

@@ -1,0 +1,478 @@
+"""The Network: configuration, validation and bookkeeping around the compiled core."""
+import copy as _copy
+
+import numpy as np
+
+from . import _core
+from ._validate import (as_bool, as_float_array, as_int, as_pair, as_real, as_samples,
+                        check_finite, choice)
+from .functions import check_pairing, layer_activations, loss_spec
+from .init import check_init, default_init, draw_weights
+from .optim import SGD, check_optimizer, learning_rates
+from .results import History, Trace, TraceLayer
+
+BIAS_POLICIES = ("neuron", "shared", "none")
+
+# A compiled call does about this many multiply-adds before Python looks in
+# again (for history, callbacks and Ctrl-C): ~50-100 ms of work.
+CHUNK_WORK = 100_000_000
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or non-finite parameters.
+
+    The network has been restored to the finite state it had at the start of
+    the compiled chunk in which this happened (``restored_epoch`` complete
+    epochs of the failing call).  ``history`` holds those epochs.
+    """
+
+    def __init__(self, message, epoch, restored_epoch, history):
+        super().__init__(message)
+        self.epoch = epoch
+        self.restored_epoch = restored_epoch
+        self.history = history
+
+
+class Network:
+    """A multilayer perceptron trained by backpropagation.
+
+    Network(sizes, activation="logistic", loss="squared", bias="neuron",
+            train_bias=True, init=None, seed=None)
+
+    sizes:      layer widths, inputs first, e.g. ``[2, 2, 2]`` or ``[64, 128, 64, 10]``
+    activation: one activation for every weight layer, or a list with one per
+                weight layer (``len(sizes) - 1``): names ``"logistic"``, ``"tanh"``,
+                ``"relu"``, ``"leaky_relu"``, ``"identity"``, ``"softmax"`` (output
+                layer only) or a ``LeakyReLU(slope)``
+    loss:       ``"squared"`` (E = ½ Σ_k (t_k − o_k)² per sample), ``"cross_entropy"``
+                or ``"huber"`` / ``Huber(delta)``
+    bias:       ``"neuron"`` (one bias per unit), ``"shared"`` (one per layer, as in
+                the worked example) or ``"none"``
+    train_bias: whether the optimiser updates the biases
+    init:       weight initialisation scheme (see ``backprop.init``); by default
+                Glorot uniform for logistic/tanh/identity/softmax layers and He
+                uniform for (leaky) ReLU layers.  Biases start at zero.
+    seed:       seed of the network's generator (initial weights and shuffling);
+                None draws a fresh one, recorded in ``net.seed``.
+
+    All parameters live in one flat float64 vector, ``net.params``; ``net.weights``
+    and ``net.biases`` are views into it, layer by layer: ``weights[l][j, i]`` is
+    the weight from unit i of layer l to unit j of layer l + 1.
+    """
+
+    def __init__(self, sizes, *, activation="logistic", loss="squared", bias="neuron",
+                 train_bias=True, init=None, seed=None):
+        self._setup(sizes, activation, loss, bias, train_bias, seed)
+        init = check_init(init)
+        for l, W in enumerate(self._weights):
+            scheme = init if init is not None else default_init(self._activations[l][0])
+            W[...] = draw_weights(scheme, W.shape[0], W.shape[1], self._rng)
+
+    @classmethod
+    def from_weights(cls, weights, biases=None, *, activation="logistic", loss="squared",
+                     bias="neuron", train_bias=True, seed=None):
+        """A network with the given parameters (copied).
+
+        weights: one (n_out, n_in) matrix per layer, ``W[j, i]`` from unit i below
+                 to unit j
+        biases:  one per layer: a length-n_out vector for ``bias="neuron"``, a
+                 scalar (or length-1 vector) for ``bias="shared"``; None for
+                 ``bias="none"`` (or zeros otherwise)
+        """
+        if not isinstance(weights, (list, tuple)) or len(weights) == 0:
+            raise TypeError("weights must be a non-empty list with one matrix per layer, "
+                            f"got {type(weights).__name__}")
+        mats = []
+        for l, W in enumerate(weights):
+            W = as_float_array(W, f"weights[{l}]")
+            if W.ndim != 2 or 0 in W.shape:
+                raise ValueError(f"weights[{l}] must be a non-empty 2-D (n_out, n_in) matrix, got shape {W.shape}")
+            check_finite(W, f"weights[{l}]")
+            mats.append(W)
+        for l in range(1, len(mats)):
+            if mats[l].shape[1] != mats[l - 1].shape[0]:
+                raise ValueError(f"weights[{l}] has {mats[l].shape[1]} inputs (columns) but "
+                                 f"weights[{l - 1}] has {mats[l - 1].shape[0]} outputs (rows); "
+                                 "they must match")
+        sizes = [mats[0].shape[1]] + [W.shape[0] for W in mats]
+        bias = choice(bias, "bias", BIAS_POLICIES)
+        vecs = cls._check_biases(biases, bias, sizes)
+        net = cls.__new__(cls)
+        net._setup(sizes, activation, loss, bias, train_bias, seed)
+        for W, target in zip(mats, net._weights):
+            target[...] = W
+        for b, target in zip(vecs, net._biases):
+            target[...] = b
+        return net
+
+    @staticmethod
+    def _check_biases(biases, bias, sizes):
+        counts = [_bias_count(bias, n) for n in sizes[1:]]
+        if biases is None:
+            return [np.zeros(c) for c in counts]
+        if bias == "none":
+            raise ValueError('biases were given but bias="none"; pass bias="neuron" or "shared"')
+        if not isinstance(biases, (list, tuple)) or len(biases) != len(counts):
+            raise ValueError(f"biases must be a list with one entry per layer ({len(counts)}), "
+                             f"got {biases!r:.80}")
+        vecs = []
+        for l, (b, c) in enumerate(zip(biases, counts)):
+            b = as_float_array(b, f"biases[{l}]").reshape(-1) if np.ndim(b) <= 1 else None
+            if b is None or b.shape[0] != c:
+                what = "one value (a scalar)" if bias == "shared" else f"{c} values"
+                got = np.shape(biases[l])
+                raise ValueError(f'biases[{l}] must hold {what} for bias="{bias}", got shape {got}')
+            check_finite(b, f"biases[{l}]")
+            vecs.append(b)
+        return vecs
+
+    def _setup(self, sizes, activation, loss, bias, train_bias, seed):
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+            raise TypeError(f"sizes must be a list of layer widths like [2, 2, 2], got {sizes!r}")
+        sizes = tuple(as_int(n, f"sizes[{i}]") for i, n in enumerate(sizes))
+        if len(sizes) < 2:
+            raise ValueError(f"sizes needs at least two layer widths (inputs and outputs), got {list(sizes)}")
+        for i, n in enumerate(sizes):
+            if n < 1:
+                raise ValueError(f"every layer needs at least one unit, but sizes[{i}] = {n}")
+        n_layers = len(sizes) - 1
+        activations = layer_activations(activation, n_layers)
+        loss_name, loss_param = loss_spec(loss)
+        check_pairing(activations[-1][0], loss_name, sizes[-1])
+        bias = choice(bias, "bias", BIAS_POLICIES)
+        train_bias = as_bool(train_bias, "train_bias")
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy)
+        seed = as_int(seed, "seed", 0)
+
+        self._sizes = sizes
+        self._activations = tuple(activations)
+        self._loss = (loss_name, loss_param)
+        self._bias = bias
+        self._train_bias = train_bias
+        self._seed = seed
+        self._rng = np.random.default_rng(seed)
+        self._model = _core.Model(
+            sizes, [_bias_count(bias, n) for n in sizes[1:]],
+            [_core.ACTIVATIONS[a] for a, _ in activations], [p for _, p in activations],
+            _core.LOSSES[loss_name], loss_param, train_bias)
+        self._optimizer = SGD()
+        self._optimizer._configure(self._model)
+        self._epochs = 0
+        self._samples = 0
+        self._make_views()
+
+    def _make_views(self):
+        params = self._model.params
+        w_off, b_off, n_bias = self._model.offsets
+        self._weights = []
+        self._biases = []
+        for l in range(len(self._sizes) - 1):
+            n_in, n_out = self._sizes[l], self._sizes[l + 1]
+            self._weights.append(params[w_off[l]:w_off[l] + n_out * n_in].reshape(n_out, n_in))
+            self._biases.append(params[b_off[l]:b_off[l] + n_bias[l]])
+
+    # ------------------------------------------------------------ properties
+    @property
+    def sizes(self):
+        """Layer widths, inputs first."""
+        return self._sizes
+
+    @property
+    def weights(self):
+        """One (n_out, n_in) view per layer into ``params``."""
+        return list(self._weights)
+
+    @property
+    def biases(self):
+        """One view per layer into ``params``: n_out values for bias="neuron",
+        one for "shared", none (empty) for "none"."""
+        return list(self._biases)
+
+    @property
+    def params(self):
+        """The flat parameter vector (a view): per layer W (row-major) then its biases."""
+        return self._model.params
+
+    @property
+    def activations(self):
+        return tuple(name for name, _ in self._activations)
+
+    @property
+    def loss_function(self):
+        return self._loss[0]
+
+    @property
+    def bias(self):
+        return self._bias
+
+    @property
+    def train_bias(self):
+        return self._train_bias
+
+    @property
+    def seed(self):
+        """The seed the network's generator was last seeded with."""
+        return self._seed
+
+    @property
+    def optimizer(self):
+        """The optimiser used by ``train`` (when none is given), ``learn_one`` and ``trace``."""
+        return self._optimizer
+
+    @property
+    def epochs_trained(self):
+        """Epochs completed by ``train`` over the network's life (the schedule's epoch index)."""
+        return self._epochs
+
+    @property
+    def samples_seen(self):
+        """Samples trained on over the network's life (``train`` and ``learn_one``)."""
+        return self._samples
+
+    @property
+    def n_params(self):
+        return self._model.n_params
+
+    def __repr__(self):
+        acts = self.activations
+        act = acts[0] if len(set(acts)) == 1 else list(acts)
+        return (f"Network({list(self._sizes)}, activation={act!r}, loss={self._loss[0]!r}, "
+                f"bias={self._bias!r}, train_bias={self._train_bias})")
+
+    # ------------------------------------------------------------ evaluation
+    def predict(self, X):
+        """The network's outputs: (n, n_out) for an (n, n_in) X; (n_out,) for a 1-D x."""
+        X, single = as_samples(X, "X", self._sizes[0], "inputs")
+        out = np.empty((X.shape[0], self._sizes[-1]))
+        self._model.predict(X, out)
+        return out[0] if single else out
+
+    def loss(self, X, Y):
+        """The mean over samples of the per-sample loss (for ``"squared"``,
+        E = ½ Σ_k (t_k − o_k)²)."""
+        X, Y = as_pair(X, Y, self._sizes[0], self._sizes[-1])
+        self._check_targets(Y, "Y")
+        losses = np.empty(X.shape[0])
+        self._model.sample_losses(X, Y, losses)
+        return float(np.mean(losses))
+
+    def _check_targets(self, Y, name):
+        if self._loss[0] == "cross_entropy" and ((Y < 0) | (Y > 1)).any():
+            bad = np.argwhere((Y < 0) | (Y > 1))[0]
+            raise ValueError(f"cross_entropy targets must lie in [0, 1], but {name}"
+                             f"[{', '.join(str(int(i)) for i in bad)}] = {Y[tuple(bad)]}")
+
+    def _lr(self, lr, optimizer):
+        if lr is None:
+            return optimizer.default_lr
+        if callable(lr):
+            return lr
+        return as_real(lr, "lr", 0.0)
+
+    def _lr_now(self, lr):
+        """A single learning rate for one step (a schedule at the current epoch)."""
+        lr = self._lr(lr, self._optimizer)
+        return float(learning_rates(lr, self._epochs, 1)[0])
+
+    # -------------------------------------------------------------- training
+    def train(self, X, Y, epochs=1, lr=None, *, batch_size=1, optimizer=None, shuffle=False,
+              seed=None):
+        """Train by backpropagation; returns a ``History``.
+
+        epochs:     passes over the data
+        lr:         learning rate: a number, a schedule from ``backprop.optim`` or a
+                    callable of the epoch index; by default the optimiser's
+                    (SGD 0.1, Adam 0.001)
+        batch_size: 1 is online learning (an update after every sample); k > 1
+                    averages the gradient over k consecutive samples of the epoch's
+                    order before each update (the last batch of an epoch holds the
+                    n mod k remaining samples and is averaged over its own size);
+                    None is full batch
+        optimizer:  ``SGD(...)`` or ``Adam(...)``; becomes the network's optimiser.
+                    Its state continues from earlier calls unless the kind of
+                    optimiser changes (then it starts afresh)
+        shuffle:    visit the samples in a new random order every epoch
+        seed:       re-seed the network's generator first (else it continues)
+
+        Raises ``DivergenceError`` if the loss or the parameters become
+        non-finite; the network is then restored to the last state checked finite.
+        """
+        X, Y = as_pair(X, Y, self._sizes[0], self._sizes[-1])
+        self._check_targets(Y, "Y")
+        n = X.shape[0]
+        epochs = as_int(epochs, "epochs", 0)
+        if batch_size is None:
+            k = n
+        else:
+            k = as_int(batch_size, "batch_size", 1)
+            if k > n:
+                raise ValueError(f"batch_size must be at most the number of samples ({n}), got {k}; "
+                                 "use batch_size=None for full batch")
+        shuffle = as_bool(shuffle, "shuffle")
+        if optimizer is not None:
+            check_optimizer(optimizer)
+        lrs = learning_rates(self._lr(lr, optimizer or self._optimizer), self._epochs, epochs)
+        if seed is not None:
+            seed = as_int(seed, "seed", 0)
+
+        if optimizer is not None:
+            self._set_optimizer(optimizer)
+        if seed is not None:
+            self._seed = seed
+            self._rng = np.random.default_rng(seed)
+        return self._run(X, Y, epochs, lrs, k, shuffle)
+
+    def _set_optimizer(self, optimizer):
+        optimizer._configure(self._model)
+        self._optimizer = optimizer
+
+    def _run(self, X, Y, epochs, lrs, k, shuffle):
+        n = X.shape[0]
+        S = -(-n // k)
+        total = epochs * S
+        chunk = max(1, CHUNK_WORK // (k * (self._model.n_params + self._model.n_units)))
+        if S <= chunk:
+            chunk -= chunk % S
+        loss_sums = np.zeros(epochs)
+        orders = None
+        order_lo = 0
+        step = 0
+        while step < total:
+            end = min(total, step + chunk)
+            e_lo, e_hi = step // S, (end - 1) // S + 1
+            snapshot = self._model.snapshot(), self._rng.bit_generator.state
+            order = None
+            if shuffle:
+                orders, order_lo = self._orders(orders, order_lo, e_lo, e_hi, n)
+                order = orders[e_lo - order_lo:e_hi - order_lo]
+            status, done = self._model.train(X, Y, order, lrs[e_lo:e_hi], k, step - e_lo * S,
+                                             end - step, loss_sums[e_lo:e_hi])
+            if status != _core.STATUS_OK:
+                self._model.set_state(*snapshot[0])
+                self._rng.bit_generator.state = snapshot[1]
+                self._advance(step, S, n, k)
+                failed = (step + done) // S
+                history = self._history(loss_sums[:e_lo], lrs[:e_lo], n, e_lo)
+                what = ("the loss of a sample became non-finite" if status == _core.STATUS_NONFINITE_LOSS
+                        else "the parameters or optimiser state became non-finite")
+                raise DivergenceError(
+                    f"training diverged in epoch {failed} of this call (lr={lrs[failed]:g}): {what}. "
+                    f"The network was restored to its last finite state, after {step} of this call's "
+                    f"{total} updates ({e_lo} complete epochs). Try a smaller learning rate, or "
+                    "scale the inputs (and regression targets) to about unit size.",
+                    epoch=failed, restored_epoch=e_lo, history=history)
+            step = end
+        self._advance(total, S, n, k)
+        return self._history(loss_sums, lrs, n, epochs)
+
+    def _orders(self, orders, order_lo, e_lo, e_hi, n):
+        """Sample orders for epochs [e_lo, e_hi): the rows already drawn are kept,
+        new epochs draw one permutation each, in epoch order, from the network's
+        generator (so chunking never changes the sequence)."""
+        if orders is not None and order_lo <= e_lo < order_lo + len(orders):
+            kept = orders[e_lo - order_lo:]
+        else:
+            kept = np.empty((0, n), dtype=np.intp)
+        fresh = e_hi - e_lo - len(kept)
+        drawn = self._rng.permuted(np.tile(np.arange(n, dtype=np.intp), (fresh, 1)), axis=1)
+        return np.ascontiguousarray(np.concatenate([kept, drawn])), e_lo
+
+    def _advance(self, steps, S, n, k):
+        """Count the epochs and samples of ``steps`` completed optimiser steps."""
+        full, partial = divmod(steps, S)
+        self._epochs += full
+        self._samples += full * n + min(partial * k, n)
+
+    def _history(self, loss_sums, lrs, n, count):
+        first = self._epochs - count
+        return History(loss=loss_sums / n, epoch=np.arange(first, first + count), lr=lrs.copy())
+
+    # ------------------------------------------------------------- streaming
+    def learn_one(self, x, t, lr=None):
+        """One online update on one sample (x, t) with the network's optimiser;
+        returns the sample's loss before the update."""
+        lr = self._lr_now(lr)
+        x = _as_vector(x, "x")
+        t = _as_vector(t, "t")
+        if self._loss[0] == "cross_entropy":
+            self._check_targets(t, "t")
+        status, E = self._model.learn_one(x, t, lr)
+        if status != _core.STATUS_OK:
+            raise DivergenceError(
+                f"learn_one: the loss of this sample is {E} before the update (the network's "
+                "outputs overflowed); the parameters were left as they were. Try a smaller "
+                "learning rate or scaled inputs.", epoch=self._epochs, restored_epoch=self._epochs,
+                history=History())
+        self._samples += 1
+        return E
+
+    def predict_one(self, x):
+        """The network's outputs (n_out,) for one sample x."""
+        return self._model.predict_one(_as_vector(x, "x"))
+
+    # ----------------------------------------------------------------- trace
+    def trace(self, x, t, lr=None):
+        """Every intermediate of one online step on (x, t), with the network's
+        optimiser; the network itself is left unchanged.  Returns a ``Trace``."""
+        x2, _ = as_samples(x, "x", self._sizes[0], "inputs")
+        t2, _ = as_samples(t, "t", self._sizes[-1], "outputs")
+        if x2.shape[0] != 1 or t2.shape[0] != 1:
+            raise ValueError(f"trace takes one sample: x and t must be 1-D, got shapes "
+                             f"{np.shape(x)} and {np.shape(t)}")
+        self._check_targets(t2, "t")
+        lr = self._lr_now(lr)
+        x, t = x2[0], t2[0]
+        model = self._model.copy()
+        status, E = model.capture_step(x, t, lr)
+        if status != _core.STATUS_OK:
+            raise DivergenceError(f"trace: the loss of this sample is {E} (the network's outputs "
+                                  "overflowed); nothing to trace", epoch=self._epochs,
+                                  restored_epoch=self._epochs, history=History())
+        net, out, d_out, d_act, delta, errors, grad = (a.copy() for a in model.work)
+        after = np.empty(1)
+        model.sample_losses(x2, t2, after)
+        w_off, b_off, n_bias = self._model.offsets
+        u_off = self._model.u_offsets
+        layers = []
+        for l in range(len(self._sizes) - 1):
+            n_in, n_out = self._sizes[l], self._sizes[l + 1]
+            u = slice(u_off[l], u_off[l] + n_out)
+            w = slice(w_off[l], w_off[l] + n_out * n_in)
+            b = slice(b_off[l], b_off[l] + n_bias[l])
+            layers.append(TraceLayer(
+                input=x.copy() if l == 0 else out[u_off[l - 1]:u_off[l - 1] + n_in],
+                net=net[u], out=out[u], d_out=d_out[u],
+                d_act=None if self._activations[l][0] == "softmax" else d_act[u],
+                delta=delta[u],
+                grad_weights=grad[w].reshape(n_out, n_in), grad_biases=grad[b],
+                weights=self._weights[l].copy(), biases=self._biases[l].copy(),
+                new_weights=model.params[w].reshape(n_out, n_in).copy(),
+                new_biases=model.params[b].copy()))
+        return Trace(x=x.copy(), t=t.copy(), lr=lr, output=out[u].copy(), errors=errors,
+                     error=float(E), error_after=float(after[0]), layers=tuple(layers))
+
+    # ------------------------------------------------------------------ copy
+    def copy(self):
+        """An independent copy: parameters, optimiser and its state, generator state."""
+        other = _copy.copy(self)
+        other._model = self._model.copy()
+        other._rng = _copy.deepcopy(self._rng)
+        other._make_views()
+        return other
+
+
+def _bias_count(bias, n_out):
+    return {"neuron": n_out, "shared": 1, "none": 0}[bias]
+
+
+def _as_vector(value, name):
+    """A 1-D float64 C-contiguous array; the fast path leaves width and
+    finiteness checks to the compiled code."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.flags.c_contiguous \
+            and value.ndim == 1:
+        return value
+    arr = as_float_array(value, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one sample), got shape {arr.shape}")
+    return arr

@@ -1,0 +1,75 @@
+"""Small result objects: the History of a training run and the Trace of one step."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class History:
+    """What one ``Network.train`` call did, one entry per epoch.
+
+    loss:   the mean per-sample loss during the epoch, each sample's loss taken
+            before the update it contributes to (for online learning: before
+            its own update).  Per-sample losses are those of ``Network.loss``.
+    epoch:  the network's epoch index of each entry (counted over its life)
+    lr:     the learning rate used in each epoch
+    """
+
+    loss: np.ndarray = field(default_factory=lambda: np.empty(0))
+    epoch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    lr: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def __len__(self):
+        return len(self.loss)
+
+
+@dataclass(frozen=True)
+class TraceLayer:
+    """One weight layer's part of a traced step (layer l maps a_{l-1} to a_l).
+
+    input:      a_{l-1}, the activations coming in (the sample itself for l = 0)
+    net:        z = W a_{l-1} + b, the net input of each unit
+    out:        a = f(z), each unit's output
+    d_out:      ∂E/∂out (for hidden layers Wᵀδ of the layer above, original weights)
+    d_act:      ∂out/∂net, elementwise; None for softmax, whose Jacobian is not diagonal
+    delta:      ∂E/∂net, the unit's delta
+    grad_weights, grad_biases:  ∂E/∂W = δ aᵀ and ∂E/∂b (shared bias: Σδ; no bias: empty)
+    weights, biases:            the parameters before the step
+    new_weights, new_biases:    the parameters after the step
+    """
+
+    input: np.ndarray
+    net: np.ndarray
+    out: np.ndarray
+    d_out: np.ndarray
+    d_act: object
+    delta: np.ndarray
+    grad_weights: np.ndarray
+    grad_biases: np.ndarray
+    weights: np.ndarray
+    biases: np.ndarray
+    new_weights: np.ndarray
+    new_biases: np.ndarray
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every intermediate of one online training step on one sample.
+
+    x, t:         the sample and its target
+    lr:           the learning rate of the step
+    output:       the network's output before the step
+    errors:       the per-output loss terms before the step (E_o1, E_o2, ... in the worked example)
+    error:        their sum, the sample's loss E before the step
+    error_after:  the sample's loss after the step
+    layers:       one TraceLayer per weight layer, from the input side
+    """
+
+    x: np.ndarray
+    t: np.ndarray
+    lr: float
+    output: np.ndarray
+    errors: np.ndarray
+    error: float
+    error_after: float
+    layers: tuple
