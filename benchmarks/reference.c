@@ -27,11 +27,13 @@
  *            forward sweep of sample s + 1, row by row, just before that row's dot
  *            product (flushed after the last sample). Same arithmetic, so the
  *            same bits; one sweep over W_1 per sample instead of two.
- * Prints "seconds S", the wall time of the training loop alone (clock_gettime).
+ * Prints "seconds S", the wall time of the training loop alone (clock_gettime),
+ * and "peak_rss_kib N", this process's peak resident set size.
  */
 #define _POSIX_C_SOURCE 200112L
 #include <math.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -247,6 +249,25 @@ static void backward(Layer *layers, int n_layers, const double *x, const double 
     }
 }
 
+/* Linux's VmHWM: getrusage's ru_maxrss also counts the peak of the process that
+   exec'd this one, so it would report the launcher's size, not ours. */
+static long peak_rss_kib(void) {
+    char line[256];
+    long kib = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "VmHWM: %ld", &kib) == 1) break;
+        fclose(f);
+    }
+    if (kib < 0) {
+        struct rusage usage;
+        getrusage(RUSAGE_SELF, &usage);
+        kib = usage.ru_maxrss;
+    }
+    return kib;
+}
+
 static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -313,6 +334,6 @@ int main(int argc, char **argv) {
     FILE *f = fopen(argv[5], "wb");
     if (!f || fwrite(params, sizeof(double), n_params, f) != n_params || fclose(f))
         die("cannot write", argv[5]);
-    printf("seconds %.9f\n", seconds);
+    printf("seconds %.9f\npeak_rss_kib %ld\n", seconds, peak_rss_kib());
     return 0;
 }

@@ -9,9 +9,10 @@ with the thread counts pinned in its environment).
 
 A run: the timed runs (each from the common initial parameters; the best time
 counts), then the process's peak RSS, then, for peers that train in this
-process, one more run under tracemalloc whose peak is recorded. That run is
+process, one more run under tracemalloc whose peak is recorded. That run is the
+whole workload when a timed run took under FULL_MEMORY_RUN seconds, else it is
 shortened to the workload's ``memory_epochs`` (the per-sample working set is
-reached in the first epoch), so it costs at most one epoch.
+reached in the first epoch, though not what grows with the epoch count).
 """
 import argparse
 import dataclasses
@@ -29,6 +30,7 @@ import workloads
 
 AUTO_REPEAT = 3  # without --repeat: up to 3 runs, while they take under a second
 AUTO_REPEAT_BELOW = 1.0
+FULL_MEMORY_RUN = 2.0
 
 
 class Data(NamedTuple):
@@ -36,6 +38,19 @@ class Data(NamedTuple):
     Y: np.ndarray
     params0: np.ndarray
     dir: Path
+
+
+def peak_rss_kib():
+    """This process's peak RSS. Linux's VmHWM where there is one: ru_maxrss also
+    counts the peak of the process that exec'd this one (here run.py's)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def probe(peer):
@@ -64,10 +79,10 @@ def run(peer, key, data_dir, build_dir, repeat):
     rss_kib = getattr(trainer, "peak_rss_kib", None)
     tracemalloc_peak = tracemalloc_epochs = None
     if rss_kib is None:
-        rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        tracemalloc_epochs = min(wl.epochs, wl.memory_epochs)
-        short = dataclasses.replace(wl, epochs=tracemalloc_epochs)
-        trainer = module.Trainer(row, short, data, build_dir)
+        rss_kib = peak_rss_kib()
+        tracemalloc_epochs = wl.epochs if min(runs) < FULL_MEMORY_RUN else wl.memory_epochs
+        memory_wl = dataclasses.replace(wl, epochs=tracemalloc_epochs)
+        trainer = module.Trainer(row, memory_wl, data, build_dir)
         tracemalloc.start()
         trainer.train()
         tracemalloc_peak = tracemalloc.get_traced_memory()[1]

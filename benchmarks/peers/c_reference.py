@@ -1,5 +1,4 @@
 """The hand-written C reference (benchmarks/reference.c), compiled here with cc."""
-import os
 import shutil
 import subprocess
 import tempfile
@@ -64,16 +63,12 @@ class Trainer:
         self.peak_rss_kib = 0
 
     def train(self):
-        proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out, err = proc.stdout.read(), proc.stderr.read()
-        proc.stdout.close()
-        proc.stderr.close()
+        proc = subprocess.run(self.command, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"{self.command[0]} failed ({proc.returncode}): {err.strip()}")
-        self.peak_rss_kib = max(self.peak_rss_kib, usage.ru_maxrss)
-        return float(out.split()[1])
+            raise RuntimeError(f"{self.command[0]} failed ({proc.returncode}): {proc.stderr.strip()}")
+        report = dict(line.split() for line in proc.stdout.splitlines())
+        self.peak_rss_kib = max(self.peak_rss_kib, int(report["peak_rss_kib"]))
+        return float(report["seconds"])
 
     def params(self):
         return np.fromfile(self.out)
