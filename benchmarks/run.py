@@ -185,7 +185,8 @@ def report(table: str, versions: dict, skipped: dict, references: dict, command:
         "|loss - loss_ref| / loss_ref, the reference being "
         + ", ".join(f"{wl}: {key}" for wl, key in references.items())
         + f"; a peer training the same model is flagged beyond {AGREE:.0e}. "
-        "peak RSS: the row's process (the C program's own for C rows). tracemalloc peak: Python "
+        "peak RSS: the peak resident set of the row's process (Linux VmHWM; the C program's own "
+        "for C rows), data and interpreter included. tracemalloc peak: Python "
         "and NumPy allocations during one training call (shortened to the epochs shown), not "
         "torch's or numba's own allocators.",
     ]
