@@ -29,10 +29,14 @@ import workloads
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 DEFAULT_OUTPUT = HERE / "results" / "latest.md"
+QUICK_OUTPUT = HERE / "results" / "quick.md"  # --quick never overwrites a real table
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
-# The final loss is compared with the first of these rows that ran.
+# Final losses and parameters are compared with the first of these rows that ran.
 REFERENCES = ("backprop", "numpy", "c-native", "c-O2")
-AGREE = 1e-9  # same algorithm, same start: a larger relative difference is flagged
+# Same algorithm, same start: parameters further apart than this (relative) are
+# flagged. The parameters are the judge because the loss can be ill-conditioned:
+# W0's final loss is ~4e-27, and one ulp in an output changes it by ~1e-4.
+AGREE = 1e-9
 SPEED_REFERENCE = "c-native"
 
 
@@ -92,17 +96,35 @@ def judge(wl: workloads.Workload, rows: list[dict], X: np.ndarray, Y: np.ndarray
             r["reference"] = True
         elif ref:
             r["rel_diff"] = abs(r["loss"] - ref["loss"]) / abs(ref["loss"])
-            if r["same_model"] and r["rel_diff"] > AGREE:
-                notes.append(f"DISAGREES with {ref['key']} beyond {AGREE:.0e}")
+            if r["same_model"]:
+                r["params_diff"] = params_diff(r["params"], ref["params"])
+                if r["params_diff"] > AGREE:
+                    notes.append(f"DISAGREES with {ref['key']} beyond {AGREE:.0e}")
+                elif r["rel_diff"] > AGREE:
+                    notes.append(f"loss ill-conditioned at {ref['loss']:.1e}: parameters agree")
         if not r["repeats_same_bits"]:
             notes.append("repeated runs gave different parameters")
         if r["key"] == "backprop-threads" and "backprop" in by_key:
-            ratio = r["rate"] / by_key["backprop"]["rate"]
-            notes.append(f"{ratio:.2f}x the throughput of one network (target >= 1.8)")
+            gain = r["rate"] / by_key["backprop"]["rate"]
+            notes.append(f"{gain:.2f}x the throughput of one network (target >= 1.8)")
         if r["key"] == "c-native-fused" and "c-native" in by_key:
             same = np.array_equal(r["params"], by_key["c-native"]["params"])
             notes.append("same bits as unfused" if same else "bits differ from unfused")
         r["note"] = "; ".join(notes)
+
+
+def params_diff(params: np.ndarray, ref: np.ndarray) -> float:
+    """max |p - p_ref| / max |p_ref|, a relative difference that stays meaningful
+    for parameters near zero."""
+    return float(np.abs(params - ref).max() / np.abs(ref).max())
+
+
+def relative(r: dict, key: str) -> str:
+    if r.get("reference"):
+        return "reference"
+    if key not in r:
+        return "—"
+    return "0" if r[key] == 0 else f"{r[key]:.1e}"
 
 
 def si(value: float) -> str:
@@ -126,24 +148,21 @@ def size(n_bytes: float | None) -> str:
 
 
 COLUMNS = ["workload", "peer", "rate /s", "x C -O3 native", "final loss", "rel. diff. loss",
-           "peak RSS", "tracemalloc peak", "note"]
+           "rel. diff. params", "peak RSS", "tracemalloc peak", "note"]
 
 
 def table_row(r: dict) -> list[str]:
     if r["status"] != "ok":
-        return [r["workload"], r["label"], "—", "—", "—", "—", "—", "—",
-                ("failed: " if r["status"] == "failed" else "") + r["reason"]]
-    if r.get("reference"):
-        diff = "reference"
-    else:
-        diff = "—" if "rel_diff" not in r else "0" if r["rel_diff"] == 0 else f"{r['rel_diff']:.1e}"
+        return [r["workload"], r["label"]] + ["—"] * (len(COLUMNS) - 3) + [
+            ("failed: " if r["status"] == "failed" else "") + r["reason"]]
     tm = size(r["tracemalloc_peak"])
     if r["tracemalloc_peak"] is not None and r["tracemalloc_epochs"] != r["epochs"]:
         tm += f" ({r['tracemalloc_epochs']:,} ep.)"
     return [
         r["workload"], r["label"], si(r["rate"]),
         ratio(r["speed_ratio"]) if "speed_ratio" in r else "—",
-        f"{r['loss']:.12g}", diff, size(r["rss_kib"] * 1024), tm, r["note"],
+        f"{r['loss']:.12g}", relative(r, "rel_diff"), relative(r, "params_diff"),
+        size(r["rss_kib"] * 1024), tm, r["note"],
     ]
 
 
@@ -184,7 +203,8 @@ def report(table: str, versions: dict, skipped: dict, references: dict, command:
         "training data, all evaluated by one NumPy function (benchmarks/loss.py). rel. diff. loss: "
         "|loss - loss_ref| / loss_ref, the reference being "
         + ", ".join(f"{wl}: {key}" for wl, key in references.items())
-        + f"; a peer training the same model is flagged beyond {AGREE:.0e}. "
+        + ". rel. diff. params: max |p - p_ref| / max |p_ref| over all parameters, for peers "
+        f"that train the same model; beyond {AGREE:.0e} the row is flagged DISAGREES. "
         "peak RSS: the peak resident set of the row's process (Linux VmHWM; the C program's own "
         "for C rows), data and interpreter included. tracemalloc peak: Python "
         "and NumPy allocations during one training call (shortened to the epochs shown), not "
@@ -204,8 +224,9 @@ def parse_args(argv):
     parser.add_argument("--repeat", type=int,
                         help="best of N runs of every measurement (default: best of up to 3, "
                              "while runs take under a second)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help=f"the Markdown report (default {DEFAULT_OUTPUT.relative_to(HERE.parent)})")
+    parser.add_argument("--output", type=Path,
+                        help=f"the Markdown report (default {DEFAULT_OUTPUT.relative_to(HERE.parent)}; "
+                             f"with --quick, {QUICK_OUTPUT.relative_to(HERE.parent)})")
     parser.add_argument("--json", type=Path, help="also write every row's measurements as JSON")
     args = parser.parse_args(argv)
     args.workloads = args.workloads.split(",")
@@ -217,6 +238,8 @@ def parse_args(argv):
             parser.error(f"unknown {name} {', '.join(unknown)}; choose from {', '.join(known)}")
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.output is None:
+        args.output = QUICK_OUTPUT if args.quick else DEFAULT_OUTPUT
     return args
 
 

@@ -80,7 +80,10 @@ def test_quick_run_same_algorithm_peers_agree(quick_run):
         assert len(same) >= 2, workload
         for a, b in itertools.combinations(same, 2):
             assert a["loss"] == pytest.approx(b["loss"], rel=1e-12, abs=0), (workload, a["key"], b["key"])
-        assert all("DISAGREES" not in r["note"] for r in same)
+        assert sum(bool(r.get("reference")) for r in same) == 1
+        for r in same:
+            assert r.get("reference") or r["params_diff"] <= 1e-12, (workload, r["key"])
+            assert "DISAGREES" not in r["note"]
 
 
 def test_workload_w0_is_the_worked_example(bench):
