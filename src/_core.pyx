@@ -14,6 +14,7 @@ import numpy as np
 from libc.string cimport memcpy
 
 include "_kernels.pxi"
+include "_math_shims.pxi"
 
 ACTIVATIONS = {
     "logistic": BP_LOGISTIC,
@@ -25,6 +26,7 @@ ACTIVATIONS = {
 }
 LOSSES = {"squared": BP_SQUARED, "cross_entropy": BP_CROSS_ENTROPY, "huber": BP_HUBER}
 OPTIMIZERS = {"sgd": BP_SGD, "adam": BP_ADAM}
+API_VERSION = BP_API_VERSION
 STATUS_OK = BP_OK
 STATUS_NONFINITE_LOSS = BP_NONFINITE_LOSS
 STATUS_NONFINITE_PARAMS = BP_NONFINITE_PARAMS
@@ -37,6 +39,25 @@ def aligned_zeros(Py_ssize_t n):
     buf = np.zeros(n + ALIGNMENT // 8, dtype=np.float64)
     start = (-buf.ctypes.data % ALIGNMENT) // 8
     return buf[start:start + n]
+
+
+cdef int bp_api_version() noexcept nogil:
+    return BP_API_VERSION
+
+
+cdef Model _model_of(object network):
+    model = getattr(network, "_model", network)
+    if not isinstance(model, Model):
+        raise TypeError(f"expected a backprop.Network, got {type(network).__name__}")
+    return <Model>model
+
+
+cdef bp_net* bp_get_net(object network) except NULL:
+    return &_model_of(network).net
+
+
+cdef bp_work* bp_get_work(object network) except NULL:
+    return &_model_of(network).work
 
 
 cdef attach_work(bp_work* work, arrays):
@@ -140,12 +161,17 @@ cdef class Model:
         attach_work(work, arrays)
         return arrays
 
-    cdef _acquire(self):
+    def lock(self):
+        """Mark the network busy for a multi-call operation (a whole training
+        run); refused if it already is, i.e. another thread is training it."""
         if self.busy:
             raise RuntimeError(
-                "this network is being trained or modified by another thread; "
-                "train one network from one thread at a time (use net.copy() for a second thread)")
+                "this network is being trained by another thread; train or update one "
+                "network from one thread at a time (give each thread its own net.copy())")
         self.busy = 1
+
+    def unlock(self):
+        self.busy = 0
 
     # ------------------------------------------------------------- shape
     @property
@@ -177,30 +203,26 @@ cdef class Model:
                       double beta1=0.9, double beta2=0.999, double eps=1e-8):
         """Set the optimiser's hyper-parameters.  Its state is reset when the
         kind of optimiser changes or when momentum is switched on."""
-        self._acquire()
-        try:
-            if code != self.net.opt:
-                self.state1 = None
-                self.state2 = None
-                self.net.n_steps = 0
-                self.net.beta1_pow = 1.0
-                self.net.beta2_pow = 1.0
-            self.net.opt = code
-            self.net.momentum = momentum
-            self.net.nesterov = nesterov
-            self.net.weight_decay = weight_decay
-            self.net.decay_bias = decay_bias
-            self.net.beta1 = beta1
-            self.net.beta2 = beta2
-            self.net.eps = eps
-            needs1 = code == BP_ADAM or momentum != 0.0
-            if needs1 and self.state1 is None:
-                self.state1 = aligned_zeros(self.net.n_params)
-            if code == BP_ADAM and self.state2 is None:
-                self.state2 = aligned_zeros(self.net.n_params)
-            self._attach_state()
-        finally:
-            self.busy = 0
+        if code != self.net.opt:
+            self.state1 = None
+            self.state2 = None
+            self.net.n_steps = 0
+            self.net.beta1_pow = 1.0
+            self.net.beta2_pow = 1.0
+        self.net.opt = code
+        self.net.momentum = momentum
+        self.net.nesterov = nesterov
+        self.net.weight_decay = weight_decay
+        self.net.decay_bias = decay_bias
+        self.net.beta1 = beta1
+        self.net.beta2 = beta2
+        self.net.eps = eps
+        needs1 = code == BP_ADAM or momentum != 0.0
+        if needs1 and self.state1 is None:
+            self.state1 = aligned_zeros(self.net.n_params)
+        if code == BP_ADAM and self.state2 is None:
+            self.state2 = aligned_zeros(self.net.n_params)
+        self._attach_state()
 
     cdef _attach_state(self):
         cdef double[::1] v
@@ -219,21 +241,17 @@ cdef class Model:
 
     def set_state(self, params, state1, state2, counters):
         """Overwrite parameters, optimiser state vectors and counters (copies)."""
-        self._acquire()
-        try:
-            np.copyto(self.params, params)
-            if state1 is not None:
-                if self.state1 is None:
-                    self.state1 = aligned_zeros(self.net.n_params)
-                np.copyto(self.state1, state1)
-            if state2 is not None:
-                if self.state2 is None:
-                    self.state2 = aligned_zeros(self.net.n_params)
-                np.copyto(self.state2, state2)
-            self._attach_state()
-            self.net.n_steps, self.net.beta1_pow, self.net.beta2_pow = counters
-        finally:
-            self.busy = 0
+        np.copyto(self.params, params)
+        if state1 is not None:
+            if self.state1 is None:
+                self.state1 = aligned_zeros(self.net.n_params)
+            np.copyto(self.state1, state1)
+        if state2 is not None:
+            if self.state2 is None:
+                self.state2 = aligned_zeros(self.net.n_params)
+            np.copyto(self.state2, state2)
+        self._attach_state()
+        self.net.n_steps, self.net.beta1_pow, self.net.beta2_pow = counters
 
     def snapshot(self):
         """Copies of (params, state1, state2, counters), for restore()."""
@@ -277,7 +295,7 @@ cdef class Model:
               Py_ssize_t n_steps, double[::1] loss_sums):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _kernels.pxi).  order: (epochs, n) intp array or
-        None.  Returns (status, steps_done)."""
+        None.  The caller holds lock().  Returns (status, steps_done)."""
         cdef const Py_ssize_t[:, ::1] v_order
         cdef const Py_ssize_t* p_order = NULL
         cdef Py_ssize_t done = 0
@@ -285,14 +303,10 @@ cdef class Model:
         if order is not None:
             v_order = order
             p_order = &v_order[0, 0]
-        self._acquire()
-        try:
-            with nogil:
-                status = train_steps(&self.net, &self.work, &X[0, 0], &Y[0, 0], X.shape[0],
-                                     p_order, &lrs[0], batch_size, step0, n_steps,
-                                     &loss_sums[0], &done)
-        finally:
-            self.busy = 0
+        with nogil:
+            status = train_steps(&self.net, &self.work, &X[0, 0], &Y[0, 0], X.shape[0],
+                                 p_order, &lrs[0], batch_size, step0, n_steps,
+                                 &loss_sums[0], &done)
         return status, done
 
     def capture_step(self, const double[::1] x, const double[::1] t, double lr):
@@ -302,19 +316,15 @@ cdef class Model:
         cdef double E
         cdef bp_step st
         cdef int status = BP_OK
-        self._acquire()
-        try:
-            with nogil:
-                bp_forward(&self.net, &self.work, &x[0])
-                E = bp_output(&self.net, &self.work, &t[0])
-                if isfinite(E):
-                    memset(self.work.grad, 0, self.net.n_params * sizeof(double))
-                    st = begin_step(&self.net, lr)
-                    backward(&self.net, &self.work, &x[0], MODE_CAPTURE, &st)
-                else:
-                    status = BP_NONFINITE_LOSS
-        finally:
-            self.busy = 0
+        with nogil:
+            bp_forward(&self.net, &self.work, &x[0])
+            E = bp_output(&self.net, &self.work, &t[0])
+            if isfinite(E):
+                memset(self.work.grad, 0, self.net.n_params * sizeof(double))
+                st = begin_step(&self.net, lr)
+                backward(&self.net, &self.work, &x[0], MODE_CAPTURE, &st)
+            else:
+                status = BP_NONFINITE_LOSS
         return status, E
 
     def learn_one(self, const double[::1] x, const double[::1] t, double lr):
@@ -328,11 +338,10 @@ cdef class Model:
                 f"{self.net.size[self.net.n_layers]}, got {x.shape[0]} and {t.shape[0]}")
         if not (all_finite(&x[0], x.shape[0]) and all_finite(&t[0], t.shape[0])):
             raise ValueError("learn_one: x and t must be finite (found NaN or inf)")
-        self._acquire()
-        try:
-            status = bp_learn_one(&self.net, &self.work, &x[0], &t[0], lr, &E)
-        finally:
-            self.busy = 0
+        if self.busy:
+            self.lock()
+        # The GIL is held throughout: no other thread can start on this network.
+        status = bp_learn_one(&self.net, &self.work, &x[0], &t[0], lr, &E)
         return status, E
 
     def predict_one(self, const double[::1] x):

@@ -15,13 +15,35 @@
 # partial sums in `dot`, sequential over rows in `axpy` accumulations) so the
 # bits do not depend on how wide the vector unit is.
 
-from libc.math cimport exp, fabs, isfinite, log, log1p, sqrt, tanh
+from libc.math cimport fabs, isfinite, sqrt
+
+# exp, log, log1p and tanh are the project's own (backprop/_math.pxd): the same
+# bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.
+from backprop._math cimport bp_exp, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
 from libc.string cimport memset
+
+# Restrict-qualified pointers for the vector primitives: the buffers they are
+# given never overlap, and saying so lets the compiler vectorise the loops
+# without run-time overlap checks and scalar fallbacks.
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #define BP_RESTRICT __restrict
+    #else
+    #define BP_RESTRICT __restrict__
+    #endif
+    typedef double * BP_RESTRICT bp_out_vec;
+    typedef const double * BP_RESTRICT bp_in_vec;
+    """
+    ctypedef double* out_vec "bp_out_vec"
+    ctypedef const double* in_vec "bp_in_vec"
 
 cdef enum:
     MODE_ONLINE = 0     # update the parameters after each sample
     MODE_CAPTURE = 1    # as online, and also store the sample's gradient
     MODE_BATCH = 2      # only accumulate the gradient; the caller steps
+    MODE_DEFER = 3      # as online, but leave the first layer's weight update
+                        # pending, to be applied during the next forward sweep
 
 
 ctypedef struct bp_step:
@@ -35,7 +57,13 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
     """Σ_i w[i] x[i], summed in eight interleaved partial sums then a fixed tree."""
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
     cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    cdef Py_ssize_t i, m = n - n % 8
+    cdef Py_ssize_t i, m = n - (n & 7)
+    if n < 8:
+        # Below eight terms the partial sums stay zero and the tree adds only
+        # zeros: the plain sequential sum is the same bits, and cheaper.
+        for i in range(n):
+            s0 = s0 + w[i] * x[i]
+        return s0
     for i in range(0, m, 8):
         s0 = s0 + w[i] * x[i]
         s1 = s1 + w[i + 1] * x[i + 1]
@@ -51,17 +79,30 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
     return s
 
 
-cdef inline void axpy(double* y, double alpha, const double* x, Py_ssize_t n) noexcept nogil:
+cdef inline void axpy(out_vec y, double alpha, in_vec x, Py_ssize_t n) noexcept nogil:
     """y += alpha x"""
     cdef Py_ssize_t i
     for i in range(n):
         y[i] = y[i] + alpha * x[i]
 
 
+cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcept nogil:
+    """y -= c x"""
+    cdef Py_ssize_t i
+    for i in range(n):
+        y[i] = y[i] - c * x[i]
+
+
 cdef inline double logistic(double z) noexcept nogil:
     # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
     # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
-    cdef double e = exp(-fabs(z))
+    cdef double e = bp_exp(-fabs(z))
+    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+
+
+cdef inline double logistic_scalar(double z) noexcept nogil:
+    # logistic(z), the same bits, for layers too narrow to vectorise.
+    cdef double e = bp_exp_scalar(-fabs(z))
     return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
 
 
@@ -71,12 +112,16 @@ cdef void activate(int code, double slope, const double* z, double* a,
     cdef Py_ssize_t i
     cdef double m, s
     if code == BP_LOGISTIC:
-        for i in range(n):
-            a[i] = logistic(z[i])
+        if n < 8:
+            for i in range(n):
+                a[i] = logistic_scalar(z[i])
+        else:
+            for i in range(n):
+                a[i] = logistic(z[i])
     elif code == BP_TANH:
         # tanh saturates to ±1 without overflow for any finite z.
         for i in range(n):
-            a[i] = tanh(z[i])
+            a[i] = bp_tanh(z[i])
     elif code == BP_RELU:
         for i in range(n):
             a[i] = z[i] if z[i] > 0.0 else 0.0
@@ -94,7 +139,7 @@ cdef void activate(int code, double slope, const double* z, double* a,
                 m = z[i]
         s = 0.0
         for i in range(n):
-            a[i] = exp(z[i] - m)
+            a[i] = bp_exp(z[i] - m)
             s = s + a[i]
         for i in range(n):
             a[i] = a[i] / s
@@ -125,11 +170,17 @@ cdef void derivative(int code, double slope, const double* z, const double* a,
             d[i] = 1.0
 
 
-cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
-    """Forward pass: fill work.net and work.out for every layer."""
+cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
+                  double lrp) noexcept nogil:
+    """Forward pass: fill work.net and work.out for every layer.
+
+    With xp != NULL the first layer's weights have a pending plain-SGD update
+    from the previous sample (input xp, learning rate lrp, deltas still in
+    work.delta): each row gets it just before it is read, while it is in the
+    L1 cache, so the matrix is swept once."""
     cdef Py_ssize_t l, j, n_in, n_out, nb
     cdef const double* a_in = x
-    cdef const double* W
+    cdef double* W
     cdef const double* b
     cdef double* z
     for l in range(net.n_layers):
@@ -140,15 +191,57 @@ cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept
         nb = net.n_bias[l]
         z = work.net + net.u_off[l]
         for j in range(n_out):
+            if l == 0 and xp != NULL:
+                sub_scaled(W + j * n_in, lrp * work.delta[j], xp, n_in)
             z[j] = dot(W + j * n_in, a_in, n_in)
-        if nb == n_out:
-            for j in range(n_out):
+            if nb == n_out:
                 z[j] = z[j] + b[j]
-        elif nb == 1:
-            for j in range(n_out):
+            elif nb == 1:
                 z[j] = z[j] + b[0]
         activate(net.act[l], net.act_param[l], z, work.out + net.u_off[l], n_out)
         a_in = work.out + net.u_off[l]
+
+
+cdef void flush_pending(bp_net* net, const bp_work* work, const double* xp,
+                        double lrp) noexcept nogil:
+    """Apply the first layer's pending plain-SGD update (see MODE_DEFER):
+    row j gets w - (lrp δ_j) xp, exactly as opt_update would have done."""
+    cdef Py_ssize_t j, n_in = net.size[0]
+    for j in range(net.size[1]):
+        sub_scaled(net.params + net.w_off[0] + j * n_in, lrp * work.delta[j], xp, n_in)
+
+
+cdef void hidden_delta(int code, double slope, const double* z, const double* a,
+                       const double* d_out, double* d_act, double* delta,
+                       Py_ssize_t n) noexcept nogil:
+    """d_act = f'(z) and delta = d_out d_act for a hidden layer (as `derivative`,
+    with the product folded into the same pass)."""
+    cdef Py_ssize_t i
+    if code == BP_LOGISTIC:
+        for i in range(n):
+            d_act[i] = a[i] * (1.0 - a[i])
+            delta[i] = d_out[i] * d_act[i]
+    elif code == BP_TANH:
+        for i in range(n):
+            d_act[i] = 1.0 - a[i] * a[i]
+            delta[i] = d_out[i] * d_act[i]
+    elif code == BP_RELU:
+        for i in range(n):
+            d_act[i] = 1.0 if z[i] > 0.0 else 0.0
+            delta[i] = d_out[i] * d_act[i]
+    elif code == BP_LEAKY_RELU:
+        for i in range(n):
+            d_act[i] = 1.0 if z[i] > 0.0 else slope
+            delta[i] = d_out[i] * d_act[i]
+    else:
+        for i in range(n):
+            d_act[i] = 1.0
+            delta[i] = d_out[i] * d_act[i]
+
+
+cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
+    """Forward pass: fill work.net and work.out for every layer."""
+    forward(<bp_net*>net, work, x, NULL, 0.0)
 
 
 cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil:
@@ -176,6 +269,16 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
     cdef bint canonical = net.loss == BP_CROSS_ENTROPY
 
     derivative(code, net.act_param[L - 1], z, o, d_act, n)
+    if net.loss == BP_SQUARED and code != BP_SOFTMAX:
+        # The common case in one pass.
+        total = 0.0
+        for k in range(n):
+            r = o[k] - t[k]
+            err[k] = 0.5 * r * r
+            d_out[k] = r
+            delta[k] = r * d_act[k]
+            total = total + err[k]
+        return total
     if net.loss == BP_SQUARED:
         for k in range(n):
             r = o[k] - t[k]
@@ -195,7 +298,7 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
         for k in range(n):
             # softplus(±z) = max(±z, 0) + log1p(exp(-|z|)): no overflow, and
             # no cancellation between the two terms of the loss.
-            lp = log1p(exp(-fabs(z[k])))
+            lp = bp_log1p(bp_exp(-fabs(z[k])))
             if z[k] > 0.0:
                 err[k] = lp + (1.0 - t[k]) * z[k]
             else:
@@ -217,8 +320,8 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
                 m = z[k]
         s = 0.0
         for k in range(n):
-            s = s + exp(z[k] - m)
-        lse = m + log(s)
+            s = s + bp_exp(z[k] - m)
+        lse = m + bp_log(s)
         tsum = 0.0
         for k in range(n):
             err[k] = t[k] * (lse - z[k])
@@ -273,15 +376,13 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
     cdef double* w = net.params + off
     cdef double* v
     cdef double* m
-    cdef double g, c, mu = net.momentum, lr = st.lr
+    cdef double g, mu = net.momentum, lr = st.lr
     cdef double b1 = net.beta1, b2 = net.beta2, c1 = 1.0 - net.beta1, c2 = 1.0 - net.beta2
     cdef double step_size = st.step_size, bc2 = st.bc2_sqrt, eps = net.eps
     cdef Py_ssize_t i
     if net.opt == BP_SGD:
         if mu == 0.0 and wd == 0.0:
-            c = lr * s
-            for i in range(n):
-                w[i] = w[i] - c * src[i]
+            sub_scaled(w, lr * s, src, n)
         elif mu == 0.0:
             for i in range(n):
                 g = s * src[i] + wd * w[i]
@@ -314,7 +415,8 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     the top.  For each layer the deltas of the layer below are computed with
     its weights *before* they are updated (the textbook order); in MODE_ONLINE
     and MODE_CAPTURE each row of weights is updated right after it was read.
-    MODE_CAPTURE and MODE_BATCH add the sample's gradient to work.grad."""
+    MODE_CAPTURE and MODE_BATCH add the sample's gradient to work.grad;
+    MODE_DEFER leaves the first layer's weights for the next forward sweep."""
     cdef Py_ssize_t l, j, i, n_in, n_out, nb
     cdef double* W
     cdef double* G
@@ -324,7 +426,8 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     cdef double sb, wd = net.weight_decay
     cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
     cdef bint update = mode != MODE_BATCH
-    cdef bint accumulate = mode != MODE_ONLINE
+    cdef bint accumulate = mode == MODE_CAPTURE or mode == MODE_BATCH
+    cdef bint plain = net.opt == BP_SGD and net.momentum == 0.0 and wd == 0.0
     for l in range(net.n_layers - 1, -1, -1):
         n_in = net.size[l]
         n_out = net.size[l + 1]
@@ -333,17 +436,22 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
         G = work.grad + net.w_off[l]
         a = x if l == 0 else work.out + net.u_off[l - 1]
         d = work.delta + net.u_off[l]
-        d_prev = NULL
-        if l > 0:
-            d_prev = work.d_out + net.u_off[l - 1]
-            memset(d_prev, 0, n_in * sizeof(double))
+        d_prev = work.d_out + net.u_off[l - 1] if l > 0 else NULL
         for j in range(n_out):
             if d_prev != NULL:
-                axpy(d_prev, d[j], W + j * n_in, n_in)
+                if j == 0:
+                    # 0.0 + ...: the same bits as clearing d_prev and adding.
+                    for i in range(n_in):
+                        d_prev[i] = 0.0 + d[0] * W[i]
+                else:
+                    axpy(d_prev, d[j], W + j * n_in, n_in)
             if accumulate:
                 axpy(G + j * n_in, d[j], a, n_in)
-            if update:
-                opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
+            if update and not (l == 0 and mode == MODE_DEFER):
+                if plain:
+                    sub_scaled(W + j * n_in, st.lr * d[j], a, n_in)
+                else:
+                    opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
         if nb > 0:
             G = work.grad + net.b_off[l]
             if nb == 1:
@@ -361,10 +469,8 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                     opt_update(net, st, net.b_off[l], n_out, 1.0, d, wd_bias)
         if d_prev != NULL:
             i = net.u_off[l - 1]
-            derivative(net.act[l - 1], net.act_param[l - 1], work.net + i, work.out + i,
-                       work.d_act + i, n_in)
-            for j in range(n_in):
-                work.delta[i + j] = d_prev[j] * work.d_act[i + j]
+            hidden_delta(net.act[l - 1], net.act_param[l - 1], work.net + i, work.out + i,
+                         d_prev, work.d_act + i, work.delta + i, n_in)
 
 
 cdef void apply_gradient(bp_net* net, const double* grad, const bp_step* st,
@@ -380,17 +486,20 @@ cdef void apply_gradient(bp_net* net, const double* grad, const bp_step* st,
                        wd_bias)
 
 
-cdef bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
+cdef inline bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
+    """True unless v holds a NaN or an infinity (v == NULL: nothing to check)."""
+    cdef double acc = 0.0
     cdef Py_ssize_t i
     if v == NULL:
         return True
+    # v - v is 0 for finite values and NaN for NaN or ±inf, and NaN is sticky:
+    # one branch-free pass that the compiler vectorises.
     for i in range(n):
-        if not isfinite(v[i]):
-            return False
-    return True
+        acc = acc + (v[i] - v[i])
+    return acc == 0.0
 
 
-cdef bint state_finite(const bp_net* net) noexcept nogil:
+cdef inline bint state_finite(const bp_net* net) noexcept nogil:
     return (all_finite(net.params, net.n_params) and all_finite(net.state1, net.n_params)
             and all_finite(net.state2, net.n_params))
 
@@ -419,6 +528,93 @@ cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
     return BP_OK
 
 
+cdef int train_online(bp_net* net, bp_work* work, const double* X, const double* Y,
+                      Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+                      Py_ssize_t step0, Py_ssize_t n_steps, double* loss_sums,
+                      Py_ssize_t* done) noexcept nogil:
+    """train_steps for k = 1: one update per sample.  With plain SGD the first
+    layer's update of each sample is deferred into the next sample's forward
+    sweep (same arithmetic, same bits, one pass over the largest matrix instead
+    of two); it is flushed at the end of every epoch and of the call."""
+    cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
+    cdef Py_ssize_t e = step0 // n, p = step0 - e * n, p_end, idx, left = n_steps
+    cdef const double* x
+    cdef const double* xp = NULL
+    cdef double E, lr, lrp = 0.0
+    cdef bp_step st
+    cdef bint defer = (n > 1 and net.opt == BP_SGD and net.momentum == 0.0
+                       and net.weight_decay == 0.0)
+    cdef int mode = MODE_DEFER if defer else MODE_ONLINE
+    done[0] = 0
+    while left > 0:
+        lr = lrs[e]
+        p_end = p + left if p + left < n else n
+        while p < p_end:
+            idx = order[e * n + p] if order != NULL else p
+            x = X + idx * n_in
+            forward(net, work, x, xp, lrp)
+            xp = NULL
+            E = bp_output(net, work, Y + idx * n_out)
+            if not isfinite(E):
+                return BP_NONFINITE_LOSS
+            loss_sums[e] += E
+            st = begin_step(net, lr)
+            backward(net, work, x, mode, &st)
+            if defer:
+                xp = x
+                lrp = lr
+            p += 1
+            done[0] += 1
+        left = n_steps - done[0]
+        if xp != NULL:
+            flush_pending(net, work, xp, lrp)
+            xp = NULL
+        if p == n or left == 0:
+            if not state_finite(net):
+                done[0] -= 1
+                return BP_NONFINITE_PARAMS
+        if p == n:
+            e += 1
+            p = 0
+    return BP_OK
+
+
+cdef int train_batches(bp_net* net, bp_work* work, const double* X, const double* Y,
+                       Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+                       Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
+                       double* loss_sums, Py_ssize_t* done) noexcept nogil:
+    """train_steps for k > 1: the gradient averaged over each batch, then one update."""
+    cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
+    cdef Py_ssize_t S = (n + k - 1) // k
+    cdef Py_ssize_t s, e, b, p, p_end, idx
+    cdef const double* x
+    cdef double E
+    cdef bp_step st
+    done[0] = 0
+    for s in range(step0, step0 + n_steps):
+        e = s // S
+        b = s - e * S
+        p = b * k
+        p_end = p + k if p + k < n else n
+        memset(work.grad, 0, net.n_params * sizeof(double))
+        while p < p_end:
+            idx = order[e * n + p] if order != NULL else p
+            x = X + idx * n_in
+            bp_forward(net, work, x)
+            E = bp_output(net, work, Y + idx * n_out)
+            if not isfinite(E):
+                return BP_NONFINITE_LOSS
+            loss_sums[e] += E
+            backward(net, work, x, MODE_BATCH, NULL)
+            p += 1
+        st = begin_step(net, lrs[e])
+        apply_gradient(net, work.grad, &st, 1.0 / (p_end - b * k))
+        if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
+            return BP_NONFINITE_PARAMS
+        done[0] = s - step0 + 1
+    return BP_OK
+
+
 cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* Y,
                      Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
                      Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
@@ -437,48 +633,11 @@ cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* 
     Stops early with BP_NONFINITE_LOSS when a sample's loss is not finite
     (before that sample's update) or BP_NONFINITE_PARAMS when the parameters
     or optimiser state are not finite at the end of an epoch or of the call.
-    *done receives the number of steps completed.
+    *done receives the number of steps completed (and checked).
     """
-    cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
-    cdef Py_ssize_t S = (n + k - 1) // k
-    cdef Py_ssize_t s, e, b, p, p_end, idx
-    cdef const double* x
-    cdef double E
-    cdef bp_step st
-    done[0] = 0
-    for s in range(step0, step0 + n_steps):
-        e = s // S
-        b = s - e * S
-        p = b * k
-        p_end = p + k if p + k < n else n
-        if k == 1:
-            idx = order[e * n + p] if order != NULL else p
-            x = X + idx * n_in
-            bp_forward(net, work, x)
-            E = bp_output(net, work, Y + idx * n_out)
-            if not isfinite(E):
-                return BP_NONFINITE_LOSS
-            loss_sums[e] += E
-            st = begin_step(net, lrs[e])
-            backward(net, work, x, MODE_ONLINE, &st)
-        else:
-            memset(work.grad, 0, net.n_params * sizeof(double))
-            while p < p_end:
-                idx = order[e * n + p] if order != NULL else p
-                x = X + idx * n_in
-                bp_forward(net, work, x)
-                E = bp_output(net, work, Y + idx * n_out)
-                if not isfinite(E):
-                    return BP_NONFINITE_LOSS
-                loss_sums[e] += E
-                backward(net, work, x, MODE_BATCH, NULL)
-                p += 1
-            st = begin_step(net, lrs[e])
-            apply_gradient(net, work.grad, &st, 1.0 / (p_end - b * k))
-        if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
-            return BP_NONFINITE_PARAMS
-        done[0] = s - step0 + 1
-    return BP_OK
+    if k == 1:
+        return train_online(net, work, X, Y, n, order, lrs, step0, n_steps, loss_sums, done)
+    return train_batches(net, work, X, Y, n, order, lrs, k, step0, n_steps, loss_sums, done)
 
 
 cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,

@@ -9,15 +9,16 @@ See ``Network`` for the API, ``backprop.examples`` for the worked example.
 
 __version__ = "0.1.0"
 
-from . import examples, init, optim
+from . import examples, init, optim, plotting
 from .functions import Huber, LeakyReLU
 from .init import Uniform
+from .io import ModelFileError, load
 from .network import DivergenceError, Network
 from .optim import SGD, Adam, CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay
 from .results import History, Trace, TraceLayer
 
 __all__ = [
     "Adam", "CosineDecay", "DivergenceError", "ExponentialDecay", "History", "Huber",
-    "InverseTimeDecay", "LeakyReLU", "Network", "SGD", "StepDecay", "Trace", "TraceLayer",
-    "Uniform", "examples", "init", "optim",
+    "InverseTimeDecay", "LeakyReLU", "ModelFileError", "Network", "SGD", "StepDecay", "Trace",
+    "TraceLayer", "Uniform", "examples", "init", "load", "optim", "plotting",
 ]

@@ -1,87 +1,27 @@
 # cython: language_level=3
-"""C-level declarations of backprop's compiled core, ``backprop._core``.
+"""C-level API of backprop's compiled core, ``backprop._core``.
 
-A network is a ``bp_net``: its shape (layer widths, activation and loss
-codes, bias policy), its flat float64 parameter vector and its optimiser
-state.  One sample's intermediates live in a ``bp_work``.  Every kernel is
-``noexcept nogil``: errors come back as ``bp_status`` codes.
-
-Parameter layout (one flat vector): layer ``l`` (0-based weight layer, from
-``size[l]`` units to ``size[l + 1]`` units) owns ``W_l`` at ``w_off[l]``,
-row-major with shape ``(size[l + 1], size[l])`` so that ``W_l[j, i]`` is the
-weight from unit ``i`` below to unit ``j``, followed by its ``n_bias[l]``
-biases at ``b_off[l]`` (``size[l + 1]`` per-neuron, 1 shared, or 0).
-Workspace vectors hold every layer's units back to back: layer ``l``'s
-``size[l + 1]`` units start at ``u_off[l]``.
+A network is a ``bp_net`` (see ``backprop/_types.pxd``): its shape (layer
+widths, activation and loss codes, bias policy), its flat float64 parameter
+vector and its optimiser state.  One sample's intermediates live in a
+``bp_work``.  Every kernel is ``noexcept nogil``: errors come back as
+``bp_status`` codes.
 """
+from backprop._types cimport *
 
-cpdef enum bp_activation:
-    BP_LOGISTIC = 0
-    BP_TANH = 1
-    BP_RELU = 2
-    BP_LEAKY_RELU = 3
-    BP_IDENTITY = 4
-    BP_SOFTMAX = 5
+# The version of this C-level API (the structs in _types.pxd and the
+# functions below).  It changes whenever either changes incompatibly; an
+# embedding module compares it with bp_api_version() of the installed core.
+cdef enum:
+    BP_API_VERSION = 1
 
-cpdef enum bp_loss:
-    BP_SQUARED = 0
-    BP_CROSS_ENTROPY = 1
-    BP_HUBER = 2
+cdef int bp_api_version() noexcept nogil
 
-cpdef enum bp_optimizer:
-    BP_SGD = 0
-    BP_ADAM = 1
-
-cpdef enum bp_status:
-    BP_OK = 0
-    BP_NONFINITE_LOSS = 1       # a sample's loss was NaN or infinite
-    BP_NONFINITE_PARAMS = 2     # a parameter or optimiser state became NaN or infinite
-    BP_BAD_WIDTH = 3            # an input or target vector has the wrong length
-    BP_NONFINITE_INPUT = 4      # an input or target value is NaN or infinite
-
-
-ctypedef struct bp_work:
-    # One sample's intermediates, each of length n_units (all layers' units):
-    double* net         # pre-activations z = W a + b
-    double* out         # activations a = f(z)
-    double* d_out       # dE/d(out)
-    double* d_act       # d(out)/d(net), elementwise (not meaningful for softmax)
-    double* delta       # dE/d(net)
-    double* errors      # the output layer's per-output loss terms (size[L])
-    double* grad        # n_params: dE/d(params) of one sample, or a batch's sum
-
-
-ctypedef struct bp_net:
-    # shape, fixed at construction
-    Py_ssize_t n_layers             # L, the number of weight layers
-    const Py_ssize_t* size          # L + 1 widths, inputs first
-    const Py_ssize_t* w_off         # L offsets of the weight matrices in params
-    const Py_ssize_t* b_off         # L offsets of the biases in params
-    const Py_ssize_t* n_bias        # L bias counts: size[l + 1], 1 or 0
-    const Py_ssize_t* u_off         # L offsets of each layer's units in a bp_work vector
-    const int* act                  # L activation codes (bp_activation)
-    const double* act_param         # L activation parameters (leaky ReLU slope)
-    int loss                        # bp_loss
-    double loss_param               # Huber threshold
-    bint train_bias
-    Py_ssize_t n_params
-    Py_ssize_t n_units              # size[1] + ... + size[L]
-    double* params                  # n_params, 64-byte aligned
-    # optimiser: hyper-parameters and state (state vectors share params' layout)
-    int opt                         # bp_optimizer
-    double momentum
-    bint nesterov
-    double weight_decay
-    bint decay_bias                 # weight decay on biases too
-    double beta1
-    double beta2
-    double eps
-    double* state1                  # SGD velocity, or Adam's first moment; NULL if unused
-    double* state2                  # Adam's second moment; NULL if unused
-    long long n_steps               # optimiser steps taken
-    double beta1_pow                # beta1 ** n_steps
-    double beta2_pow                # beta2 ** n_steps
-
+# The C structs of a live backprop.Network (or backprop._core.Model).  They
+# stay valid while that object is alive; its parameters, optimiser state and
+# workspace are shared with Python, so do not train it from Python meanwhile.
+cdef bp_net* bp_get_net(object network) except NULL
+cdef bp_work* bp_get_work(object network) except NULL
 
 cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil
 cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil
@@ -94,12 +34,11 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
 cdef class Model:
     cdef bp_net net
     cdef bp_work work
-    cdef int busy
+    cdef readonly int busy
     cdef readonly object params
     cdef readonly object state1
     cdef readonly object state2
     cdef readonly object _shape_arrays
     cdef readonly object _work_arrays
     cdef _scratch(self, bp_work* work)
-    cdef _acquire(self)
     cdef _attach_state(self)

@@ -6,7 +6,7 @@ import numpy as np
 from . import _core
 from ._validate import (as_bool, as_float_array, as_int, as_pair, as_real, as_samples,
                         check_finite, choice)
-from .functions import check_pairing, layer_activations, loss_spec
+from .functions import Huber, LeakyReLU, check_pairing, layer_activations, loss_spec
 from .init import check_init, default_init, draw_weights
 from .optim import SGD, check_optimizer, learning_rates
 from .results import History, Trace, TraceLayer
@@ -316,12 +316,16 @@ class Network:
         if seed is not None:
             seed = as_int(seed, "seed", 0)
 
-        if optimizer is not None:
-            self._set_optimizer(optimizer)
-        if seed is not None:
-            self._seed = seed
-            self._rng = np.random.default_rng(seed)
-        return self._run(X, Y, epochs, lrs, k, shuffle)
+        self._model.lock()
+        try:
+            if optimizer is not None:
+                self._set_optimizer(optimizer)
+            if seed is not None:
+                self._seed = seed
+                self._rng = np.random.default_rng(seed)
+            return self._run(X, Y, epochs, lrs, k, shuffle)
+        finally:
+            self._model.unlock()
 
     def _set_optimizer(self, optimizer):
         optimizer._configure(self._model)
@@ -460,6 +464,32 @@ class Network:
         other._rng = _copy.deepcopy(self._rng)
         other._make_views()
         return other
+
+    def save(self, path):
+        """Write the network to ``path``, a versioned ``.npz`` file that
+        ``backprop.load`` reads back exactly (see ``backprop.io``)."""
+        from .io import save
+
+        save(self, path)
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def __getstate__(self):
+        activations = [LeakyReLU(p) if name == "leaky_relu" else name for name, p in self._activations]
+        loss = Huber(self._loss[1]) if self._loss[0] == "huber" else self._loss[0]
+        return {"sizes": self._sizes, "activation": activations, "loss": loss, "bias": self._bias,
+                "train_bias": self._train_bias, "seed": self._seed, "optimizer": self._optimizer,
+                "state": self._model.snapshot(), "rng": self._rng.bit_generator.state,
+                "epochs": self._epochs, "samples": self._samples}
+
+    def __setstate__(self, state):
+        self._setup(state["sizes"], state["activation"], state["loss"], state["bias"],
+                    state["train_bias"], state["seed"])
+        self._set_optimizer(state["optimizer"])
+        self._model.set_state(*state["state"])
+        self._rng.bit_generator.state = state["rng"]
+        self._epochs, self._samples = state["epochs"], state["samples"]
 
 
 def _bias_count(bias, n_out):

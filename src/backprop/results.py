@@ -8,19 +8,42 @@ import numpy as np
 class History:
     """What one ``Network.train`` call did, one entry per epoch.
 
-    loss:   the mean per-sample loss during the epoch, each sample's loss taken
-            before the update it contributes to (for online learning: before
-            its own update).  Per-sample losses are those of ``Network.loss``.
-    epoch:  the network's epoch index of each entry (counted over its life)
-    lr:     the learning rate used in each epoch
+    loss:      the mean per-sample loss during the epoch, each sample's loss taken
+               before the update it contributes to (for online learning: before
+               its own update).  Per-sample losses are those of ``Network.loss``.
+    val_loss:  the mean loss on the validation data after each epoch (empty
+               when no validation data was given)
+    epoch:     the network's epoch index of each entry (counted over its life)
+    lr:        the learning rate used in each epoch
+    time:      seconds from the start of the call to the end of each epoch
+    samples:   samples seen by the network (over its life) at the end of each epoch
+    record_every, record, record_samples: with ``record_every=N``, the mean loss
+               of every N consecutive samples and the network's sample count at
+               the end of each such window (so a run on one sample has a curve)
+    stop_reason: None if all epochs ran, else why training stopped early:
+               "target_loss", "early_stopping", "callback" or "interrupted"
     """
 
     loss: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val_loss: np.ndarray = field(default_factory=lambda: np.empty(0))
     epoch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     lr: np.ndarray = field(default_factory=lambda: np.empty(0))
+    time: np.ndarray = field(default_factory=lambda: np.empty(0))
+    samples: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    record_every: object = None
+    record: np.ndarray = field(default_factory=lambda: np.empty(0))
+    record_samples: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    stop_reason: object = None
 
     def __len__(self):
         return len(self.loss)
+
+    def plot(self, ax=None, **kwargs):
+        """Plot the loss curves (needs matplotlib); see
+        ``backprop.plotting.plot_history`` for the options.  Returns the Axes."""
+        from .plotting import plot_history
+
+        return plot_history(self, ax, **kwargs)
 
 
 @dataclass(frozen=True)

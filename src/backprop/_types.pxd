@@ -1,0 +1,81 @@
+# cython: language_level=3
+"""C types shared by backprop's compiled modules: the network (``bp_net``),
+one sample's workspace (``bp_work``) and the integer codes.  Declarations only
+(no module of its own), so that kernel modules built for other instruction sets
+can use them without importing ``backprop._core``.
+
+Parameter layout (one flat vector): layer ``l`` (0-based weight layer, from
+``size[l]`` units to ``size[l + 1]`` units) owns ``W_l`` at ``w_off[l]``,
+row-major with shape ``(size[l + 1], size[l])`` so that ``W_l[j, i]`` is the
+weight from unit ``i`` below to unit ``j``, followed by its ``n_bias[l]``
+biases at ``b_off[l]`` (``size[l + 1]`` per-neuron, 1 shared, or 0).
+Workspace vectors hold every layer's units back to back: layer ``l``'s
+``size[l + 1]`` units start at ``u_off[l]``.
+"""
+
+cdef enum bp_activation:
+    BP_LOGISTIC = 0
+    BP_TANH = 1
+    BP_RELU = 2
+    BP_LEAKY_RELU = 3
+    BP_IDENTITY = 4
+    BP_SOFTMAX = 5
+
+cdef enum bp_loss:
+    BP_SQUARED = 0
+    BP_CROSS_ENTROPY = 1
+    BP_HUBER = 2
+
+cdef enum bp_optimizer:
+    BP_SGD = 0
+    BP_ADAM = 1
+
+cdef enum bp_status:
+    BP_OK = 0
+    BP_NONFINITE_LOSS = 1       # a sample's loss was NaN or infinite
+    BP_NONFINITE_PARAMS = 2     # a parameter or optimiser state became NaN or infinite
+    BP_BAD_WIDTH = 3            # an input or target vector has the wrong length
+    BP_NONFINITE_INPUT = 4      # an input or target value is NaN or infinite
+
+
+ctypedef struct bp_work:
+    # One sample's intermediates, each of length n_units (all layers' units):
+    double* net         # pre-activations z = W a + b
+    double* out         # activations a = f(z)
+    double* d_out       # dE/d(out)
+    double* d_act       # d(out)/d(net), elementwise (not meaningful for softmax)
+    double* delta       # dE/d(net)
+    double* errors      # the output layer's per-output loss terms (size[L])
+    double* grad        # n_params: dE/d(params) of one sample, or a batch's sum
+
+
+ctypedef struct bp_net:
+    # shape, fixed at construction
+    Py_ssize_t n_layers             # L, the number of weight layers
+    const Py_ssize_t* size          # L + 1 widths, inputs first
+    const Py_ssize_t* w_off         # L offsets of the weight matrices in params
+    const Py_ssize_t* b_off         # L offsets of the biases in params
+    const Py_ssize_t* n_bias        # L bias counts: size[l + 1], 1 or 0
+    const Py_ssize_t* u_off         # L offsets of each layer's units in a bp_work vector
+    const int* act                  # L activation codes (bp_activation)
+    const double* act_param         # L activation parameters (leaky ReLU slope)
+    int loss                        # bp_loss
+    double loss_param               # Huber threshold
+    bint train_bias
+    Py_ssize_t n_params
+    Py_ssize_t n_units              # size[1] + ... + size[L]
+    double* params                  # n_params, 64-byte aligned
+    # optimiser: hyper-parameters and state (state vectors share params' layout)
+    int opt                         # bp_optimizer
+    double momentum
+    bint nesterov
+    double weight_decay
+    bint decay_bias                 # weight decay on biases too
+    double beta1
+    double beta2
+    double eps
+    double* state1                  # SGD velocity, or Adam's first moment; NULL if unused
+    double* state2                  # Adam's second moment; NULL if unused
+    long long n_steps               # optimiser steps taken
+    double beta1_pow                # beta1 ** n_steps
+    double beta2_pow                # beta2 ** n_steps

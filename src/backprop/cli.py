@@ -1,0 +1,484 @@
+"""The command line: the ``backprop`` script, also ``python -m backprop``.
+
+    backprop example [--steps N]                  the worked example, step by step
+    backprop train DATA -o MODEL [options]        train a network on a CSV or .npz file
+    backprop predict MODEL DATA [-o OUT]          predictions as CSV
+    backprop info MODEL                           a model file's summary
+
+Errors in the input (missing or malformed files, bad options or widths, a bad
+model file) print one line on stderr and exit with status 2; a training run
+that diverges exits with status 1 and saves nothing.
+"""
+import argparse
+import csv
+import importlib.util
+import inspect
+import math
+import os
+import sys
+
+import numpy as np
+
+from . import plotting
+from .examples import format_walkthrough
+from .functions import Huber, LeakyReLU
+from .io import ModelFileError, load, read_header
+from .network import DivergenceError, Network
+from .optim import SGD, Adam
+
+DEFAULT_HIDDEN = 16
+
+
+class CommandError(Exception):
+    """A problem with the command's input, reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# ----------------------------------------------------------------- example
+def _example(args):
+    if args.steps < 1:
+        raise CommandError("--steps must be at least 1")
+    print(format_walkthrough(args.steps))
+    return 0
+
+
+# -------------------------------------------------------------------- data
+def _read_csv(path):
+    """(values, column names or None) of a CSV file of numbers, with an
+    optional header row; blank lines are skipped."""
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        rows, names, width = [], None, None
+        try:
+            for row in reader:
+                if not row or all(not field.strip() for field in row):
+                    continue
+                if width is None:
+                    width = len(row)
+                    if not all(_is_number(field) for field in row):
+                        names = [field.strip() for field in row]
+                        continue
+                elif len(row) != width:
+                    raise CommandError(f"{path} line {reader.line_num}: {len(row)} fields, but the "
+                                       f"first row has {width}")
+                rows.append([_number(field, path, reader.line_num, col) for col, field in enumerate(row)])
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise CommandError(f"{path} line {reader.line_num}: not a readable CSV file ({exc})") from None
+    if not rows:
+        raise CommandError(f"{path} holds no rows of data")
+    return np.array(rows, dtype=np.float64), names
+
+
+def _is_number(field):
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(field, path, line, col):
+    try:
+        value = float(field)
+    except ValueError:
+        what = "an empty field" if not field.strip() else f"{field.strip()!r} is not a number"
+        raise CommandError(f"{path} line {line}, column {col}: {what}") from None
+    if not math.isfinite(value):
+        raise CommandError(f"{path} line {line}, column {col}: {field.strip()!r} is not a finite number")
+    return value
+
+
+def _read_npz(path, need_y):
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in ("X", "Y")[:1 + need_y] if k not in archive.files]
+            if missing:
+                raise CommandError(f"{path} has no array {missing[0]!r} (it holds {sorted(archive.files)}); "
+                                   "an .npz data file holds inputs X and targets Y")
+            X = archive["X"]
+            Y = archive["Y"] if need_y else None
+    except (ValueError, EOFError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise CommandError(f"{path}: not a readable .npz file ({exc})") from None
+    arrays = []
+    for key, arr in (("X", X), ("Y", Y)):
+        if arr is None:
+            continue
+        if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
+            raise CommandError(f"{path}: {key} must be a non-empty 1-D or 2-D array of numbers, "
+                               f"got {arr.dtype} of shape {arr.shape}")
+        arrays.append(arr.reshape(len(arr), -1).astype(np.float64))
+    return arrays
+
+
+def _target_columns(spec, names, width, path):
+    """Column indices of the targets: ``last:K``, ``first:K`` or a comma list
+    of indices (from 0; negative from the end) or header names."""
+    kind, _, count = spec.partition(":")
+    if kind in ("last", "first") and count:
+        try:
+            k = int(count)
+        except ValueError:
+            k = 0
+        if not 1 <= k < width:
+            raise CommandError(f"--targets {spec}: the count must be from 1 to {width - 1} "
+                               f"({path} has {width} columns)")
+        return list(range(width - k, width)) if kind == "last" else list(range(k))
+    columns = []
+    for item in spec.split(","):
+        item = item.strip()
+        try:
+            col = int(item)
+        except ValueError:
+            if names is None or item not in names:
+                known = f"; its columns are {names}" if names else " (it has no header row)"
+                raise CommandError(f"--targets {spec}: {item!r} is neither a column index nor a "
+                                   f"column name of {path}{known}") from None
+            col = names.index(item)
+        if not -width <= col < width:
+            raise CommandError(f"--targets {spec}: column {col} is out of range (the file has {width} "
+                               f"columns, 0 to {width - 1})")
+        columns.append(col % width)
+    if len(set(columns)) != len(columns):
+        raise CommandError(f"--targets {spec}: a column is listed twice")
+    if len(columns) == width:
+        raise CommandError(f"--targets {spec}: every column is a target; some must be inputs")
+    return columns
+
+
+def _read_data(path, targets, need_y):
+    """(X, Y) from a CSV or .npz file (Y None when not ``need_y``).  For a CSV
+    file ``targets`` picks the target columns (dropped from X for predict)."""
+    if not os.path.exists(path):
+        raise CommandError(f"{path}: no such file")
+    if path.endswith(".npz"):
+        if targets is not None:
+            raise CommandError("--targets is for CSV files; an .npz data file holds arrays X and Y")
+        X, *rest = _read_npz(path, need_y)
+        return X, rest[0] if rest else None
+    values, names = _read_csv(path)
+    if targets is None:
+        return values, None
+    cols = _target_columns(targets, names, values.shape[1], path)
+    inputs = [c for c in range(values.shape[1]) if c not in cols]
+    return values[:, inputs], values[:, cols]
+
+
+# ------------------------------------------------------------------- train
+def _sizes(spec, n_in, n_out):
+    if spec is None:
+        return [n_in, DEFAULT_HIDDEN, n_out]
+    try:
+        sizes = [int(s) for s in spec.split(",")]
+    except ValueError:
+        raise CommandError(f"--sizes {spec}: expected comma-separated layer widths like 32,16") from None
+    if any(n < 1 for n in sizes):
+        raise CommandError(f"--sizes {spec}: every layer needs at least one unit")
+    if len(sizes) >= 2 and sizes[0] == n_in and sizes[-1] == n_out:
+        return sizes
+    return [n_in, *sizes, n_out]
+
+
+def _with_param(spec, option, parametrised):
+    """A name, or ``name:value`` made into the parameter object
+    ``parametrised[name]`` (e.g. ``leaky_relu:0.2`` → ``LeakyReLU(0.2)``)."""
+    name, sep, value = spec.partition(":")
+    name = name.strip()
+    if not sep:
+        return name
+    if name not in parametrised:
+        raise CommandError(f"{option} {spec}: only {', '.join(parametrised)} take a parameter "
+                           "(name:value)")
+    try:
+        return parametrised[name](float(value))
+    except ValueError as exc:
+        raise CommandError(f"{option} {spec}: {exc}") from None
+
+
+def _optimizer(args):
+    given = {name: getattr(args, name) for name in ("momentum", "beta1", "beta2", "eps")
+             if getattr(args, name) is not None}
+    allowed = {"sgd": (), "momentum": ("momentum",), "nesterov": ("momentum",),
+               "adam": ("beta1", "beta2", "eps")}[args.optimizer]
+    for name in given:
+        if name not in allowed:
+            raise CommandError(f"--{name} does not apply to --optimizer {args.optimizer}")
+    decay = {"weight_decay": args.weight_decay}
+    if args.optimizer == "adam":
+        return Adam(**given, **decay)
+    if args.optimizer == "sgd":
+        return SGD(**decay)
+    return SGD(momentum=given.get("momentum", 0.9), nesterov=args.optimizer == "nesterov", **decay)
+
+
+def _batch_size(value):
+    if value == "full":
+        return None
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {value!r}") from None
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {value!r}")
+    return k
+
+
+def _fraction(value):
+    try:
+        f = float(value)
+    except ValueError:
+        f = math.nan
+    if not 0 < f < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {value!r}")
+    return f
+
+
+def _positive_int(value):
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return n
+
+
+def _split(X, Y, fraction, seed):
+    """(X_train, Y_train, X_val, Y_val): a random ``fraction`` of the rows held
+    out (drawn with ``seed``); both parts keep the file's order."""
+    n = len(X)
+    n_val = round(n * fraction)
+    if not 1 <= n_val < n:
+        raise CommandError(f"--validation-split {fraction}: {n} rows leave {n - n_val} for training "
+                           f"and {n_val} for validation; both need at least one")
+    held = np.zeros(n, dtype=bool)
+    held[np.random.default_rng(seed).permutation(n)[:n_val]] = True
+    return X[~held], Y[~held], X[held], Y[held]
+
+
+def _progress(choice):
+    """Whether to show a progress bar: as asked, else on a terminal with tqdm."""
+    if choice is not None:
+        return choice
+    return sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
+
+
+def _train(args):
+    if args.plot:
+        plotting.require_matplotlib()
+    for path in (args.output, args.history, args.plot):
+        folder = os.path.dirname(os.path.abspath(path)) if path else None
+        if folder and not os.path.isdir(folder):
+            raise CommandError(f"cannot write {path}: the directory {folder} does not exist")
+    targets = args.targets
+    if targets is None and not args.data.endswith(".npz"):
+        targets = "last:1"
+    X, Y = _read_data(args.data, targets, need_y=True)
+    if len(X) != len(Y):
+        raise CommandError(f"{args.data}: X has {len(X)} rows but Y has {len(Y)}")
+    sizes = _sizes(args.sizes, X.shape[1], Y.shape[1])
+    activation = [_with_param(a, "--activation", {"leaky_relu": LeakyReLU})
+                  for a in args.activation.split(",")]
+    net = Network(sizes, activation=activation[0] if len(activation) == 1 else activation,
+                  loss=_with_param(args.loss, "--loss", {"huber": Huber}), seed=args.seed)
+    if args.validation_split:
+        X, Y, X_val, Y_val = _split(X, Y, args.validation_split, net.seed)
+    options = {"batch_size": args.batch_size, "optimizer": _optimizer(args), "shuffle": args.shuffle}
+    accepts = inspect.signature(net.train).parameters
+    if args.validation_split and "validation" in accepts:
+        options["validation"] = (X_val, Y_val)
+    progress = _progress(args.progress)
+    if "progress" in accepts:
+        options["progress"] = progress
+    elif args.progress:
+        print(f"{args.prog}: note: this version of backprop shows no progress bar", file=sys.stderr)
+    try:
+        history = net.train(X, Y, epochs=args.epochs, lr=args.lr, **options)
+    except DivergenceError as exc:
+        print(f"{args.prog}: error: {exc} Nothing was saved.", file=sys.stderr)
+        return 1
+    net.save(args.output)
+    summary = [f"trained a {'-'.join(map(str, sizes))} network for {len(history)} epochs on "
+               f"{len(X)} samples" + (f": loss {history.loss[-1]:.6g} in the last epoch"
+                                       if len(history) else "")]
+    if args.validation_split:
+        val = history.val_loss[-1] if len(history.val_loss) else net.loss(X_val, Y_val)
+        summary.append(f"validation loss {val:.6g} on {len(X_val)} held-out samples")
+    if history.stop_reason:
+        summary.append(f"stopped early: {history.stop_reason}")
+    summary.append(f"model saved to {args.output}")
+    if args.history:
+        _write_history(history, args.history)
+        summary.append(f"history saved to {args.history}")
+    if args.plot:
+        history.plot(path=args.plot)
+        summary.append(f"loss plot saved to {args.plot}")
+    print("\n".join(summary))
+    return 0
+
+
+def _write_history(history, path):
+    n = len(history)
+    columns = {name: np.asarray(getattr(history, name)) for name in
+               ("epoch", "loss", "val_loss", "lr", "time", "samples")}
+    columns = {name: col for name, col in columns.items() if len(col) == n}
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerows(zip(*(col.tolist() for col in columns.values())))
+
+
+# ----------------------------------------------------------------- predict
+def _predict(args):
+    net = load(args.model)
+    X, _ = _read_data(args.data, args.targets, need_y=False)
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    if X.shape[1] != n_in:
+        hint = (f"; drop the target columns with --targets (e.g. --targets last:{n_out})"
+                if X.shape[1] == n_in + n_out and args.targets is None else "")
+        raise CommandError(f"{args.data} has {X.shape[1]} input columns but the model takes {n_in} "
+                           f"inputs{hint}")
+    out = net.predict(X)
+    header = [f"o{k + 1}" for k in range(n_out)]
+    if args.output:
+        with open(args.output, "w", newline="") as f:
+            _write_rows(f, header, out)
+    else:
+        _write_rows(sys.stdout, header, out)
+    return 0
+
+
+def _write_rows(f, header, values):
+    writer = csv.writer(f, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(values.tolist())        # Python floats: shortest exact repr
+
+
+# -------------------------------------------------------------------- info
+def _info(args):
+    net = load(args.model)
+    header = read_header(args.model)
+    n_weights = sum(W.size for W in net.weights)
+    acts = []
+    for entry in header["activations"]:
+        params = ", ".join(f"{k}={v}" for k, v in entry.items() if k != "name")
+        acts.append(f"{entry['name']}({params})" if params else entry["name"])
+    loss = header["loss"]
+    bias = {"neuron": "one per unit", "shared": "one per layer", "none": "none"}[net.bias]
+    if net.bias != "none":
+        bias += ", trained" if net.train_bias else ", fixed"
+    state = [name for name in header["arrays"] if name != "params"]
+    rows = [
+        ("model file", f"{args.model} (backprop model format {header['format_version']}, "
+                       f"written by backprop {header['backprop_version']})"),
+        ("layer sizes", "-".join(map(str, net.sizes))),
+        ("activations", ", ".join(acts)),
+        ("loss", loss["name"] + (f"(delta={loss['delta']})" if "delta" in loss else "")),
+        ("bias", f"{net.bias} ({bias})"),
+        ("parameters", f"{net.n_params} ({n_weights} weights, {net.n_params - n_weights} biases)"),
+        ("optimizer", repr(net.optimizer)),
+        ("optimizer state", f"{header['optimizer_steps']} steps"
+                            + (f"; {', '.join(state)}" if state else "")),
+        ("epochs trained", str(net.epochs_trained)),
+        ("samples seen", str(net.samples_seen)),
+        ("seed", str(net.seed)),
+    ]
+    print("\n".join(f"{name + ':':<17}{value}" for name, value in rows))
+    return 0
+
+
+# -------------------------------------------------------------------- main
+def build_parser():
+    parser = _Parser(prog="backprop", description="backprop: multilayer perceptrons "
+                     "trained by backpropagation in a compiled core")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    example = sub.add_parser("example", help="the worked example (Mazur), step by step")
+    example.add_argument("--steps", type=int, default=10_000,
+                         help="updates to run after the walkthrough (default 10000)")
+    example.set_defaults(run=_example)
+
+    train = sub.add_parser(
+        "train", help="train a network on a CSV or .npz file and save it",
+        description="Train a network on a data file and save it.  A CSV file holds one sample "
+        "per row (an optional header row names the columns); --targets picks the target "
+        "columns, the others are inputs.  An .npz file holds arrays X (inputs) and Y (targets).")
+    train.add_argument("data", help="CSV or .npz data file")
+    train.add_argument("-o", "--output", required=True, metavar="MODEL",
+                       help="model file to write (e.g. model.npz)")
+    train.add_argument("--targets", metavar="SPEC",
+                       help="target columns of a CSV file: last:K, first:K, or a comma list of "
+                       "column indices (from 0; negative from the end) or header names "
+                       "(default last:1)")
+    train.add_argument("--sizes", metavar="N,N,...",
+                       help=f"hidden layer widths (e.g. 32,16), or all widths when the first and "
+                       f"last match the data's inputs and targets (default: one hidden layer of "
+                       f"{DEFAULT_HIDDEN})")
+    train.add_argument("--activation", default="logistic", metavar="NAME[,NAME...]",
+                       help="one activation, or one per weight layer: logistic, tanh, relu, "
+                       "leaky_relu[:slope], identity, softmax (default logistic)")
+    train.add_argument("--loss", default="squared",
+                       help="squared, cross_entropy or huber[:delta] (default squared)")
+    train.add_argument("--optimizer", default="sgd", choices=("sgd", "momentum", "nesterov", "adam"),
+                       help="default sgd")
+    train.add_argument("--momentum", type=float, help="for momentum and nesterov (default 0.9)")
+    train.add_argument("--beta1", type=float, help="for adam (default 0.9)")
+    train.add_argument("--beta2", type=float, help="for adam (default 0.999)")
+    train.add_argument("--eps", type=float, help="for adam (default 1e-8)")
+    train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
+    train.add_argument("--lr", type=float, help="learning rate (default 0.1 for SGD, 0.001 for Adam)")
+    train.add_argument("--epochs", type=_positive_int, default=10, help="passes over the data (default 10)")
+    train.add_argument("--batch-size", type=_batch_size, default=1, metavar="K|full",
+                       help="1 is online learning (default), full is full batch")
+    train.add_argument("--seed", type=int, help="seed for the initial weights, the shuffling and "
+                       "the validation split (default: a fresh one, recorded in the model)")
+    train.add_argument("--shuffle", action="store_true", help="visit the samples in a new order every epoch")
+    train.add_argument("--validation-split", type=_fraction, metavar="FRACTION",
+                       help="hold out this fraction of the rows, chosen at random, and report "
+                       "the loss on them")
+    train.add_argument("--history", metavar="CSV", help="write the per-epoch history to this CSV file")
+    train.add_argument("--plot", metavar="PNG", help="save a plot of the loss to this file (needs matplotlib)")
+    train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show a progress bar (default: on a terminal, when tqdm is installed)")
+    train.set_defaults(run=_train)
+
+    predict = sub.add_parser("predict", help="predictions of a saved model, as CSV")
+    predict.add_argument("model", help="model file")
+    predict.add_argument("data", help="CSV or .npz (array X) file of inputs")
+    predict.add_argument("--targets", metavar="SPEC",
+                         help="target columns to drop from a CSV file (as for train)")
+    predict.add_argument("-o", "--output", metavar="CSV", help="write here instead of to stdout")
+    predict.set_defaults(run=_predict)
+
+    info = sub.add_parser("info", help="summary of a model file")
+    info.add_argument("model", help="model file")
+    info.set_defaults(run=_info)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.prog = f"{parser.prog} {args.command}"
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        # whoever read the output stopped early (e.g. "| head"): end quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (CommandError, ModelFileError, ImportError) as exc:
+        message = str(exc)
+    except OSError as exc:
+        message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+    except (ValueError, TypeError) as exc:        # the library's checks of the data and options
+        message = str(exc)
+    except KeyboardInterrupt:
+        print(f"{args.prog}: interrupted", file=sys.stderr)
+        return 130
+    print(f"{args.prog}: error: {message}", file=sys.stderr)
+    return 2

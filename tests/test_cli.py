@@ -1,0 +1,265 @@
+"""The command line, end to end in subprocesses (and its error messages in-process)."""
+import csv
+import importlib.util
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop.cli import main
+
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+# the subprocesses import the backprop these tests import, from any directory
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [os.path.dirname(os.path.dirname(bp.__file__)), os.environ.get("PYTHONPATH", "")])}
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "backprop", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=ENV)
+
+
+def one_line_error(proc, *fragments, status=2):
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A small regression problem as a CSV file with a header: inputs a, b, c;
+    targets y1 (in the middle) and y2 (last)."""
+    folder = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (40, 3))
+    Y = np.column_stack([np.tanh(X[:, 0] * X[:, 1]), 0.5 * X[:, 2]])
+    path = folder / "data.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["a", "b", "y1", "c", "y2"])
+        for x, y in zip(X, Y):
+            writer.writerow([x[0], x[1], y[0], x[2], y[1]])
+    np.savez(folder / "data.npz", X=X, Y=Y)
+    return folder, X, Y
+
+
+def read_predictions(text):
+    rows = list(csv.reader(io.StringIO(text)))
+    return rows[0], np.array(rows[1:], dtype=float)
+
+
+def test_train_info_predict(data):
+    folder, X, Y = data
+    extra = ["--plot", "loss.png"] if HAS_MATPLOTLIB else []
+    proc = run("train", "data.csv", "--targets", "y1,y2", "--sizes", "6", "--activation",
+               "tanh,identity", "--optimizer", "momentum", "--momentum", "0.8", "--lr", "0.05",
+               "--epochs", "20", "--batch-size", "4", "--shuffle", "--seed", "3",
+               "-o", "model.npz", "--history", "history.csv", *extra, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "trained a 3-6-2 network for 20 epochs on 40 samples" in proc.stdout
+    assert "model saved to model.npz" in proc.stdout
+
+    # the same run through the library gives the same bits
+    net = bp.Network([3, 6, 2], activation=["tanh", "identity"], seed=3)
+    hist = net.train(X, Y, epochs=20, lr=0.05, batch_size=4, optimizer=bp.SGD(momentum=0.8),
+                     shuffle=True)
+    saved = bp.load(folder / "model.npz")
+    assert saved.params.tobytes() == net.params.tobytes()
+    assert saved.optimizer == bp.SGD(momentum=0.8) and saved.epochs_trained == 20
+
+    with open(folder / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == list(range(20))
+    assert [float(r["loss"]) for r in rows] == hist.loss.tolist()
+    assert {float(r["lr"]) for r in rows} == {0.05}
+    if HAS_MATPLOTLIB:
+        assert (folder / "loss.png").read_bytes().startswith(b"\x89PNG")
+
+    info = run("info", "model.npz", cwd=folder)
+    assert info.returncode == 0, info.stderr
+    for line in ["layer sizes:     3-6-2", "activations:     tanh, identity", "loss:            squared",
+                 "bias:            neuron (one per unit, trained)",
+                 "parameters:      38 (30 weights, 8 biases)",
+                 "optimizer:       SGD(momentum=0.8, nesterov=False, weight_decay=0.0, decay_bias=False)",
+                 "optimizer state: 200 steps; momentum_buffer", "epochs trained:  20",
+                 "samples seen:    800", "seed:            3", "backprop model format 1"]:
+        assert line in info.stdout, line
+
+    pred = run("predict", "model.npz", "data.csv", "--targets", "y1,y2", cwd=folder)
+    assert pred.returncode == 0, pred.stderr
+    header, values = read_predictions(pred.stdout)
+    assert header == ["o1", "o2"]
+    assert values.tobytes() == net.predict(X).tobytes()        # exact: shortest round-trip reprs
+
+    to_file = run("predict", "model.npz", "data.npz", "-o", "pred.csv", cwd=folder)
+    assert to_file.returncode == 0 and to_file.stdout == ""
+    assert read_predictions((folder / "pred.csv").read_text())[1].tobytes() == values.tobytes()
+
+
+def test_npz_data_adam_and_validation_split(data):
+    folder, X, Y = data
+    proc = run("train", "data.npz", "--optimizer", "adam", "--beta1", "0.8", "--lr", "0.01",
+               "--epochs", "3", "--seed", "5", "--validation-split", "0.25", "-o", "adam.npz",
+               "--no-progress", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert "on 30 samples" in proc.stdout
+    # the held-out rows are a random quarter drawn with the seed; report the loss on them
+    held = np.zeros(40, dtype=bool)
+    held[np.random.default_rng(5).permutation(40)[:10]] = True
+    net = bp.load(folder / "adam.npz")
+    assert f"validation loss {net.loss(X[held], Y[held]):.6g} on 10 held-out samples" in proc.stdout
+    assert net.samples_seen == 90 and net.optimizer == bp.Adam(beta1=0.8)
+
+
+def test_default_targets_are_the_last_column(data):
+    folder, X, Y = data
+    proc = run("train", "data.csv", "--epochs", "1", "--seed", "0", "-o", "last.npz", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    assert bp.load(folder / "last.npz").sizes == (4, 16, 1)
+
+
+def test_errors_are_one_line_with_status_2(data):
+    folder, _, _ = data
+    (folder / "ragged.csv").write_text("1,2,3\n4,5\n")
+    one_line_error(run("train", "ragged.csv", "-o", "m.npz", cwd=folder),
+                   "ragged.csv line 2: 2 fields, but the first row has 3")
+    one_line_error(run("train", "missing.csv", "-o", "m.npz", cwd=folder), "missing.csv: no such file")
+    one_line_error(run("info", "data.csv", cwd=folder), "data.csv: not a backprop model file")
+    one_line_error(run("predict", "data.npz", "data.csv", cwd=folder), "data.npz: not a backprop model file")
+    one_line_error(run("train", "data.csv", "-o", "m.npz", "--optimizer", "rmsprop", cwd=folder),
+                   "invalid choice: 'rmsprop'")
+    one_line_error(run("train", "data.csv", "-o", "m.npz", "--activation", "swish", cwd=folder),
+                   "unknown activation 'swish'")
+    one_line_error(run("predict", "model.npz", "data.csv", cwd=folder),
+                   "data.csv has 5 input columns but the model takes 3 inputs")
+    one_line_error(run("train", "data.csv", "-o", "m.npz", "--lr", "1e6", "--activation", "identity",
+                       "--epochs", "2", cwd=folder),
+                   "training diverged", "Nothing was saved", status=1)
+    assert not (folder / "m.npz").exists()
+
+
+def test_broken_pipe_ends_quietly(tmp_path):
+    net = bp.Network([2, 1], seed=0)
+    net.save(tmp_path / "m.npz")
+    np.savetxt(tmp_path / "big.csv", np.zeros((200_000, 2)), delimiter=",")
+    proc = subprocess.Popen([sys.executable, "-m", "backprop", "predict", "m.npz", "big.csv"],
+                            cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"o1\n"
+    proc.stdout.close()
+    assert proc.wait() == 1
+    assert proc.stderr.read() == b""
+
+
+# --------------------------------------------- error messages, in-process
+def error_of(capsys, *argv):
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("content,fragment", [
+    ("", "holds no rows of data"),
+    ("a,b\n", "holds no rows of data"),
+    ("1,2\n3,x\n", "line 2, column 1: 'x' is not a number"),
+    ("1,2\n3,\n", "line 2, column 1: an empty field"),
+    ("1,2\n3,nan\n", "line 2, column 1: 'nan' is not a finite number"),
+    ("1,2\n\n3,4\n5,6,7\n", "line 4: 3 fields, but the first row has 2"),
+])
+def test_malformed_csv(tmp_path, capsys, content, fragment):
+    (tmp_path / "d.csv").write_text(content)
+    assert fragment in error_of(capsys, "train", str(tmp_path / "d.csv"), "-o", str(tmp_path / "m.npz"))
+
+
+@pytest.mark.parametrize("options,fragment", [
+    (["--targets", "last:5"], "--targets last:5: the count must be from 1 to 4"),
+    (["--targets", "b", "--loss", "cross_entropy"], "cross_entropy targets must lie in [0, 1]"),
+    (["--targets", "first:x"], "--targets first:x: the count must be from 1 to 4"),
+    (["--targets", "z"], "'z' is neither a column index nor a column name"),
+    (["--targets", "0,0"], "a column is listed twice"),
+    (["--targets", "0,5"], "column 5 is out of range (the file has 5 columns, 0 to 4)"),
+    (["--targets", "-6"], "column -6 is out of range"),
+    (["--targets", "0,1,2,3,4"], "every column is a target"),
+    (["--sizes", "4,x"], "--sizes 4,x: expected comma-separated layer widths"),
+    (["--sizes", "0"], "every layer needs at least one unit"),
+    (["--activation", "tanh:2"], "only leaky_relu take a parameter"),
+    (["--activation", "leaky_relu:-1"], "LeakyReLU slope must be >= 0.0"),
+    (["--activation", "tanh,tanh,tanh"], "activation must be one name or a list of one per weight layer"),
+    (["--loss", "cross_entropy", "--activation", "identity"], "cross_entropy needs probabilities"),
+    (["--loss", "huber:x"], "--loss huber:x: could not convert"),
+    (["--optimizer", "adam", "--momentum", "0.9"], "--momentum does not apply to --optimizer adam"),
+    (["--optimizer", "nesterov", "--momentum", "1.5"], "momentum must be < 1.0"),
+    (["--lr", "-1"], "lr must be >= 0.0"),
+    (["--batch-size", "0"], "--batch-size: expected a positive integer or 'full'"),
+    (["--batch-size", "100"], "batch_size must be at most the number of samples (4)"),
+    (["--epochs", "0"], "--epochs: expected a positive integer"),
+    (["--validation-split", "1.5"], "expected a fraction between 0 and 1"),
+    (["--validation-split", "0.1"], "4 rows leave 4 for training and 0 for validation"),
+    (["--seed", "-3"], "seed must be >= 0"),
+])
+def test_bad_options(tmp_path, capsys, options, fragment):
+    (tmp_path / "d.csv").write_text("a,b,c,d,y\n" + "\n".join(["1,2,3,4,0.5"] * 4) + "\n")
+    try:
+        err = error_of(capsys, "train", str(tmp_path / "d.csv"), "-o", str(tmp_path / "m.npz"), *options)
+    except SystemExit as exc:           # argparse's own checks exit from inside main
+        assert exc.code == 2
+        err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_npz_data_errors(tmp_path, capsys):
+    np.savez(tmp_path / "x.npz", X=np.ones((3, 2)))
+    assert "has no array 'Y'" in error_of(capsys, "train", str(tmp_path / "x.npz"), "-o", "m.npz")
+    assert "--targets is for CSV files" in error_of(capsys, "train", str(tmp_path / "x.npz"),
+                                                    "--targets", "last:1", "-o", "m.npz")
+    np.savez(tmp_path / "xy.npz", X=np.ones((3, 2)), Y=np.ones(4))
+    assert "X has 3 rows but Y has 4" in error_of(capsys, "train", str(tmp_path / "xy.npz"), "-o", "m.npz")
+    np.savez(tmp_path / "s.npz", X=np.array(["a", "b"]), Y=np.ones(2))
+    assert "X must be a non-empty 1-D or 2-D array of numbers" in error_of(
+        capsys, "train", str(tmp_path / "s.npz"), "-o", "m.npz")
+    (tmp_path / "bad.npz").write_text("not a zip")
+    assert "not a readable .npz file" in error_of(capsys, "train", str(tmp_path / "bad.npz"), "-o", "m.npz")
+
+
+def test_model_file_errors(tmp_path, capsys):
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04 truncated")
+    assert "cut.npz: corrupted or truncated" in error_of(capsys, "info", str(tmp_path / "cut.npz"))
+    assert "nothing.npz: No such file or directory" in error_of(capsys, "info", str(tmp_path / "nothing.npz"))
+    assert "predict: error:" in error_of(capsys, "predict", str(tmp_path / "cut.npz"), "x.csv")
+
+
+@pytest.mark.parametrize("option", ["-o", "--history", "--plot"])
+def test_output_folders_are_checked_before_training(tmp_path, capsys, option):
+    (tmp_path / "d.csv").write_text("1,2\n3,4\n")
+    outputs = {"-o": str(tmp_path / "m.npz"), option: str(tmp_path / "no" / "out")}
+    err = error_of(capsys, "train", str(tmp_path / "d.csv"), *(x for kv in outputs.items() for x in kv))
+    assert f"cannot write {tmp_path / 'no' / 'out'}: the directory {tmp_path / 'no'} does not exist" in err
+    assert not (tmp_path / "m.npz").exists()          # refused before training
+
+
+def test_missing_plotting_library_is_reported_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    (tmp_path / "d.csv").write_text("1,2\n3,4\n")
+    err = error_of(capsys, "train", str(tmp_path / "d.csv"), "-o", str(tmp_path / "m.npz"),
+                   "--plot", str(tmp_path / "p.png"))
+    assert "pip install 'cybackprop[plot]'" in err
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "the following arguments are required: data, -o/--output (see backprop train --help)" in err
