@@ -9,9 +9,16 @@ method here is called.  The one exception is the streaming pair
 ``learn_one``/``predict_one``, which check widths and finiteness themselves
 because a Python-level check would cost more than the work.
 """
+import importlib
+import importlib.util
+import os
+
 import numpy as np
 
-from libc.string cimport memcpy
+cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
+
+cnp.import_array()
 
 include "_kernels.pxi"
 include "_math_shims.pxi"
@@ -58,6 +65,50 @@ cdef bp_net* bp_get_net(object network) except NULL:
 
 cdef bp_work* bp_get_work(object network) except NULL:
     return &_model_of(network).work
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or non-finite parameters.
+
+    The network is left in, or restored to, its last finite state.  For a
+    ``train`` call, ``epoch`` is the epoch (of that call) in which it happened,
+    ``restored_epoch`` the number of its epochs whose result the network
+    kept, and ``history`` their History; for ``learn_one`` they are None."""
+
+    def __init__(self, message, epoch=None, restored_epoch=None, history=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.restored_epoch = restored_epoch
+        self.history = history
+
+
+cdef inline const double* vector(object a, str name):
+    """The data of a C-contiguous float64 1-D numpy array, else NULL."""
+    if (cnp.PyArray_CheckExact(a) and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+            and cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(a)):
+        return <const double*>cnp.PyArray_DATA(a)
+    return NULL
+
+
+cdef object converted(object a, str name):
+    """a as a C-contiguous float64 1-D array (the slow path of learn_one)."""
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one sample), got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        if not (0.0 <= v[i] <= 1.0):
+            return False
+    return True
 
 
 cdef attach_work(bp_work* work, arrays):
@@ -150,6 +201,13 @@ cdef class Model:
         self._work_arrays = tuple(np.zeros(u) for _ in range(5)) + (
             np.zeros(size[L]), aligned_zeros(p))
         attach_work(&self.work, self._work_arrays)
+        self._pwork_arrays = tuple(np.zeros(u) for _ in range(5)) + (
+            np.zeros(size[L]), self._work_arrays[6])
+        attach_work(&self.pwork, self._pwork_arrays)
+        self.samples = 0
+        self.default_lr = 0.1
+        self._batch_arrays = None
+        self.batch.rows = 0
         self.busy = 0
 
     cdef _scratch(self, bp_work* work):
@@ -261,7 +319,7 @@ cdef class Model:
                 self.get_counters())
 
     def copy(self):
-        """An independent Model with the same shape, parameters and optimiser."""
+        """An independent Model with the same shape, parameters, optimiser and counters."""
         size, nb, _, _, _, act, act_p = self._shape_arrays
         cdef Model other = Model(size, nb, act, act_p, self.net.loss, self.net.loss_param,
                                  self.net.train_bias)
@@ -269,6 +327,8 @@ cdef class Model:
                             self.net.weight_decay, self.net.decay_bias,
                             self.net.beta1, self.net.beta2, self.net.eps)
         other.set_state(*self.snapshot())
+        other.samples = self.samples
+        other.default_lr = self.default_lr
         return other
 
     # -------------------------------------------------------- operations
@@ -276,10 +336,8 @@ cdef class Model:
         """out[i] = the network's outputs for X[i]."""
         cdef bp_work work
         keep = self._scratch(&work)
-        cdef Py_ssize_t i, n = X.shape[0], n_out = out.shape[1]
         with nogil:
-            for i in range(n):
-                bp_predict_one(&self.net, &work, &X[i, 0], &out[i, 0])
+            KERNELS.predict(&self.net, &work, &X[0, 0], NULL, X.shape[0], &out[0, 0])
         del keep
 
     def sample_losses(self, const double[:, ::1] X, const double[:, ::1] Y, double[::1] out):
@@ -287,27 +345,69 @@ cdef class Model:
         cdef bp_work work
         keep = self._scratch(&work)
         with nogil:
-            sample_losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0], &out[0])
+            KERNELS.losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0], &out[0])
         del keep
+
+    cdef _batch_workspace(self, Py_ssize_t rows):
+        """Size self.batch for mini-batches of `rows` samples."""
+        cdef double[::1] v
+        cdef double** slots[8]
+        if self._batch_arrays is not None and self.batch.rows == rows:
+            return
+        n_in, n_out = self.net.size[0], self.net.size[self.net.n_layers]
+        self._batch_arrays = tuple(aligned_zeros(rows * n) for n in
+                                   [self.net.n_units] * 5 + [n_out, n_in, n_out])
+        slots[0] = &self.batch.net
+        slots[1] = &self.batch.out
+        slots[2] = &self.batch.d_out
+        slots[3] = &self.batch.d_act
+        slots[4] = &self.batch.delta
+        slots[5] = &self.batch.errors
+        slots[6] = &self.batch.x
+        slots[7] = &self.batch.y
+        for i in range(8):
+            v = self._batch_arrays[i]
+            slots[i][0] = &v[0]
+        self.batch.rows = rows
 
     def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
               const double[::1] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
-              Py_ssize_t n_steps, double[::1] loss_sums):
+              Py_ssize_t n_steps, double[::1] loss_sums, double target,
+              Py_ssize_t record_every, double[::1] record, double[::1] record_state):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _kernels.pxi).  order: (epochs, n) intp array or
-        None.  The caller holds lock().  Returns (status, steps_done)."""
+        None; lrs and loss_sums: one entry per epoch of the window; target:
+        the mean loss to stop at (-inf: none); record_every: 0 or N, with
+        record a buffer for the means and record_state = [open window's sum,
+        its count, means written], updated in place.  The caller holds lock().
+        Returns (status, steps_done, stopped_at_target)."""
         cdef const Py_ssize_t[:, ::1] v_order
         cdef const Py_ssize_t* p_order = NULL
         cdef Py_ssize_t done = 0
         cdef int status
+        cdef bp_run run
         if order is not None:
             v_order = order
             p_order = &v_order[0, 0]
+        if batch_size > 1:
+            self._batch_workspace(batch_size)
+            self.batch.dgemm = blas_dgemm()
+        run.lrs = &lrs[0]
+        run.loss_sums = &loss_sums[0]
+        run.target = target
+        run.record_every = record_every
+        run.record = &record[0] if record_every > 0 else NULL
+        run.record_sum = record_state[0]
+        run.record_count = <Py_ssize_t>record_state[1]
+        run.record_len = <Py_ssize_t>record_state[2]
+        run.stopped = False
         with nogil:
-            status = train_steps(&self.net, &self.work, &X[0, 0], &Y[0, 0], X.shape[0],
-                                 p_order, &lrs[0], batch_size, step0, n_steps,
-                                 &loss_sums[0], &done)
-        return status, done
+            status = KERNELS.train(&self.net, &self.work, &self.batch, &run, &X[0, 0], &Y[0, 0],
+                                   X.shape[0], p_order, batch_size, step0, n_steps, &done)
+        record_state[0] = run.record_sum
+        record_state[1] = run.record_count
+        record_state[2] = run.record_len
+        return status, done, bool(run.stopped)
 
     def capture_step(self, const double[::1] x, const double[::1] t, double lr):
         """One online update that also stores the gradient in work[6] (grad);
@@ -327,35 +427,234 @@ cdef class Model:
                 status = BP_NONFINITE_LOSS
         return status, E
 
-    def learn_one(self, const double[::1] x, const double[::1] t, double lr):
-        """One online update on one sample; returns its loss before the update.
-        Checks widths and finiteness itself (the streaming fast path)."""
-        cdef double E
+    def learn_one(self, x, t, lr):
+        """One online update on one sample (x, t) with the network's optimiser;
+        returns the sample's loss before the update.
+
+        The streaming fast path: float64 1-D arrays go straight to the kernel
+        (numpy's C API, no buffer acquisition); anything else is converted
+        first.  Widths, finiteness and the learning rate are checked here, in
+        C, before anything is touched."""
+        cdef double E, rate
         cdef int status
-        if x.shape[0] != self.net.size[0] or t.shape[0] != self.net.size[self.net.n_layers]:
-            raise ValueError(
-                f"learn_one: x must have {self.net.size[0]} values and t "
-                f"{self.net.size[self.net.n_layers]}, got {x.shape[0]} and {t.shape[0]}")
-        if not (all_finite(&x[0], x.shape[0]) and all_finite(&t[0], t.shape[0])):
+        cdef const double* px = vector(x, "x")
+        cdef const double* pt = vector(t, "t")
+        cdef Py_ssize_t n_in = self.net.size[0], n_out = self.net.size[self.net.n_layers]
+        if px == NULL:
+            x = converted(x, "x")
+            px = <const double*>cnp.PyArray_DATA(x)
+        if pt == NULL:
+            t = converted(t, "t")
+            pt = <const double*>cnp.PyArray_DATA(t)
+        if cnp.PyArray_DIM(x, 0) != n_in or cnp.PyArray_DIM(t, 0) != n_out:
+            raise ValueError(f"learn_one: x must have {n_in} values and t {n_out}, got "
+                             f"{cnp.PyArray_DIM(x, 0)} and {cnp.PyArray_DIM(t, 0)}")
+        if not (all_finite(px, n_in) and all_finite(pt, n_out)):
             raise ValueError("learn_one: x and t must be finite (found NaN or inf)")
+        if self.net.loss == BP_CROSS_ENTROPY and not in_unit_interval(pt, n_out):
+            raise ValueError(f"cross_entropy targets must lie in [0, 1], got t = {np.asarray(t)}")
+        rate = self.rate(lr)
         if self.busy:
             self.lock()
         # The GIL is held throughout: no other thread can start on this network.
-        status = bp_learn_one(&self.net, &self.work, &x[0], &t[0], lr, &E)
-        return status, E
+        status = bp_learn_one(&self.net, &self.work, px, pt, rate, &E)
+        if status != BP_OK:
+            raise DivergenceError(
+                f"learn_one: the loss of this sample is {E} before the update (the network's "
+                "outputs overflowed); the parameters were left as they were. Try a smaller "
+                "learning rate or scaled inputs.")
+        self.samples += 1
+        return E
 
-    def predict_one(self, const double[::1] x):
-        """The network's outputs for one sample, as a new array."""
-        if x.shape[0] != self.net.size[0]:
-            raise ValueError(f"predict_one: x must have {self.net.size[0]} values, got {x.shape[0]}")
-        if not all_finite(&x[0], x.shape[0]):
+    cdef double rate(self, lr) except -1.0:
+        """A learning rate argument as a checked double (None: the default)."""
+        cdef double v
+        if lr is None:
+            return self.default_lr
+        if type(lr) is float:
+            v = lr
+        elif isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool):
+            v = float(lr)
+        else:
+            raise TypeError(f"lr must be a real number, got {lr!r} ({type(lr).__name__})")
+        if not isfinite(v):
+            raise ValueError(f"lr must be finite, got {v}")
+        if v < 0.0:
+            raise ValueError(f"lr must be >= 0.0, got {v}")
+        return v
+
+    def predict_one(self, x):
+        """The network's outputs for one sample, as a new array (the streaming
+        fast path, as learn_one)."""
+        cdef const double* px = vector(x, "x")
+        cdef cnp.npy_intp n_out = self.net.size[self.net.n_layers]
+        if px == NULL:
+            x = converted(x, "x")
+            px = <const double*>cnp.PyArray_DATA(x)
+        if cnp.PyArray_DIM(x, 0) != self.net.size[0]:
+            raise ValueError(f"predict_one: x must have {self.net.size[0]} values, got "
+                             f"{cnp.PyArray_DIM(x, 0)}")
+        if not all_finite(px, self.net.size[0]):
             raise ValueError("predict_one: x must be finite (found NaN or inf)")
-        out = np.empty(self.net.size[self.net.n_layers])
-        cdef double[::1] v = out
-        cdef bp_work work
-        keep = self._scratch(&work)
-        bp_predict_one(&self.net, &work, &x[0], &v[0])
+        out = cnp.PyArray_SimpleNew(1, &n_out, cnp.NPY_DOUBLE)
+        # The GIL is held and pwork is used only here: safe beside a training
+        # thread, which works in self.work.
+        bp_predict_one(&self.net, &self.pwork, px, <double*>cnp.PyArray_DATA(out))
         return out
 
     def state_finite(self):
         return bool(state_finite(&self.net))
+
+
+# --------------------------------------------------------------------- BLAS
+# Mini-batches run as matrix products.  Large products go to BLAS dgemm when
+# SciPy is installed (its function pointer, fetched at run time: SciPy is
+# needed neither to build nor to run backprop), else to the kernels' own loops.
+# BLAS sums in its own order, so results then differ in the last bits from
+# the own loops (which give the same bits on every CPU); BACKPROP_BLAS=0 or
+# use_blas(False) keeps the own loops.
+
+cdef bp_dgemm_fn _dgemm = NULL
+cdef object _blas_state = None          # None: not looked up yet
+
+
+cdef bp_dgemm_fn blas_dgemm():
+    """The dgemm to use, looked up on first use."""
+    if _blas_state is None:
+        use_blas(os.environ.get("BACKPROP_BLAS", "1") not in ("0", ""))
+    return _dgemm
+
+
+def use_blas(bint enable=True):
+    """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
+    returns whether BLAS is now in use."""
+    global _dgemm, _blas_state
+    _dgemm = NULL
+    _blas_state = False
+    if enable:
+        try:
+            from scipy.linalg import cython_blas
+        except ImportError:
+            return False
+        capsule = cython_blas.__pyx_capi__["dgemm"]
+        _dgemm = <bp_dgemm_fn>PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+        _blas_state = True
+    return _blas_state
+
+
+def blas_in_use():
+    blas_dgemm()
+    return bool(_blas_state)
+
+
+# ------------------------------------------------------------------ kernels
+# The bulk kernels (train, predict, losses) run from a table of function
+# pointers: this module's own build of _kernels.pxi (the baseline: SSE2 on
+# x86-64, NEON on arm64), or, on x86-64 CPUs that have them, the builds for
+# x86-64-v3 (AVX2) or x86-64-v4 (AVX-512) in backprop._kernels_v3/_v4.  All
+# builds give the same bits; single-sample calls (learn_one, trace) always
+# use this module's own code.
+
+cdef extern from *:
+    """
+    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+    static int bp_cpu_level(void) {
+        __builtin_cpu_init();
+        int v3 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2")
+              && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi")
+              && __builtin_cpu_supports("bmi2");
+        int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+              && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq")
+              && __builtin_cpu_supports("avx512vl");
+        return v4 ? 4 : (v3 ? 3 : 1);
+    }
+    #elif defined(_MSC_VER) && defined(_M_X64)
+    #include <intrin.h>
+    static int bp_cpu_level(void) {
+        int r[4];
+        unsigned long long xcr0 = 0;
+        int v3, v4;
+        __cpuid(r, 0);
+        if (r[0] < 7) return 1;
+        __cpuid(r, 1);
+        int fma = (r[2] >> 12) & 1, osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1;
+        if (osxsave) xcr0 = _xgetbv(0);
+        __cpuidex(r, 7, 0);
+        int bmi1 = (r[1] >> 3) & 1, avx2 = (r[1] >> 5) & 1, bmi2 = (r[1] >> 8) & 1;
+        int f = (r[1] >> 16) & 1, dq = (r[1] >> 17) & 1, cd = (r[1] >> 28) & 1;
+        int bw = (r[1] >> 30) & 1, vl = (r[1] >> 31) & 1;
+        v3 = fma && avx && avx2 && bmi1 && bmi2 && (xcr0 & 0x6) == 0x6;
+        v4 = v3 && f && dq && cd && bw && vl && (xcr0 & 0xE6) == 0xE6;
+        return v4 ? 4 : (v3 ? 3 : 1);
+    }
+    #else
+    static int bp_cpu_level(void) { return 0; }
+    #endif
+    """
+    int bp_cpu_level() nogil
+
+cdef bp_kernels BASELINE
+fill_table(&BASELINE, b"baseline")
+cdef const bp_kernels* KERNELS = &BASELINE
+cdef object _kernel_module = None
+
+# level name -> (module, CPU level it needs)
+KERNEL_VARIANTS = {"x86-64-v3": ("backprop._kernels_v3", 3), "x86-64-v4": ("backprop._kernels_v4", 4)}
+
+
+def cpu_level():
+    """1 for a baseline x86-64 CPU, 3 or 4 for one with the x86-64-v3/v4
+    features, 0 for other architectures."""
+    return bp_cpu_level()
+
+
+def available_kernels():
+    """The kernel builds this CPU can run, fastest last."""
+    names = ["baseline"]
+    for name, (module, level) in KERNEL_VARIANTS.items():
+        if bp_cpu_level() >= level and importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return names
+
+
+def active_kernels():
+    return KERNELS.name.decode()
+
+
+def use_kernels(str name):
+    """Run the bulk kernels from the named build ("baseline", "x86-64-v3",
+    "x86-64-v4"); refused if this CPU or this installation lacks it."""
+    global KERNELS, _kernel_module
+    if name == "baseline":
+        KERNELS = &BASELINE
+        _kernel_module = None
+        return
+    if name not in KERNEL_VARIANTS:
+        raise ValueError(f"unknown kernel build {name!r}; expected one of "
+                         f"{['baseline'] + list(KERNEL_VARIANTS)}")
+    module_name, level = KERNEL_VARIANTS[name]
+    if bp_cpu_level() < level:
+        raise RuntimeError(f"this CPU cannot run the {name} kernels (its level is "
+                           f"{bp_cpu_level()}); available: {available_kernels()}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RuntimeError(f"the {name} kernels are not part of this installation: {exc}") from None
+    KERNELS = <const bp_kernels*>PyCapsule_GetPointer(module.table, b"backprop._kernels.table")
+    _kernel_module = module
+
+
+def _select_kernels():
+    """At import: the build named by BACKPROP_KERNELS, else the fastest available."""
+    forced = os.environ.get("BACKPROP_KERNELS", "")
+    if forced:
+        try:
+            use_kernels(forced)
+        except (ValueError, RuntimeError) as exc:
+            raise ImportError(f"BACKPROP_KERNELS={forced}: {exc}") from None
+    else:
+        names = available_kernels()
+        use_kernels(names[len(names) - 1])
+
+
+_select_kernels()

@@ -17,10 +17,12 @@
 
 from libc.math cimport fabs, isfinite, sqrt
 
+from backprop._types cimport *
+
 # exp, log, log1p and tanh are the project's own (backprop/_math.pxd): the same
 # bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.
 from backprop._math cimport bp_exp, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 # Restrict-qualified pointers for the vector primitives: the buffers they are
 # given never overlap, and saying so lets the compiler vectorise the loops
@@ -41,8 +43,7 @@ cdef extern from *:
 cdef enum:
     MODE_ONLINE = 0     # update the parameters after each sample
     MODE_CAPTURE = 1    # as online, and also store the sample's gradient
-    MODE_BATCH = 2      # only accumulate the gradient; the caller steps
-    MODE_DEFER = 3      # as online, but leave the first layer's weight update
+    MODE_DEFER = 2      # as online, but leave the first layer's weight update
                         # pending, to be applied during the next forward sweep
 
 
@@ -64,7 +65,7 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
         for i in range(n):
             s0 = s0 + w[i] * x[i]
         return s0
-    for i in range(0, m, 8):
+    for i in range(0, m, 8):  # vectorised
         s0 = s0 + w[i] * x[i]
         s1 = s1 + w[i + 1] * x[i + 1]
         s2 = s2 + w[i + 2] * x[i + 2]
@@ -82,28 +83,30 @@ cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept 
 cdef inline void axpy(out_vec y, double alpha, in_vec x, Py_ssize_t n) noexcept nogil:
     """y += alpha x"""
     cdef Py_ssize_t i
-    for i in range(n):
+    for i in range(n):  # vectorised
         y[i] = y[i] + alpha * x[i]
 
 
 cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcept nogil:
     """y -= c x"""
     cdef Py_ssize_t i
-    for i in range(n):
+    for i in range(n):  # vectorised
         y[i] = y[i] - c * x[i]
 
 
 cdef inline double logistic(double z) noexcept nogil:
     # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
     # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
+    # Only the numerator is chosen by the sign: one division, no branch, so
+    # the loop vectorises even without masked arithmetic (AVX2).
     cdef double e = bp_exp(-fabs(z))
-    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+    return (1.0 if z >= 0.0 else e) / (1.0 + e)
 
 
 cdef inline double logistic_scalar(double z) noexcept nogil:
     # logistic(z), the same bits, for layers too narrow to vectorise.
     cdef double e = bp_exp_scalar(-fabs(z))
-    return 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+    return (1.0 if z >= 0.0 else e) / (1.0 + e)
 
 
 cdef void activate(int code, double slope, const double* z, double* a,
@@ -116,11 +119,11 @@ cdef void activate(int code, double slope, const double* z, double* a,
             for i in range(n):
                 a[i] = logistic_scalar(z[i])
         else:
-            for i in range(n):
+            for i in range(n):  # vectorised
                 a[i] = logistic(z[i])
     elif code == BP_TANH:
         # tanh saturates to ±1 without overflow for any finite z.
-        for i in range(n):
+        for i in range(n):  # vectorised
             a[i] = bp_tanh(z[i])
     elif code == BP_RELU:
         for i in range(n):
@@ -218,19 +221,19 @@ cdef void hidden_delta(int code, double slope, const double* z, const double* a,
     with the product folded into the same pass)."""
     cdef Py_ssize_t i
     if code == BP_LOGISTIC:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = a[i] * (1.0 - a[i])
             delta[i] = d_out[i] * d_act[i]
     elif code == BP_TANH:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = 1.0 - a[i] * a[i]
             delta[i] = d_out[i] * d_act[i]
     elif code == BP_RELU:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = 1.0 if z[i] > 0.0 else 0.0
             delta[i] = d_out[i] * d_act[i]
     elif code == BP_LEAKY_RELU:
-        for i in range(n):
+        for i in range(n):  # vectorised
             d_act[i] = 1.0 if z[i] > 0.0 else slope
             delta[i] = d_out[i] * d_act[i]
     else:
@@ -244,9 +247,12 @@ cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept
     forward(<bp_net*>net, work, x, NULL, 0.0)
 
 
-cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil:
-    """Loss of the sample just forwarded; fills the output layer's errors,
-    d_out, d_act and delta.  Returns E = Σ_k errors[k].
+cdef double output_stage(const bp_net* net, const double* z, const double* o,
+                         const double* t, double* d_out, double* d_act, double* delta,
+                         double* err) noexcept nogil:
+    """Loss of one forwarded sample (output pre-activations z, outputs o,
+    targets t); fills the output layer's err, d_out, d_act and delta.
+    Returns E = Σ_k err[k].
 
     squared:        e_k = ½ (o_k - t_k)²,  dE/do_k = o_k - t_k
     huber (h):      e_k = ½ r² if |r| <= h else h (|r| - ½ h),  r = o_k - t_k
@@ -257,14 +263,8 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
                     e_k = -t_k log o_k = t_k (logsumexp(z) - z_k)
                     δ_k = o_k Σ_j t_j - t_k        (= o_k - t_k for targets summing to 1)
     """
-    cdef Py_ssize_t L = net.n_layers, n = net.size[L], u = net.u_off[L - 1], k
+    cdef Py_ssize_t L = net.n_layers, n = net.size[L], k
     cdef int code = net.act[L - 1]
-    cdef const double* z = work.net + u
-    cdef const double* o = work.out + u
-    cdef double* d_out = work.d_out + u
-    cdef double* d_act = work.d_act + u
-    cdef double* delta = work.delta + u
-    cdef double* err = work.errors
     cdef double r, ar, h = net.loss_param, e, lp, m, s, lse, tsum, total
     cdef bint canonical = net.loss == BP_CROSS_ENTROPY
 
@@ -348,6 +348,13 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
     return total
 
 
+cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil:
+    """Loss of the sample just forwarded into work (see output_stage)."""
+    cdef Py_ssize_t u = net.u_off[net.n_layers - 1]
+    return output_stage(net, work.net + u, work.out + u, t, work.d_out + u, work.d_act + u,
+                        work.delta + u, work.errors)
+
+
 cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
     """Count one optimiser step and compute its constants."""
     cdef bp_step st
@@ -384,25 +391,25 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
         if mu == 0.0 and wd == 0.0:
             sub_scaled(w, lr * s, src, n)
         elif mu == 0.0:
-            for i in range(n):
+            for i in range(n):  # vectorised
                 g = s * src[i] + wd * w[i]
                 w[i] = w[i] - lr * g
         elif net.nesterov:
             v = net.state1 + off
-            for i in range(n):
+            for i in range(n):  # vectorised
                 g = s * src[i] + wd * w[i]
                 v[i] = mu * v[i] + g
                 w[i] = w[i] - lr * (g + mu * v[i])
         else:
             v = net.state1 + off
-            for i in range(n):
+            for i in range(n):  # vectorised
                 g = s * src[i] + wd * w[i]
                 v[i] = mu * v[i] + g
                 w[i] = w[i] - lr * v[i]
     else:
         m = net.state1 + off
         v = net.state2 + off
-        for i in range(n):
+        for i in range(n):  # vectorised
             g = s * src[i] + wd * w[i]
             m[i] = b1 * m[i] + c1 * g
             v[i] = b2 * v[i] + c2 * (g * g)
@@ -411,12 +418,12 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
 
 cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                    const bp_step* st) noexcept nogil:
-    """Backward pass from the output deltas in work.delta, layer by layer from
-    the top.  For each layer the deltas of the layer below are computed with
-    its weights *before* they are updated (the textbook order); in MODE_ONLINE
-    and MODE_CAPTURE each row of weights is updated right after it was read.
-    MODE_CAPTURE and MODE_BATCH add the sample's gradient to work.grad;
-    MODE_DEFER leaves the first layer's weights for the next forward sweep."""
+    """Online backward pass from the output deltas in work.delta, layer by
+    layer from the top.  For each layer the deltas of the layer below are
+    computed with its weights *before* they are updated (the textbook order):
+    each row of weights is updated right after it was read.  MODE_CAPTURE also
+    adds the sample's gradient to work.grad; MODE_DEFER leaves the first
+    layer's weights for the next forward sweep."""
     cdef Py_ssize_t l, j, i, n_in, n_out, nb
     cdef double* W
     cdef double* G
@@ -425,8 +432,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     cdef double* d_prev
     cdef double sb, wd = net.weight_decay
     cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
-    cdef bint update = mode != MODE_BATCH
-    cdef bint accumulate = mode == MODE_CAPTURE or mode == MODE_BATCH
+    cdef bint capture = mode == MODE_CAPTURE
     cdef bint plain = net.opt == BP_SGD and net.momentum == 0.0 and wd == 0.0
     for l in range(net.n_layers - 1, -1, -1):
         n_in = net.size[l]
@@ -441,13 +447,13 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
             if d_prev != NULL:
                 if j == 0:
                     # 0.0 + ...: the same bits as clearing d_prev and adding.
-                    for i in range(n_in):
+                    for i in range(n_in):  # vectorised
                         d_prev[i] = 0.0 + d[0] * W[i]
                 else:
                     axpy(d_prev, d[j], W + j * n_in, n_in)
-            if accumulate:
+            if capture:
                 axpy(G + j * n_in, d[j], a, n_in)
-            if update and not (l == 0 and mode == MODE_DEFER):
+            if not (l == 0 and mode == MODE_DEFER):
                 if plain:
                     sub_scaled(W + j * n_in, st.lr * d[j], a, n_in)
                 else:
@@ -458,14 +464,14 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                 sb = 0.0
                 for j in range(n_out):
                     sb = sb + d[j]
-                if accumulate:
+                if capture:
                     G[0] = G[0] + sb
-                if update and net.train_bias:
+                if net.train_bias:
                     opt_update(net, st, net.b_off[l], 1, 1.0, &sb, wd_bias)
             else:
-                if accumulate:
+                if capture:
                     axpy(G, 1.0, d, n_out)
-                if update and net.train_bias:
+                if net.train_bias:
                     opt_update(net, st, net.b_off[l], n_out, 1.0, d, wd_bias)
         if d_prev != NULL:
             i = net.u_off[l - 1]
@@ -494,7 +500,7 @@ cdef inline bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
         return True
     # v - v is 0 for finite values and NaN for NaN or ±inf, and NaN is sticky:
     # one branch-free pass that the compiler vectorises.
-    for i in range(n):
+    for i in range(n):  # vectorised
         acc = acc + (v[i] - v[i])
     return acc == 0.0
 
@@ -528,10 +534,22 @@ cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
     return BP_OK
 
 
-cdef int train_online(bp_net* net, bp_work* work, const double* X, const double* Y,
-                      Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
-                      Py_ssize_t step0, Py_ssize_t n_steps, double* loss_sums,
-                      Py_ssize_t* done) noexcept nogil:
+cdef inline void note_loss(bp_run* run, Py_ssize_t e, double E) noexcept nogil:
+    """Count one sample's loss in its epoch's sum and in the record."""
+    run.loss_sums[e] += E
+    if run.record_every > 0:
+        run.record_sum += E
+        run.record_count += 1
+        if run.record_count == run.record_every:
+            run.record[run.record_len] = run.record_sum / run.record_every
+            run.record_len += 1
+            run.record_sum = 0.0
+            run.record_count = 0
+
+
+cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
+                      const double* Y, Py_ssize_t n, const Py_ssize_t* order,
+                      Py_ssize_t step0, Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil:
     """train_steps for k = 1: one update per sample.  With plain SGD the first
     layer's update of each sample is deferred into the next sample's forward
     sweep (same arithmetic, same bits, one pass over the largest matrix instead
@@ -547,7 +565,7 @@ cdef int train_online(bp_net* net, bp_work* work, const double* X, const double*
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
     done[0] = 0
     while left > 0:
-        lr = lrs[e]
+        lr = run.lrs[e]
         p_end = p + left if p + left < n else n
         while p < p_end:
             idx = order[e * n + p] if order != NULL else p
@@ -557,7 +575,7 @@ cdef int train_online(bp_net* net, bp_work* work, const double* X, const double*
             E = bp_output(net, work, Y + idx * n_out)
             if not isfinite(E):
                 return BP_NONFINITE_LOSS
-            loss_sums[e] += E
+            note_loss(run, e, E)
             st = begin_step(net, lr)
             backward(net, work, x, mode, &st)
             if defer:
@@ -574,51 +592,194 @@ cdef int train_online(bp_net* net, bp_work* work, const double* X, const double*
                 done[0] -= 1
                 return BP_NONFINITE_PARAMS
         if p == n:
+            if run.loss_sums[e] / n <= run.target:
+                run.stopped = True
+                return BP_OK
             e += 1
             p = 0
     return BP_OK
 
 
-cdef int train_batches(bp_net* net, bp_work* work, const double* X, const double* Y,
-                       Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+# Products below this many multiply-adds stay in the kernels' own loops even
+# when BLAS is available: a BLAS call costs about a microsecond to set up.
+cdef enum:
+    BLAS_MIN = 4096
+
+
+cdef void gemm_abt(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                   const double* A, const double* B, double* C) noexcept nogil:
+    """C = A Bᵀ: A is M x K, B is N x K, C is M x N, all row-major.
+    Own loops: C[r, j] = dot(B[j], A[r]), as a per-sample forward pass."""
+    cdef int m = <int>M, n = <int>N, k = <int>K
+    cdef double one = 1.0, zero = 0.0
+    cdef char tr = 84, no = 78      # 'T', 'N'
+    cdef Py_ssize_t r, j
+    if batch.dgemm != NULL and M * N * K >= BLAS_MIN:
+        # row-major C = A Bᵀ is column-major Cᵀ = B Aᵀ
+        batch.dgemm(&tr, &no, &n, &m, &k, &one, <double*>B, &k, <double*>A, &k, &zero, C, &n)
+        return
+    for j in range(N):
+        for r in range(M):
+            C[r * N + j] = dot(B + j * K, A + r * K, K)
+
+
+cdef void gemm_atb_add(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                       const double* A, const double* B, double* C) noexcept nogil:
+    """C += Aᵀ B: A is K x M, B is K x N, C is M x N, all row-major.
+    Own loops: row by row of A and B, in order, as per-sample accumulation."""
+    cdef int m = <int>M, n = <int>N, k = <int>K
+    cdef double one = 1.0
+    cdef char tr = 84, no = 78
+    cdef Py_ssize_t r, j
+    if batch.dgemm != NULL and M * N * K >= BLAS_MIN:
+        # row-major C += Aᵀ B is column-major Cᵀ += Bᵀ A
+        batch.dgemm(&no, &tr, &n, &m, &k, &one, <double*>B, &n, <double*>A, &m, &one, C, &n)
+        return
+    for r in range(K):
+        for j in range(M):
+            axpy(C + j * N, A[r * M + j], B + r * N, N)
+
+
+cdef void gemm_ab(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                  const double* A, const double* B, double* C) noexcept nogil:
+    """C = A B: A is M x K, B is K x N, C is M x N, all row-major.
+    Own loops: C[r] = Σ_j A[r, j] B[j] in order of j, as a per-sample Wᵀδ."""
+    cdef int m = <int>M, n = <int>N, k = <int>K
+    cdef double one = 1.0, zero = 0.0
+    cdef char no = 78
+    cdef Py_ssize_t r, j, i
+    cdef double* c
+    if batch.dgemm != NULL and M * N * K >= BLAS_MIN:
+        # row-major C = A B is column-major Cᵀ = Bᵀ Aᵀ
+        batch.dgemm(&no, &no, &n, &m, &k, &one, <double*>B, &n, <double*>A, &k, &zero, C, &n)
+        return
+    for r in range(M):
+        c = C + r * N
+        for i in range(N):  # vectorised
+            c[i] = 0.0 + A[r * K] * B[i]
+        for j in range(1, K):
+            axpy(c, A[r * K + j], B + j * N, N)
+
+
+cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py_ssize_t e,
+                    const double* X, const double* Y, Py_ssize_t rows) noexcept nogil:
+    """One mini-batch step of epoch e on rows consecutive samples X, Y
+    (row-major): the forward and backward passes as matrix products over the
+    whole batch, the gradient averaged over its rows, then one optimiser step.
+    Each sample's loss, taken before the step, goes to note_loss."""
+    cdef Py_ssize_t L = net.n_layers, R = rows, l, r, j, n_in, n_out, nb, u
+    cdef const double* A = X
+    cdef double* Z
+    cdef double* O
+    cdef double* D
+    cdef double* G
+    cdef const double* b
+    cdef double E, sb
+    cdef int code
+    cdef bp_step st
+    # forward: Z_l = A_{l-1} W_lᵀ + b_l, A_l = f(Z_l)
+    for l in range(L):
+        n_in = net.size[l]
+        n_out = net.size[l + 1]
+        Z = batch.net + R * net.u_off[l]
+        O = batch.out + R * net.u_off[l]
+        gemm_abt(batch, R, n_out, n_in, A, net.params + net.w_off[l], Z)
+        nb = net.n_bias[l]
+        b = net.params + net.b_off[l]
+        if nb > 0:
+            for r in range(R):
+                for j in range(n_out):
+                    Z[r * n_out + j] = Z[r * n_out + j] + b[j if nb > 1 else 0]
+        code = net.act[l]
+        if code == BP_SOFTMAX:
+            for r in range(R):
+                activate(code, net.act_param[l], Z + r * n_out, O + r * n_out, n_out)
+        else:
+            activate(code, net.act_param[l], Z, O, R * n_out)
+        A = O
+    # output layer: each sample's loss and deltas
+    n_out = net.size[L]
+    u = R * net.u_off[L - 1]
+    for r in range(R):
+        j = r * n_out
+        E = output_stage(net, batch.net + u + j, batch.out + u + j, Y + j, batch.d_out + u + j,
+                         batch.d_act + u + j, batch.delta + u + j, batch.errors + j)
+        if not isfinite(E):
+            return BP_NONFINITE_LOSS
+        note_loss(run, e, E)
+    # backward: G_l += D_lᵀ A_{l-1};  D_{l-1} = (D_l W_l) ⊙ f'(Z_{l-1})
+    memset(work.grad, 0, net.n_params * sizeof(double))
+    for l in range(L - 1, -1, -1):
+        n_in = net.size[l]
+        n_out = net.size[l + 1]
+        D = batch.delta + R * net.u_off[l]
+        A = X if l == 0 else batch.out + R * net.u_off[l - 1]
+        gemm_atb_add(batch, n_out, n_in, R, D, A, work.grad + net.w_off[l])
+        nb = net.n_bias[l]
+        G = work.grad + net.b_off[l]
+        if nb == 1:
+            for r in range(R):
+                sb = 0.0
+                for j in range(n_out):
+                    sb = sb + D[r * n_out + j]
+                G[0] = G[0] + sb
+        elif nb > 1:
+            for r in range(R):
+                axpy(G, 1.0, D + r * n_out, n_out)
+        if l > 0:
+            u = R * net.u_off[l - 1]
+            gemm_ab(batch, R, n_in, n_out, D, net.params + net.w_off[l], batch.d_out + u)
+            hidden_delta(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
+                         batch.d_out + u, batch.d_act + u, batch.delta + u, R * n_in)
+    st = begin_step(net, run.lrs[e])
+    apply_gradient(net, work.grad, &st, 1.0 / R)
+    return BP_OK
+
+
+cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
+                       const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
                        Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
-                       double* loss_sums, Py_ssize_t* done) noexcept nogil:
-    """train_steps for k > 1: the gradient averaged over each batch, then one update."""
+                       Py_ssize_t* done) noexcept nogil:
+    """train_steps for k > 1: batch_step on each batch, its samples gathered
+    into the batch workspace when an order is given."""
     cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
     cdef Py_ssize_t S = (n + k - 1) // k
-    cdef Py_ssize_t s, e, b, p, p_end, idx
-    cdef const double* x
-    cdef double E
-    cdef bp_step st
+    cdef Py_ssize_t s, e, b, p, p_end, i, idx
+    cdef const double* Xb
+    cdef const double* Yb
+    cdef int status
     done[0] = 0
     for s in range(step0, step0 + n_steps):
         e = s // S
         b = s - e * S
         p = b * k
         p_end = p + k if p + k < n else n
-        memset(work.grad, 0, net.n_params * sizeof(double))
-        while p < p_end:
-            idx = order[e * n + p] if order != NULL else p
-            x = X + idx * n_in
-            bp_forward(net, work, x)
-            E = bp_output(net, work, Y + idx * n_out)
-            if not isfinite(E):
-                return BP_NONFINITE_LOSS
-            loss_sums[e] += E
-            backward(net, work, x, MODE_BATCH, NULL)
-            p += 1
-        st = begin_step(net, lrs[e])
-        apply_gradient(net, work.grad, &st, 1.0 / (p_end - b * k))
+        if order == NULL:
+            Xb = X + p * n_in
+            Yb = Y + p * n_out
+        else:
+            for i in range(p, p_end):
+                idx = order[e * n + i]
+                memcpy(batch.x + (i - p) * n_in, X + idx * n_in, n_in * sizeof(double))
+                memcpy(batch.y + (i - p) * n_out, Y + idx * n_out, n_out * sizeof(double))
+            Xb = batch.x
+            Yb = batch.y
+        status = batch_step(net, work, batch, run, e, Xb, Yb, p_end - p)
+        if status != BP_OK:
+            return status
         if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
             return BP_NONFINITE_PARAMS
         done[0] = s - step0 + 1
+        if b == S - 1 and run.loss_sums[e] / n <= run.target:
+            run.stopped = True
+            return BP_OK
     return BP_OK
 
 
-cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* Y,
-                     Py_ssize_t n, const Py_ssize_t* order, const double* lrs,
+cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
+                     const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
                      Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
-                     double* loss_sums, Py_ssize_t* done) noexcept nogil:
+                     Py_ssize_t* done) noexcept nogil:
     """Run optimiser steps step0 .. step0 + n_steps - 1 of a window of epochs.
 
     X: (n, size[0]) and Y: (n, size[L]), C-contiguous.  Step s belongs to
@@ -627,8 +788,11 @@ cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* 
     order holds one permutation of range(n) per epoch of the window, or is
     NULL for the natural order.  k = 1 is online learning (an update per
     sample); k > 1 averages the gradient over the batch before one update.
-    lrs[e] is epoch e's learning rate; loss_sums[e] accumulates the loss of
-    each sample, taken before the update that sample contributes to.
+    run.lrs[e] is epoch e's learning rate; run.loss_sums[e] accumulates the
+    loss of each sample, taken before the update that sample contributes to;
+    with run.record_every = N the mean of every N consecutive losses is
+    appended to run.record.  After the first epoch whose mean loss is at most
+    run.target, training stops with run.stopped set.
 
     Stops early with BP_NONFINITE_LOSS when a sample's loss is not finite
     (before that sample's update) or BP_NONFINITE_PARAMS when the parameters
@@ -636,8 +800,8 @@ cdef int train_steps(bp_net* net, bp_work* work, const double* X, const double* 
     *done receives the number of steps completed (and checked).
     """
     if k == 1:
-        return train_online(net, work, X, Y, n, order, lrs, step0, n_steps, loss_sums, done)
-    return train_batches(net, work, X, Y, n, order, lrs, k, step0, n_steps, loss_sums, done)
+        return train_online(net, work, run, X, Y, n, order, step0, n_steps, done)
+    return train_batches(net, work, batch, run, X, Y, n, order, k, step0, n_steps, done)
 
 
 cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
@@ -647,3 +811,19 @@ cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
     for i in range(n):
         bp_forward(net, work, X + i * n_in)
         losses[i] = bp_output(net, work, Y + i * n_out)
+
+
+cdef void predict_rows(const bp_net* net, bp_work* work, const double* X,
+                       const double* Y, Py_ssize_t n, double* out) noexcept nogil:
+    """out[i, :] = the network's outputs for X[i] (Y is not used)."""
+    cdef Py_ssize_t i, n_in = net.size[0], n_out = net.size[net.n_layers]
+    for i in range(n):
+        bp_predict_one(net, work, X + i * n_in, out + i * n_out)
+
+
+cdef void fill_table(bp_kernels* table, const char* name) noexcept nogil:
+    """Point table at this build's kernels."""
+    table.name = name
+    table.train = train_steps
+    table.predict = predict_rows
+    table.losses = sample_losses

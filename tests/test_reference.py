@@ -112,3 +112,25 @@ def test_loss_and_predict_agree_with_reference():
         ref = reference_for(net)
         assert net.loss(X, Y) == pytest.approx(ref.loss_of(X, Y), rel=1e-13)
         np.testing.assert_allclose(net.predict(X), [ref.forward(x)[1][-1] for x in X], rtol=1e-13)
+
+
+@pytest.mark.parametrize("blas", [True, False])
+@pytest.mark.parametrize("optimizer,ref_opt", [(bp.SGD(), {}), (bp.Adam(), {"opt": "adam"})])
+def test_large_mini_batches_agree_with_reference(blas, optimizer, ref_opt):
+    """Matrix products big enough for BLAS (when SciPy is there) or the own loops."""
+    from backprop import _core
+
+    used = _core.blas_in_use()
+    try:
+        _core.use_blas(blas)
+        rng = np.random.default_rng(4)
+        X = rng.uniform(size=(100, 40))
+        Y = np.eye(12)[rng.integers(0, 12, 100)]
+        net = bp.Network([40, 60, 30, 12], activation=["relu", "tanh", "softmax"], loss="cross_entropy",
+                         seed=3)
+        ref = reference_for(net, **ref_opt)
+        lr = 0.01 if ref_opt else 0.1
+        hist = net.train(X, Y, epochs=3, lr=lr, batch_size=32, optimizer=optimizer, shuffle=True, seed=9)
+        compare(net, ref, hist, ref.train(X, Y, 3, lr, batch_size=32, orders=permutations(9, 3, 100)))
+    finally:
+        _core.use_blas(used)

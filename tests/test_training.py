@@ -8,7 +8,6 @@ import pytest
 import backprop as bp
 import backprop.network as network_module
 
-from reference import reference_for
 
 OPTIMIZERS = [bp.SGD(), bp.SGD(momentum=0.9), bp.SGD(momentum=0.5, nesterov=True, weight_decay=0.01),
               bp.Adam(), bp.Adam(weight_decay=0.1, decay_bias=True)]

@@ -9,7 +9,8 @@ See ``Network`` for the API, ``backprop.examples`` for the worked example.
 
 __version__ = "0.1.0"
 
-from . import examples, init, optim, plotting
+from . import callbacks, examples, init, optim, plotting
+from .callbacks import EarlyStopping
 from .functions import Huber, LeakyReLU
 from .init import Uniform
 from .io import ModelFileError, load
@@ -18,7 +19,7 @@ from .optim import SGD, Adam, CosineDecay, ExponentialDecay, InverseTimeDecay, S
 from .results import History, Trace, TraceLayer
 
 __all__ = [
-    "Adam", "CosineDecay", "DivergenceError", "ExponentialDecay", "History", "Huber",
+    "Adam", "CosineDecay", "DivergenceError", "EarlyStopping", "ExponentialDecay", "History", "Huber",
     "InverseTimeDecay", "LeakyReLU", "ModelFileError", "Network", "SGD", "StepDecay", "Trace",
-    "TraceLayer", "Uniform", "examples", "init", "load", "optim", "plotting",
+    "TraceLayer", "Uniform", "callbacks", "examples", "init", "load", "optim", "plotting",
 ]

@@ -34,6 +34,12 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
 cdef class Model:
     cdef bp_net net
     cdef bp_work work
+    cdef bp_work pwork              # predict_one's, used only with the GIL held
+    cdef bp_batch batch
+    cdef object _batch_arrays
+    cdef object _pwork_arrays
+    cdef public long long samples   # samples trained on over the network's life
+    cdef public double default_lr   # learn_one's learning rate when none is given
     cdef readonly int busy
     cdef readonly object params
     cdef readonly object state1
@@ -42,3 +48,5 @@ cdef class Model:
     cdef readonly object _work_arrays
     cdef _scratch(self, bp_work* work)
     cdef _attach_state(self)
+    cdef _batch_workspace(self, Py_ssize_t rows)
+    cdef double rate(self, lr) except -1.0

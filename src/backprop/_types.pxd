@@ -79,3 +79,54 @@ ctypedef struct bp_net:
     long long n_steps               # optimiser steps taken
     double beta1_pow                # beta1 ** n_steps
     double beta2_pow                # beta2 ** n_steps
+
+
+# BLAS dgemm, Fortran calling convention (column-major), as scipy exports it.
+ctypedef void (*bp_dgemm_fn)(char* transa, char* transb, int* m, int* n, int* k,
+                             double* alpha, double* a, int* lda, double* b, int* ldb,
+                             double* beta, double* c, int* ldc) noexcept nogil
+
+
+ctypedef struct bp_batch:
+    # Workspace of a mini-batch, processed as matrices: per layer l a block of
+    # rows x size[l + 1] values (row-major) at rows * u_off[l] in each vector.
+    Py_ssize_t rows                 # capacity: the batch size
+    double* net
+    double* out
+    double* d_out
+    double* d_act
+    double* delta
+    double* errors                  # rows x size[L]
+    double* x                       # rows x size[0]: the batch's inputs, gathered
+    double* y                       # rows x size[L]: its targets, gathered
+    bp_dgemm_fn dgemm               # BLAS for the large products, or NULL
+
+
+ctypedef struct bp_run:
+    # A training call's per-epoch settings and results, for a window of epochs.
+    const double* lrs               # the learning rate of each epoch
+    double* loss_sums               # out: each epoch's sum of per-sample losses
+    double target                   # stop after an epoch whose mean loss <= target
+    Py_ssize_t record_every         # N > 0: record the mean loss of every N samples
+    double* record                  # out: those means
+    Py_ssize_t record_len           # in/out: means written to record
+    double record_sum               # in/out: the open window's sum of losses
+    Py_ssize_t record_count         # in/out: and its number of samples
+    bint stopped                    # out: training reached the target
+
+
+# The bulk kernels, one table per instruction-set build of _kernels.pxi
+# (backprop._core holds the baseline one; backprop._kernels_v3 and _v4 hand
+# theirs over in a capsule).  Every build gives the same bits.
+ctypedef int (*bp_train_fn)(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
+                            const double* X, const double* Y, Py_ssize_t n,
+                            const Py_ssize_t* order, Py_ssize_t k, Py_ssize_t step0,
+                            Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil
+ctypedef void (*bp_rows_fn)(const bp_net* net, bp_work* work, const double* X,
+                            const double* Y, Py_ssize_t n, double* out) noexcept nogil
+
+ctypedef struct bp_kernels:
+    const char* name
+    bp_train_fn train           # train_steps
+    bp_rows_fn predict          # out[i, :] = outputs for X[i] (Y unused)
+    bp_rows_fn losses           # out[i] = loss of (X[i], Y[i])

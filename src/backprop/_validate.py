@@ -51,12 +51,13 @@ def as_samples(value, name, width, width_name):
     return arr, single
 
 
-def as_pair(X, Y, n_in, n_out):
+def as_pair(X, Y, n_in, n_out, names=("X", "Y")):
     """Validated (X, Y) with matching sample counts."""
-    X2, _ = as_samples(X, "X", n_in, "inputs")
-    Y2, _ = as_samples(Y, "Y", n_out, "outputs")
+    X2, _ = as_samples(X, names[0], n_in, "inputs")
+    Y2, _ = as_samples(Y, names[1], n_out, "outputs")
     if X2.shape[0] != Y2.shape[0]:
-        raise ValueError(f"X and Y must have the same number of samples, got {X2.shape[0]} and {Y2.shape[0]}")
+        raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples, got "
+                         f"{X2.shape[0]} and {Y2.shape[0]}")
     return X2, Y2
 
 

@@ -1,0 +1,181 @@
+"""The compiled kernels: every instruction-set build gives the same bits, the
+kernel code stays free of Python, and its hot loops stay vectorised.
+
+The static checks compile the kernel sources from this checkout with Cython
+and gcc; they are skipped (with the reason) only where those sources or tools
+are absent, e.g. when the suite runs against an installed wheel elsewhere.
+"""
+import html
+import itertools
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+import numpy as np
+import pytest
+
+import backprop as bp
+from backprop import _core
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KERNELS = ROOT / "src" / "_kernels.pxi"
+have_sources = pytest.mark.skipif(not KERNELS.exists(), reason="needs the source tree (src/_kernels.pxi)")
+
+
+@pytest.fixture
+def restore_kernels():
+    active = _core.active_kernels()
+    yield
+    _core.use_kernels(active)
+
+
+def train_all_ways(kernels):
+    """Parameters and histories after a varied set of training runs."""
+    _core.use_kernels(kernels)
+    rng = np.random.default_rng(0)
+    out = []
+    configs = [
+        ([37, 29, 11], ["logistic", "logistic"], "squared", bp.SGD(), 1),
+        ([64, 33, 10], ["tanh", "softmax"], "cross_entropy", bp.SGD(momentum=0.9, nesterov=True), 1),
+        ([19, 40, 17, 5], ["relu", bp.LeakyReLU(0.1), "logistic"], "cross_entropy", bp.Adam(), 1),
+        ([23, 31, 9], ["identity", "tanh"], bp.Huber(0.5), bp.SGD(weight_decay=0.01), 7),
+        ([70, 20, 3], ["logistic", "logistic"], "squared", bp.SGD(), None),
+    ]
+    for sizes, act, loss, opt, batch in configs:
+        X = rng.normal(size=(60, sizes[0]))
+        if act[-1] == "softmax":
+            Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 60)]
+        else:
+            Y = rng.uniform(size=(60, sizes[-1]))
+        net = bp.Network(sizes, activation=act, loss=loss, seed=1)
+        hist = net.train(X, Y, epochs=3, batch_size=batch, optimizer=opt, shuffle=True, seed=2)
+        out += [net.params.copy(), hist.loss, net.predict(X).ravel(), np.array([net.loss(X, Y)])]
+    return out
+
+
+@pytest.mark.parametrize("kernels", _core.available_kernels())
+def test_every_kernel_build_gives_the_same_bits(kernels, restore_kernels):
+    baseline = train_all_ways("baseline")
+    other = train_all_ways(kernels)
+    for a, b in zip(baseline, other):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_kernel_builds_are_reported():
+    names = _core.available_kernels()
+    assert names[0] == "baseline" and _core.active_kernels() in names
+    if _core.cpu_level() >= 3 and (ROOT / "src" / "_kernels_v3.pyx").exists():
+        # on an x86-64-v3 CPU the build of this checkout must have the variants
+        assert "x86-64-v3" in names
+    with pytest.raises(ValueError, match="unknown kernel build"):
+        _core.use_kernels("sse9")
+
+
+@pytest.mark.parametrize("forced", ["baseline", "bogus"])
+def test_environment_variable_forces_a_build(forced):
+    env = dict(os.environ, BACKPROP_KERNELS=forced)
+    proc = subprocess.run([sys.executable, "-c", "from backprop import _core; print(_core.active_kernels())"],
+                          env=env, capture_output=True, text=True)
+    if forced == "baseline":
+        assert proc.returncode == 0 and proc.stdout.strip() == "baseline"
+    else:
+        assert proc.returncode != 0 and "BACKPROP_KERNELS=bogus: unknown kernel build" in proc.stderr
+
+
+def cythonize_kernels(tmp_path, annotate=False):
+    """C code (and annotation HTML) of the v4 kernel module of this checkout."""
+    c_file = tmp_path / "kernels.c"
+    cmd = [sys.executable, "-m", "cython", "-3", "-I", str(ROOT / "src"), "--module-name",
+           "backprop._kernels_v4", str(ROOT / "src" / "_kernels_v4.pyx"), "-o", str(c_file)]
+    if annotate:
+        cmd.insert(3, "-a")
+    subprocess.run(cmd, check=True, cwd=tmp_path, capture_output=True)
+    return c_file
+
+
+@have_sources
+def test_kernel_lines_do_not_touch_python(tmp_path):
+    pytest.importorskip("Cython", reason="needs Cython to annotate the kernels")
+    cythonize_kernels(tmp_path, annotate=True)
+    page = (tmp_path / "_kernels.html").read_text()
+    rows = re.findall(r'<pre class="cython line score-(\d+)"[^>]*>(.*?)</pre>', page, re.S)
+    assert len(rows) > 300
+    python_lines = []
+    for score, body in rows:
+        number = re.search(r"<span class=\"\">(\d+)</span>", body)
+        if int(score) > 0:
+            python_lines.append((int(number.group(1)), html.unescape(re.sub("<[^>]+>", "", body)).strip()))
+    assert python_lines == []
+
+
+@have_sources
+def test_kernel_c_bodies_hold_no_python(tmp_path):
+    pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
+    c_code = cythonize_kernels(tmp_path).read_text()
+    names = re.findall(r"^cdef (?:inline )?\w+\*? (\w+)\(", KERNELS.read_text(), re.M)
+    assert "train_online" in names and "backward" in names
+    forbidden = re.compile(r"PyGILState_Ensure|Py_INCREF|Py_DECREF|Py_XDECREF|__Pyx_AddTraceback|"
+                           r"PyErr_|__PYX_ERR|__Pyx_RaiseException|__Pyx_GOTREF")
+    checked = 0
+    for name in names:
+        for match in re.finditer(r"^static [^;{]*__pyx_f_8backprop_11_kernels_v4_" + name + r"\([^;]*?\{\n(.*?)^\}",
+                                 c_code, re.M | re.S):
+            checked += 1
+            bad = forbidden.findall(match.group(1))
+            assert not bad, f"{name}: {sorted(set(bad))}"
+    assert checked >= len(names) - 2     # a few tiny inline helpers may be folded away
+
+
+def vectorised_lines(c_file, level_flags):
+    """Source lines of _kernels.pxi whose loops gcc vectorised, built with
+    setup.py's release flags plus those of one instruction-set level."""
+    source_of = {}
+    current = None
+    for number, line in enumerate(c_file.read_text().splitlines(), 1):
+        m = re.search(r'/\* "[^"]*_kernels\.pxi":(\d+)', line)
+        if m:
+            current = int(m.group(1))
+        elif re.search(r'/\* "', line):
+            current = None
+        source_of[number] = current
+    cmd = ["gcc", "-O3", "-ffp-contract=off", "-fno-math-errno", *level_flags, "-fPIC", "-c", str(c_file),
+           "-o", os.devnull,
+           "-I", sysconfig.get_paths()["include"], "-fopt-info-vec-optimized"]
+    report = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+    return {source_of.get(int(n)) for n in re.findall(r"\.c:(\d+):\d+: optimized: loop vectorized", report)}
+
+
+@have_sources
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc for its vectoriser report")
+@pytest.mark.parametrize("level_flags", [["-march=x86-64-v3"], ["-march=x86-64-v4", "-mprefer-vector-width=512"]],
+                         ids=["x86-64-v3", "x86-64-v4"])
+def test_marked_loops_stay_vectorised(tmp_path, level_flags):
+    # The vectoriser drops loops silently after small edits; every loop marked
+    # "# vectorised" in _kernels.pxi must be reported vectorised.
+    pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
+    if sysconfig.get_platform().split("-")[-1] not in ("x86_64", "amd64"):
+        pytest.skip("the x86-64 kernel builds exist on x86-64 only")
+    marked = [n for n, line in enumerate(KERNELS.read_text().splitlines(), 1) if line.endswith("# vectorised")]
+    assert len(marked) >= 10
+    done = vectorised_lines(cythonize_kernels(tmp_path), level_flags)
+    missing = [n for n in marked if n not in done]
+    assert missing == [], f"loops no longer vectorised with {level_flags}: lines {missing}"
+
+
+def test_train_results_do_not_depend_on_chunk_or_kernel_combination(restore_kernels):
+    # learn_one always runs this module's own (baseline) code, train the active
+    # build: a step-by-step run must match a single train call bit for bit.
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(40, 50)), rng.uniform(size=(40, 10))
+    for kernels in _core.available_kernels():
+        _core.use_kernels(kernels)
+        a = bp.Network([50, 40, 10], seed=3)
+        b = a.copy()
+        a.train(X, Y, epochs=2)
+        for _, (x, y) in itertools.product(range(2), zip(X, Y)):
+            b.learn_one(x, y, lr=0.1)
+        assert a.params.tobytes() == b.params.tobytes(), kernels
