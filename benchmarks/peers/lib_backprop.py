@@ -64,6 +64,8 @@ class Trainer:
     def params(self):
         """The first network's parameters; the threads row's networks must agree bit for bit."""
         flat = [workloads.join(net.weights, net.biases) for net in self.nets]
-        if any((f != flat[0]).any() for f in flat[1:]):
-            raise RuntimeError("two networks trained from the same start in two threads differ")
+        apart = max(float(abs(f - flat[0]).max()) for f in flat)
+        if apart:
+            raise RuntimeError("two networks trained from the same start in two threads differ "
+                               f"(max |difference| {apart:.1e})")
         return flat[0]
