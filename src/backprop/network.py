@@ -22,6 +22,8 @@ BIAS_POLICIES = ("neuron", "shared", "none")
 # A compiled call does about this many multiply-adds before Python looks in
 # again (for history, callbacks and Ctrl-C): ~50-100 ms of work.
 CHUNK_WORK = 100_000_000
+# At most this many sample indices (one permutation per epoch) per compiled call.
+ORDER_WINDOW = 1 << 20
 
 
 class Network:
@@ -365,6 +367,9 @@ class Network:
         with history, validation, callbacks, progress and Ctrl-C in between."""
         S, n, k = run.S, run.n, run.k
         chunk = max(1, CHUNK_WORK // (k * (self._model.n_params + self._model.n_units)))
+        if run.shuffle:
+            # bound the sample orders drawn per call (epochs x n indices) to 8 MB
+            chunk = min(chunk, max(1, ORDER_WINDOW // n) * S)
         if S <= chunk:
             # whole epochs per call; exactly one when Python acts after each
             chunk = S if run.validation is not None or run.callbacks else chunk - chunk % S
@@ -393,8 +398,8 @@ class Network:
                 raise self._divergence(run, status, step, step + done)
             run.keep_records(record)
             now = time.perf_counter() - start
-            for e in range(step // S, (step + done) // S):
-                run.times[e] = t_prev + (now - t_prev) * ((e + 1) * S - step) / done
+            ended = np.arange(step // S, (step + done) // S)    # epochs that ended in the call
+            run.times[ended] = t_prev + (now - t_prev) * ((ended + 1) * S - step) / done
             self._epochs += (step + done) // S - step // S
             self._model.samples += run.samples_in(step + done) - run.samples_in(step)
             step += done
@@ -585,20 +590,20 @@ class _Run:
 
     def history(self, step, epochs_trained):
         """The History of the first `step` steps (a trailing partial epoch
-        included, averaged over the samples it visited)."""
+        included, averaged over the samples it visited).  Its arrays are views:
+        the entries of completed epochs never change afterwards."""
         full, partial = divmod(step, self.S)
         count = full + (partial > 0)
-        seen = np.full(count, float(self.n))
+        loss = self.loss_sums[:count] / self.n
         if partial:
-            seen[-1] = self.samples_in(step) - full * self.n
+            loss[-1] = self.loss_sums[full] / (self.samples_in(step) - full * self.n)
+        samples = np.arange(1, count + 1, dtype=np.int64) * self.n
+        samples[-1:] = self.samples_in(step)
         record = np.concatenate(self.records) if self.records else np.empty(0)
         first = epochs_trained - full
         return History(
-            loss=self.loss_sums[:count] / seen, val_loss=np.array(self.val_loss[:count]),
-            epoch=np.arange(first, first + count), lr=self.lrs[:count].copy(),
-            time=self.times[:count].copy(),
-            samples=self.samples_before + np.array([self.samples_in(min(step, (e + 1) * self.S))
-                                                    for e in range(count)], dtype=np.int64),
+            loss=loss, val_loss=np.array(self.val_loss[:count]), epoch=np.arange(first, first + count),
+            lr=self.lrs[:count], time=self.times[:count], samples=self.samples_before + samples,
             record_every=self.record_every, record=record,
             record_samples=self.samples_before + self.record_every * np.arange(1, record.size + 1,
                                                                                dtype=np.int64)
