@@ -1,0 +1,126 @@
+"""Smoke tests of benchmarks/: the harness runs, produces its table, and the
+peers that train the same model from the same start agree. No timings."""
+import dataclasses
+import importlib.util
+import itertools
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+HAVE_CC = shutil.which("cc") is not None
+
+
+def backprop_has_network():
+    if importlib.util.find_spec("backprop") is None:
+        return False
+    import backprop
+
+    return hasattr(backprop, "Network")
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    """The benchmark modules, imported as run.py's worker imports them."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import loss
+    import peers
+    import worker
+    import workloads
+
+    return loss, peers, worker, workloads
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    chosen = ["backprop", "numpy", "python"] + (["c"] if HAVE_CC else [])
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--peers", ",".join(chosen),
+         "--output", str(out / "latest.md"), "--json", str(out / "results.json")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc, out, json.loads((out / "results.json").read_text())
+
+
+def test_quick_run_prints_and_writes_the_table(quick_run):
+    proc, out, results = quick_run
+    written = (out / "latest.md").read_text()
+    header = "| workload | peer | rate /s |"
+    assert header in proc.stdout
+    assert header in written
+    assert "- command: `python " in written and "--quick" in written
+    ran = [r for r in results["rows"] if r["status"] == "ok"]
+    for r in ran:
+        assert f"| {r['workload']} | {r['label']} |" in written
+    assert {r["workload"] for r in ran} >= {"W0", "W2", "W3"}  # W1/W1x need scikit-learn
+    assert not [r for r in results["rows"] if r["status"] == "failed"]
+
+
+def test_quick_run_runs_every_peer_it_can(quick_run):
+    _, _, results = quick_run
+    peers_ran = {r["peer"] for r in results["rows"] if r["status"] == "ok"}
+    assert "numpy" in peers_ran and "python" in peers_ran
+    assert ("c" in peers_ran) == HAVE_CC
+    assert ("backprop" in peers_ran) == backprop_has_network()
+    skipped = {r["key"]: r["reason"] for r in results["rows"] if r["status"] == "skipped"}
+    assert "too slow" in skipped["python"]  # W2 and W3
+
+
+def test_quick_run_same_algorithm_peers_agree(quick_run):
+    _, _, results = quick_run
+    for workload, rows in itertools.groupby(results["rows"], key=lambda r: r["workload"]):
+        same = [r for r in rows if r["status"] == "ok" and r["same_model"]]
+        assert len(same) >= 2, workload
+        for a, b in itertools.combinations(same, 2):
+            assert a["loss"] == pytest.approx(b["loss"], rel=1e-12, abs=0), (workload, a["key"], b["key"])
+        assert sum(bool(r.get("reference")) for r in same) == 1
+        for r in same:
+            assert r.get("reference") or r["params_diff"] <= 1e-12, (workload, r["key"])
+            assert "DISAGREES" not in r["note"]
+
+
+def test_workload_w0_is_the_worked_example(bench):
+    loss, _, _, workloads = bench
+    wl = workloads.get("W0")
+    X, Y = workloads.make_data(wl)
+    weights, biases = workloads.split(wl, workloads.initial_params(wl))
+    np.testing.assert_array_equal(weights[0], [[0.15, 0.20], [0.25, 0.30]])
+    np.testing.assert_array_equal(weights[1], [[0.40, 0.45], [0.50, 0.55]])
+    assert [b.tolist() for b in biases] == [[0.35], [0.60]]
+    assert loss.mean_loss(wl, workloads.initial_params(wl), X, Y) == pytest.approx(0.298371109, abs=5e-10)
+
+
+@pytest.mark.parametrize("peer", ["numpy", "python", pytest.param("c", marks=pytest.mark.skipif(
+    not HAVE_CC, reason="no C compiler"))])
+def test_one_update_of_the_worked_example(bench, peer, tmp_path):
+    """Each peer's first update is the worked example's: error 0.291027774 after
+    it, and the new hidden-to-output weights of the walkthrough."""
+    loss, peers, worker, workloads = bench
+    wl = dataclasses.replace(workloads.get("W0"), epochs=1)
+    X, Y = workloads.make_data(wl)
+    params0 = workloads.initial_params(wl)
+    workloads.save(tmp_path, wl, X, Y, params0)
+    module = peers.load(peer)
+    if hasattr(module, "build"):
+        module.build(tmp_path)
+    (row, *_) = module.rows(wl)
+    trainer = module.Trainer(row, wl, worker.Data(X, Y, params0, tmp_path), tmp_path)
+    trainer.train()
+    params = trainer.params()
+    assert loss.mean_loss(wl, params, X, Y) == pytest.approx(0.291027774, abs=5e-10)
+    np.testing.assert_allclose(workloads.split(wl, params)[0][1],
+                               [[0.35891648, 0.408666186], [0.511301270, 0.561370121]], atol=5e-9)
+
+
+def test_unknown_names_are_refused():
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--peers", "numpy,fann"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "unknown peer fann" in proc.stderr
