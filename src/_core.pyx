@@ -535,16 +535,19 @@ def use_blas(bint enable=True):
     """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
     returns whether BLAS is now in use."""
     global _dgemm, _blas_state
-    _dgemm = NULL
-    _blas_state = False
+    cdef bp_dgemm_fn found = NULL
     if enable:
         try:
             from scipy.linalg import cython_blas
         except ImportError:
-            return False
-        capsule = cython_blas.__pyx_capi__["dgemm"]
-        _dgemm = <bp_dgemm_fn>PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
-        _blas_state = True
+            pass
+        else:
+            capsule = cython_blas.__pyx_capi__["dgemm"]
+            found = <bp_dgemm_fn>PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+    # Publish only now: a thread asking meanwhile (the import above may let it
+    # run) looks the state up itself rather than seeing a half-made decision.
+    _dgemm = found
+    _blas_state = found != NULL
     return _blas_state
 
 
