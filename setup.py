@@ -24,10 +24,13 @@ DEBUG = os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 # own flags ask for (it quintuples the size of the modules).
 GCC_LIKE = ["-O0", "-g"] if DEBUG else ["-O3", "-ffp-contract=off", "-fno-math-errno", "-g0"]
 MSVC = ["/Od"] if DEBUG else ["/O2", "/fp:precise"]
-# Extra flags of the kernel builds for higher instruction-set levels.
+# Extra flags of the kernel builds for higher instruction-set levels.  The
+# -mtune choices let gcc use vector gathers for the exp's table lookups (its
+# generic tuning emulates them with scalar loads); tuning changes speed, never
+# results.
 LEVELS = {
-    "backprop._kernels_v3": {"unix": ["-march=x86-64-v3"], "msvc": ["/arch:AVX2"]},
-    "backprop._kernels_v4": {"unix": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
+    "backprop._kernels_v3": {"unix": ["-march=x86-64-v3", "-mtune=skylake"], "msvc": ["/arch:AVX2"]},
+    "backprop._kernels_v4": {"unix": ["-march=x86-64-v4", "-mtune=icelake-server"],
                              "msvc": ["/arch:AVX512"]},
 }
 

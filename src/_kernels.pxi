@@ -15,7 +15,7 @@
 # partial sums in `dot`, sequential over rows in `axpy` accumulations) so the
 # bits do not depend on how wide the vector unit is.
 
-from libc.math cimport fabs, isfinite, sqrt
+from libc.math cimport INFINITY, fabs, isfinite, sqrt
 
 from backprop._types cimport *
 
@@ -614,6 +614,14 @@ cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
     return BP_OK
 
 
+# Online training checks the parameters for finiteness at an epoch end once at
+# least this many samples have passed since the last check (and at the end of
+# every call): every epoch for epochs of 64 samples or more; for tinier ones
+# (the worked example has one) the check would otherwise cost as much as the step.
+cdef enum:
+    CHECK_EVERY = 64
+
+
 cdef inline void note_loss(bp_run* run, Py_ssize_t e, double E) noexcept nogil:
     """Count one sample's loss in its epoch's sum and in the record."""
     run.loss_sums[e] += E
@@ -633,9 +641,12 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     """train_steps for k = 1: one update per sample.  With plain SGD the first
     layer's update of each sample is deferred into the next sample's forward
     sweep (same arithmetic, same bits, one pass over the largest matrix instead
-    of two); it is flushed at the end of every epoch and of the call."""
+    of two); it is flushed at the end of every epoch and of the call.  The
+    parameters are checked for finiteness at the end of the call and at every
+    epoch end at least CHECK_EVERY samples after the previous check."""
     cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
     cdef Py_ssize_t e = step0 // n, p = step0 - e * n, p_end, idx, left = n_steps
+    cdef Py_ssize_t unchecked = 0
     cdef const double* x
     cdef const double* xp = NULL
     cdef double E, lr, lrp = 0.0
@@ -647,6 +658,7 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     while left > 0:
         lr = run.lrs[e]
         p_end = p + left if p + left < n else n
+        unchecked += p_end - p
         while p < p_end:
             idx = order[e * n + p] if order != NULL else p
             x = X + idx * n_in
@@ -667,12 +679,13 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
         if xp != NULL:
             flush_pending(net, work, xp, lrp)
             xp = NULL
-        if p == n or left == 0:
+        if left == 0 or (p == n and unchecked >= CHECK_EVERY):
             if not state_finite(net):
                 done[0] -= 1
                 return BP_NONFINITE_PARAMS
+            unchecked = 0
         if p == n:
-            if run.loss_sums[e] / n <= run.target:
+            if run.target > -INFINITY and run.loss_sums[e] / n <= run.target:
                 run.stopped = True
                 return BP_OK
             e += 1
@@ -741,6 +754,50 @@ cdef void gemm_ab(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t 
             axpy(c, A[r * K + j], B + j * N, N)
 
 
+cdef int batch_update_blas(bp_net* net, bp_batch* batch, bp_run* run, Py_ssize_t e,
+                           const double* X, Py_ssize_t R) noexcept nogil:
+    """The backward pass and plain-SGD step of a batch whose output deltas are
+    known, with BLAS: W_l -= (lr/R) D_lᵀ A_{l-1} in one dgemm per layer (after
+    D_{l-1} = (D_l W_l) ⊙ f' has read the old W_l), so the gradient is never
+    stored.  Sums in BLAS's order, like every BLAS product."""
+    cdef Py_ssize_t l, r, j, n_in, n_out, nb, u
+    cdef double* D
+    cdef const double* A
+    cdef double* b
+    cdef double sb
+    cdef bp_step st = begin_step(net, run.lrs[e])
+    cdef double c = st.lr / R
+    cdef int m, n, k
+    cdef double alpha = -c, one = 1.0
+    cdef char tr = 84, no = 78
+    for l in range(net.n_layers - 1, -1, -1):
+        n_in = net.size[l]
+        n_out = net.size[l + 1]
+        D = batch.delta + R * net.u_off[l]
+        A = X if l == 0 else batch.out + R * net.u_off[l - 1]
+        if l > 0:
+            u = R * net.u_off[l - 1]
+            gemm_ab(batch, R, n_in, n_out, D, net.params + net.w_off[l], batch.d_out + u)
+            hidden_delta(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
+                         batch.d_out + u, batch.d_act + u, batch.delta + u, R * n_in)
+        # row-major W += alpha Dᵀ A is column-major Wᵀ += alpha Aᵀ D
+        m, n, k = <int>n_in, <int>n_out, <int>R
+        batch.dgemm(&no, &tr, &m, &n, &k, &alpha, <double*>A, &m, D, &n, &one,
+                    net.params + net.w_off[l], &m)
+        nb = net.n_bias[l]
+        if net.train_bias and nb > 0:
+            b = net.params + net.b_off[l]
+            for r in range(R):
+                if nb == 1:
+                    sb = 0.0
+                    for j in range(n_out):
+                        sb = sb + D[r * n_out + j]
+                    b[0] = b[0] - c * sb
+                else:
+                    sub_scaled(b, c, D + r * n_out, n_out)
+    return BP_OK
+
+
 cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py_ssize_t e,
                     const double* X, const double* Y, Py_ssize_t rows) noexcept nogil:
     """One mini-batch step of epoch e on rows consecutive samples X, Y
@@ -787,6 +844,8 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
         if not isfinite(E):
             return BP_NONFINITE_LOSS
         note_loss(run, e, E)
+    if batch.dgemm != NULL and net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0:
+        return batch_update_blas(net, batch, run, e, X, R)
     # backward: G_l += D_lᵀ A_{l-1};  D_{l-1} = (D_l W_l) ⊙ f'(Z_{l-1})
     memset(work.grad, 0, net.n_params * sizeof(double))
     for l in range(L - 1, -1, -1):
