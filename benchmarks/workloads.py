@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA_SEED = 0  # random inputs and classes of W2/W3
+DATA_SEED = 0  # random inputs and classes of R1, W2, W3
 WEIGHT_SEED = 1  # Glorot-uniform initial weights of W1, W1x, W2, W3
 
 
@@ -94,6 +94,12 @@ WORKLOADS = {
             batch_size=1, dataset="digits", n_samples=1797, memory_epochs=1,
         ),
         Workload(
+            "R1", "random 64-32-10, logistic, 10,000 samples, 1 online epoch",
+            sizes=(64, 32, 10), activations=("logistic", "logistic"), loss="squared",
+            bias="neuron", train_bias=True, lr=0.1, epochs=1, batch_size=1,
+            dataset="random", n_samples=10_000, memory_epochs=1,
+        ),
+        Workload(
             "W2", "random 784-256-10, logistic, 20,000 samples, 1 online epoch",
             sizes=(784, 256, 10), activations=("logistic", "logistic"), loss="squared",
             bias="neuron", train_bias=True, lr=0.01, epochs=1, batch_size=1,
@@ -114,6 +120,7 @@ QUICK = {
     "W0": dict(epochs=1_000, memory_epochs=100),
     "W1": dict(n_samples=100, epochs=2),
     "W1x": dict(n_samples=100, epochs=2),
+    "R1": dict(n_samples=200),
     "W2": dict(n_samples=200),
     "W3": dict(n_samples=200, epochs=2),
 }

@@ -19,15 +19,23 @@ def probe():
 
 
 def rows(wl):
-    return [
-        Row("backprop", "backprop", "backprop"),
-        Row("backprop", "backprop-threads", "backprop, 2 networks in 2 threads", threads=2, copies=2),
-    ]
+    rows = [Row("backprop", "backprop", "backprop"),
+            # the fallback kernels for CPUs without AVX2 (on x86-64: SSE2)
+            Row("backprop", "backprop-baseline", "backprop, baseline kernel build")]
+    if wl.batch_size > 1:
+        # mini-batches run as matrix products, on SciPy's BLAS when installed
+        rows.append(Row("backprop", "backprop-blas2", "backprop, BLAS on 2 threads", threads=2))
+    rows.append(Row("backprop", "backprop-threads", "backprop, 2 networks in 2 threads", threads=2,
+                    copies=2))
+    return rows
 
 
 class Trainer:
     def __init__(self, row, wl, data, build_dir):
         import backprop
+
+        if row.key == "backprop-baseline":
+            backprop._core.use_kernels("baseline")
 
         self.wl, self.X, self.Y = wl, data.X, data.Y
         weights, biases = workloads.split(wl, data.params0)
