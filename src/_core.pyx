@@ -112,6 +112,16 @@ cdef object converted(object a, str name):
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
+def is_finite(const double[::1] values):
+    """Whether a float64 vector holds no NaN or infinity, without allocating
+    (numpy's isfinite would make a boolean array as large as the data)."""
+    cdef bint ok = True
+    if values.shape[0]:
+        with nogil:
+            ok = all_finite(&values[0], values.shape[0])
+    return ok
+
+
 cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):

@@ -139,3 +139,22 @@ def test_cross_entropy_targets_must_be_probabilities():
     with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
         net.learn_one(X[0], np.array([0.0, -0.5]))
     assert net.params.tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_is_finite_finds_a_bad_value_anywhere(bad):
+    assert bp._core.is_finite(np.empty(0))
+    for n in range(1, 40):
+        values = np.resize([np.finfo(float).max, -np.finfo(float).max, 5e-324, -0.0, 1.5], n)
+        assert bp._core.is_finite(values)
+        for i in range(n):
+            spoiled = values.copy()
+            spoiled[i] = bad
+            assert not bp._core.is_finite(spoiled), (n, i)
+
+
+def test_is_finite_refuses_what_it_cannot_read():
+    with pytest.raises(ValueError):
+        bp._core.is_finite(np.zeros(4)[::2])
+    with pytest.raises(ValueError):
+        bp._core.is_finite(np.zeros(4, dtype=np.float32))

@@ -35,6 +35,9 @@ KERNEL_VARIANTS: dict[str, tuple[str, int]]
 def aligned_zeros(n: int) -> _Vector:
     """A zeroed float64 vector of length n whose data is 64-byte aligned."""
 
+def is_finite(values: _Vector) -> bool:
+    """Whether a float64 vector holds no NaN or infinity, without allocating."""
+
 def use_blas(enable: bool = True) -> bool:
     """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
     returns whether BLAS is now in use."""

@@ -9,6 +9,8 @@ import operator
 
 import numpy as np
 
+from . import _core
+
 
 def as_float_array(value, name):
     """``value`` as a C-contiguous float64 array (a copy only when needed).
@@ -26,6 +28,9 @@ def as_float_array(value, name):
 
 
 def check_finite(arr, name):
+    """arr: a C-contiguous float64 array."""
+    if _core.is_finite(arr.reshape(-1)):
+        return
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
