@@ -119,6 +119,8 @@ CONSTRUCTION = {
                           ValueError, r"biases\[0\] must hold one value"),
     "biases count": (lambda: bp.Network.from_weights([np.ones((3, 2))], [np.ones(3), np.ones(3)]),
                      ValueError, r"one entry per layer \(1\)"),
+    "sizes beyond memory": (lambda: bp.Network([2 ** 62, 2, 2]), ValueError,
+                            r"make a network of about 9.22e\+18 parameters, more than a float64 vector"),
     "biases with none": (lambda: bp.Network.from_weights([np.ones((3, 2))], [np.ones(3)], bias="none"),
                          ValueError, r'bias="none"'),
 }

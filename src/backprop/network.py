@@ -1,6 +1,7 @@
 """The Network: configuration, validation and bookkeeping around the compiled core."""
 import copy as _copy
 import signal
+import sys
 import threading
 import time
 
@@ -18,6 +19,9 @@ from .results import History, Trace, TraceLayer
 DivergenceError = _core.DivergenceError
 
 BIAS_POLICIES = ("neuron", "shared", "none")
+
+# The most float64 values one buffer can address (its size in bytes must fit a Py_ssize_t).
+MAX_PARAMS = sys.maxsize // 8
 
 # A compiled call does about this many multiply-adds before Python looks in
 # again (for history, callbacks and Ctrl-C): ~50-100 ms of work.
@@ -128,6 +132,11 @@ class Network:
         for i, n in enumerate(sizes):
             if n < 1:
                 raise ValueError(f"every layer needs at least one unit, but sizes[{i}] = {n}")
+        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))
+        if n_params > MAX_PARAMS:
+            raise ValueError(f"sizes {list(sizes)} make a network of about {n_params:.3g} parameters, "
+                             f"more than a float64 vector can hold on this machine "
+                             f"({MAX_PARAMS:.3g} at most)")
         n_layers = len(sizes) - 1
         activations = layer_activations(activation, n_layers)
         loss_name, loss_param = loss_spec(loss)
