@@ -240,11 +240,13 @@ cdef class Model:
 
     def lock(self):
         """Mark the network busy for a multi-call operation (a whole training
-        run); refused if it already is, i.e. another thread is training it."""
+        run); refused if it already is: another thread is training it, or a
+        callback of its own training run tries to train or update it."""
         if self.busy:
             raise RuntimeError(
-                "this network is being trained by another thread; train or update one "
-                "network from one thread at a time (give each thread its own net.copy())")
+                "this network is being trained already (by another thread, or by the train "
+                "call whose callback or schedule this is); train or update one network from "
+                "one thread at a time (give each thread its own net.copy())")
         self.busy = 1
 
     def unlock(self):

@@ -136,9 +136,9 @@ def test_python_training_is_refused_while_the_loop_holds_the_network(bpembed):
     try:
         while not net._model.busy:      # until the loop holds the network
             pass
-        with pytest.raises(RuntimeError, match="another thread"):
+        with pytest.raises(RuntimeError, match="being trained already .by another thread"):
             net.train(X[:5], Y[:5])
-        with pytest.raises(RuntimeError, match="another thread"):
+        with pytest.raises(RuntimeError, match="being trained already .by another thread"):
             net.learn_one(X[0], Y[0])
     finally:
         worker.join()

@@ -176,9 +176,9 @@ def test_a_second_thread_cannot_train_the_same_network():
     try:
         while not net._model.busy:      # until the worker holds the network
             pass
-        with pytest.raises(RuntimeError, match="another thread"):
+        with pytest.raises(RuntimeError, match="being trained already .by another thread"):
             net.train(X[:5], Y[:5], epochs=1)
-        with pytest.raises(RuntimeError, match="another thread"):
+        with pytest.raises(RuntimeError, match="being trained already .by another thread"):
             net.learn_one(X[0], Y[0])
     finally:
         worker.join()

@@ -100,6 +100,27 @@ def test_callbacks_see_each_epoch_and_can_stop(chunking):
     assert hist.stop_reason == "callback" and len(hist) == 3 and net.epochs_trained == 5
 
 
+@pytest.mark.parametrize("reenter", ["train", "learn_one"])
+def test_a_callback_cannot_train_its_own_network(reenter):
+    X, Y = data()
+    net = bp.Network([5, 7, 3], seed=0)
+
+    def meddle(epoch, history, network):
+        if reenter == "train":
+            network.train(X, Y)
+        else:
+            network.learn_one(X[0], Y[0])
+
+    with pytest.raises(RuntimeError, match="being trained already .* callback"):
+        net.train(X, Y, epochs=3, callbacks=[meddle])
+    # The epoch before the callback stands, and the network is free again.
+    replay = bp.Network([5, 7, 3], seed=0)
+    replay.train(X, Y, epochs=1)
+    assert net.epochs_trained == 1 and net.params.tobytes() == replay.params.tobytes()
+    net.train(X, Y, epochs=1)
+    assert net.epochs_trained == 2
+
+
 def test_early_stopping_restores_the_best_parameters():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(30, 5))
