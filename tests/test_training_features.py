@@ -100,18 +100,22 @@ def test_callbacks_see_each_epoch_and_can_stop(chunking):
     assert hist.stop_reason == "callback" and len(hist) == 3 and net.epochs_trained == 5
 
 
-@pytest.mark.parametrize("reenter", ["train", "learn_one"])
-def test_a_callback_cannot_train_its_own_network(reenter):
+@pytest.mark.parametrize("meddling", ["train", "learn_one", "raise"])
+def test_a_callback_cannot_train_its_own_network(meddling):
     X, Y = data()
     net = bp.Network([5, 7, 3], seed=0)
 
     def meddle(epoch, history, network):
-        if reenter == "train":
+        if meddling == "train":
             network.train(X, Y)
-        else:
+        elif meddling == "learn_one":
             network.learn_one(X[0], Y[0])
+        else:
+            raise KeyError("from the callback")
 
-    with pytest.raises(RuntimeError, match="being trained already .* callback"):
+    error, pattern = ((KeyError, "from the callback") if meddling == "raise"
+                      else (RuntimeError, "being trained already .* callback"))
+    with pytest.raises(error, match=pattern):
         net.train(X, Y, epochs=3, callbacks=[meddle])
     # The epoch before the callback stands, and the network is free again.
     replay = bp.Network([5, 7, 3], seed=0)
