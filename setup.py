@@ -1,7 +1,8 @@
-"""Build the compiled core, ``backprop._core``, from ``src/_core.pyx``, and on
-x86-64 the same kernels for two more instruction-set levels
-(``backprop._kernels_v3``: AVX2, ``backprop._kernels_v4``: AVX-512), which
-``_core`` picks at import from the CPU's features.
+"""Build the compiled core, ``backprop._core``, from ``src/_core.pyx``; the same
+kernels without auto-vectorisation (``backprop._kernels_scalar``, for networks
+too narrow to fill a vector); and on x86-64 the kernels for two more
+instruction-set levels (``backprop._kernels_v3``: AVX2, ``backprop._kernels_v4``:
+AVX-512), which ``_core`` picks at import from the CPU's features.
 
 Set ``BACKPROP_DEBUG=1`` to build with bounds checks and without optimisation
 (for a test run that hunts out-of-range indexing in the kernels).
@@ -33,6 +34,11 @@ LEVELS = {
     "backprop._kernels_v4": {"unix": ["-march=x86-64-v4", "-mtune=icelake-server"],
                              "msvc": ["/arch:AVX512"]},
 }
+# The scalar build: the baseline's flags without the vectorisers (gcc and clang
+# both accept these spellings).  MSVC has no such switch; there it is a second
+# baseline build.
+SCALAR = {"unix": ["-fno-tree-vectorize", "-fno-tree-slp-vectorize"], "msvc": []}
+EXTRA_FLAGS = {**LEVELS, "backprop._kernels_scalar": SCALAR}
 
 
 def targets_x86_64():
@@ -47,7 +53,7 @@ class BuildExt(build_ext):
     def build_extensions(self):
         kind = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
         for ext in self.extensions:
-            level = [] if DEBUG else LEVELS.get(ext.name, {}).get(kind, [])
+            level = [] if DEBUG else EXTRA_FLAGS.get(ext.name, {}).get(kind, [])
             ext.extra_compile_args = (MSVC if kind == "msvc" else GCC_LIKE) + level
         super().build_extensions()
 
@@ -56,7 +62,8 @@ class BuildExt(build_ext):
 # builds do not.  NPY_TARGET_VERSION keeps the module loadable by numpy 1.26.
 extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[numpy.get_include()],
                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
-                                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")])]
+                                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")]),
+              Extension("backprop._kernels_scalar", ["src/_kernels_scalar.pyx"])]
 if targets_x86_64():
     extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"]) for name in LEVELS]
 

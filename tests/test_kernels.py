@@ -65,6 +65,48 @@ def test_every_kernel_build_gives_the_same_bits(kernels, restore_kernels):
         assert a.tobytes() == b.tobytes()
 
 
+def train_narrow_networks():
+    """Parameters, histories and predictions of networks no wider than
+    SCALAR_WIDTH, which run on the scalar build when it is in use."""
+    rng = np.random.default_rng(3)
+    out = []
+    configs = [
+        ([2, 2, 2], "logistic", "squared", bp.SGD(), 1, "shared"),
+        ([4, 3, 4, 3], ["tanh", "tanh", "softmax"], "cross_entropy", bp.SGD(momentum=0.5), 1, "neuron"),
+        ([3, 4, 3], "relu", bp.Huber(0.3), bp.Adam(), 5, "neuron"),
+        ([4, 4, 1], ["logistic", "identity"], "squared", bp.SGD(weight_decay=0.01), None, "none"),
+    ]
+    for sizes, act, loss, opt, batch, bias in configs:
+        assert max(sizes) <= _core.SCALAR_WIDTH
+        X, Y = rng.normal(size=(30, sizes[0])), rng.uniform(size=(30, sizes[-1]))
+        if loss == "cross_entropy":
+            Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 30)]
+        net = bp.Network(sizes, activation=act, loss=loss, bias=bias, seed=4)
+        hist = net.train(X, Y, epochs=4, batch_size=batch, optimizer=opt, shuffle=True, seed=5)
+        out += [net.params.copy(), hist.loss, net.predict(X).ravel(), np.array([net.loss(X, Y)])]
+    return out
+
+
+@pytest.fixture
+def restore_scalar():
+    yield
+    _core.use_scalar_kernels(True)
+
+
+@pytest.mark.parametrize("kernels", _core.available_kernels())
+def test_the_scalar_build_gives_the_same_bits(kernels, restore_kernels, restore_scalar):
+    _core.use_kernels(kernels)
+    narrow, wide = bp.Network([2, 4, 3]), bp.Network([2, 5, 3])
+    assert _core.use_scalar_kernels(False) is False
+    assert narrow._model.kernels == wide._model.kernels == kernels
+    vector = train_narrow_networks()
+    assert _core.use_scalar_kernels(True) is True
+    assert (narrow._model.kernels, wide._model.kernels) == ("scalar", kernels)
+    scalar = train_narrow_networks()
+    for a, b in zip(vector, scalar):
+        assert a.tobytes() == b.tobytes()
+
+
 def test_kernel_builds_are_reported():
     names = _core.available_kernels()
     assert names[0] == "baseline" and _core.active_kernels() in names
