@@ -42,8 +42,11 @@ ALIGNMENT = 64
 
 
 def aligned_zeros(Py_ssize_t n):
-    """A zeroed float64 vector of length n whose data is 64-byte aligned."""
-    buf = np.zeros(n + ALIGNMENT // 8, dtype=np.float64)
+    """A zeroed float64 vector of length n whose data is 64-byte aligned and
+    owns every cache line it touches (its buffer is padded to whole lines),
+    so that two networks trained in two threads never share a line."""
+    cdef Py_ssize_t per_line = ALIGNMENT // 8
+    buf = np.zeros(n + 2 * per_line, dtype=np.float64)
     start = (-buf.ctypes.data % ALIGNMENT) // 8
     return buf[start:start + n]
 
@@ -217,11 +220,11 @@ cdef class Model:
         self.net.beta1_pow = 1.0
         self.net.beta2_pow = 1.0
 
-        self._work_arrays = tuple(np.zeros(u) for _ in range(5)) + (
-            np.zeros(size[L]), aligned_zeros(p))
+        self._work_arrays = tuple(aligned_zeros(u) for _ in range(5)) + (
+            aligned_zeros(size[L]), aligned_zeros(p))
         attach_work(&self.work, self._work_arrays)
-        self._pwork_arrays = tuple(np.zeros(u) for _ in range(5)) + (
-            np.zeros(size[L]), self._work_arrays[6])
+        self._pwork_arrays = tuple(aligned_zeros(u) for _ in range(5)) + (
+            aligned_zeros(size[L]), self._work_arrays[6])
         attach_work(&self.pwork, self._pwork_arrays)
         self.samples = 0
         self.default_lr = 0.1

@@ -176,3 +176,15 @@ def test_learn_one_is_one_online_step():
 def test_repr_names_the_configuration():
     assert repr(bp.Network([2, 3, 1], activation=["relu", "logistic"], seed=0)) == (
         "Network([2, 3, 1], activation=['relu', 'logistic'], loss='squared', bias='neuron', train_bias=True)")
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 42, 1000])
+def test_compiled_buffers_own_their_cache_lines(n):
+    # Parameters and workspaces start on a 64-byte line and share no line with
+    # any other allocation, so networks in parallel threads never false-share.
+    v = bp._core.aligned_zeros(n)
+    assert v.shape == (n,) and v.ctypes.data % 64 == 0 and not v.any()
+    end = v.ctypes.data + 8 * n
+    assert v.base.ctypes.data + v.base.nbytes >= end + (-end % 64)
+    model = bp.Network([n, 3, 2], seed=0)._model
+    assert all(a.ctypes.data % 64 == 0 for a in model._work_arrays)
