@@ -407,9 +407,14 @@ class Network:
                 raise self._divergence(run, status, step, step + done)
             run.keep_records(record)
             now = time.perf_counter() - start
-            ended = np.arange(step // S, (step + done) // S)    # epochs that ended in the call
-            run.times[ended] = t_prev + (now - t_prev) * ((ended + 1) * S - step) / done
-            self._epochs += (step + done) // S - step // S
+            # The epochs that ended in the call, timed by linear interpolation
+            # over its steps (in place: W0 ends 10^6 epochs in one call).
+            first, last = step // S, (step + done) // S
+            ended = run.times[first:last]
+            ended[:] = np.arange((first + 1) * S - step, (last + 1) * S - step, S)
+            ended *= (now - t_prev) / done
+            ended += t_prev
+            self._epochs += last - first
             self._model.samples += run.samples_in(step + done) - run.samples_in(step)
             step += done
             t_prev = now
@@ -606,13 +611,14 @@ class _Run:
         loss = self.loss_sums[:count] / self.n
         if partial:
             loss[-1] = self.loss_sums[full] / (self.samples_in(step) - full * self.n)
-        samples = np.arange(1, count + 1, dtype=np.int64) * self.n
-        samples[-1:] = self.samples_in(step)
+        samples = np.arange(self.samples_before + self.n, self.samples_before + (count + 1) * self.n,
+                            self.n, dtype=np.int64)[:count]
+        samples[-1:] = self.samples_before + self.samples_in(step)
         record = np.concatenate(self.records) if self.records else np.empty(0)
         first = epochs_trained - full
         return History(
             loss=loss, val_loss=np.array(self.val_loss[:count]), epoch=np.arange(first, first + count),
-            lr=self.lrs[:count], time=self.times[:count], samples=self.samples_before + samples,
+            lr=self.lrs[:count], time=self.times[:count], samples=samples,
             record_every=self.record_every, record=record,
             record_samples=self.samples_before + self.record_every * np.arange(1, record.size + 1,
                                                                                dtype=np.int64)
