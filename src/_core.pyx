@@ -679,8 +679,8 @@ def use_kernels(str name):
 # kernels (backprop._kernels_scalar, compiled without auto-vectorisation),
 # whatever the active build: their loops are a few iterations long, and the
 # vector code's prologues, remainder loops and run-time checks cost more than
-# its arithmetic saves (the worked example's 2-2-2 network trains 1.2-1.6x
-# faster).  Both give the same bits.
+# its arithmetic saves (2-2-2 to 4-4-4 networks train 1.1-1.35x faster; at
+# widths of 5 and more the vector builds win).  Both give the same bits.
 cdef enum:
     BP_SCALAR_WIDTH = 4
 SCALAR_WIDTH = BP_SCALAR_WIDTH
