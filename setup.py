@@ -9,11 +9,13 @@ Set ``BACKPROP_DEBUG=1`` to build with bounds checks and without optimisation
 """
 import os
 import platform
+import tempfile
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError
 
 DEBUG = os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 
@@ -34,11 +36,13 @@ LEVELS = {
     "backprop._kernels_v4": {"unix": ["-march=x86-64-v4", "-mtune=icelake-server"],
                              "msvc": ["/arch:AVX512"]},
 }
-# The scalar build: the baseline's flags without the vectorisers (gcc and clang
-# both accept these spellings).  MSVC has no such switch; there it is a second
+# The scalar build: the baseline's flags without the vectorisers, in the first
+# spelling the compiler accepts (gcc's, then clang's own).  MSVC has no such
+# switch; there, and with a compiler that takes neither, it is a second
 # baseline build.
-SCALAR = {"unix": ["-fno-tree-vectorize", "-fno-tree-slp-vectorize"], "msvc": []}
-EXTRA_FLAGS = {**LEVELS, "backprop._kernels_scalar": SCALAR}
+SCALAR = "backprop._kernels_scalar"
+NO_VECTORISER = [["-fno-tree-vectorize", "-fno-tree-slp-vectorize"],
+                 ["-fno-vectorize", "-fno-slp-vectorize"]]
 
 
 def targets_x86_64():
@@ -50,11 +54,26 @@ def targets_x86_64():
 
 
 class BuildExt(build_ext):
+    def accepts(self, flags):
+        """Whether the compiler compiles a trivial file with these flags."""
+        with tempfile.TemporaryDirectory() as tmp:
+            source = os.path.join(tmp, "probe.c")
+            with open(source, "w") as f:
+                f.write("int bp_probe;\n")
+            try:
+                self.compiler.compile([source], output_dir=tmp, extra_postargs=flags)
+            except CompileError:
+                return False
+        return True
+
     def build_extensions(self):
         kind = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
+        base = MSVC if kind == "msvc" else GCC_LIKE
         for ext in self.extensions:
-            level = [] if DEBUG else EXTRA_FLAGS.get(ext.name, {}).get(kind, [])
-            ext.extra_compile_args = (MSVC if kind == "msvc" else GCC_LIKE) + level
+            extra = [] if DEBUG else LEVELS.get(ext.name, {}).get(kind, [])
+            if ext.name == SCALAR and kind == "unix" and not DEBUG:
+                extra = next((f for f in NO_VECTORISER if self.accepts(base + f)), [])
+            ext.extra_compile_args = base + extra
         super().build_extensions()
 
 
@@ -63,7 +82,7 @@ class BuildExt(build_ext):
 extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[numpy.get_include()],
                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
                                        ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")]),
-              Extension("backprop._kernels_scalar", ["src/_kernels_scalar.pyx"])]
+              Extension(SCALAR, ["src/_kernels_scalar.pyx"])]
 if targets_x86_64():
     extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"]) for name in LEVELS]
 
