@@ -70,7 +70,9 @@ def run_row(row: peers.Row, data_dir: Path, build_dir: Path, repeat: int | None)
     args = ["run", row.peer, row.key, str(data_dir), str(build_dir), str(result_path), str(params_path)]
     if repeat:
         args += ["--repeat", str(repeat)]
-    proc = worker(args, row.threads)
+    # A row's thread budget is shared by the networks it trains at once: the
+    # threads row runs two networks, each with one BLAS thread, on two cores.
+    proc = worker(args, max(1, row.threads // row.copies))
     if proc.returncode != 0:
         return {"status": "failed", "reason": last_line(proc.stderr)}
     result = json.loads(result_path.read_text())

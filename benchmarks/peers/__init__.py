@@ -49,7 +49,7 @@ class Row:
     peer: str  # key in MODULES
     key: str  # unique among all rows, e.g. "c-native"
     label: str
-    threads: int = 1  # pinned through the environment of the row's subprocess
+    threads: int = 1  # pinned through the environment of the row's subprocess, split among its copies
     copies: int = 1  # networks trained at once (the threads row trains two)
     same_model: bool = True  # False: the peer cannot train the workload's exact model
     note: str = ""
