@@ -12,6 +12,7 @@ because a Python-level check would cost more than the work.
 import importlib
 import importlib.util
 import os
+import sys
 
 import numpy as np
 
@@ -39,6 +40,9 @@ STATUS_NONFINITE_LOSS = BP_NONFINITE_LOSS
 STATUS_NONFINITE_PARAMS = BP_NONFINITE_PARAMS
 
 ALIGNMENT = 64
+# The largest sample or step count a network may reach (counters are int64;
+# this leaves headroom for a whole training call's samples).
+MAX_COUNT = 1 << 62
 
 
 def aligned_zeros(Py_ssize_t n):
@@ -104,6 +108,10 @@ cdef inline const double* vector(object a, str name):
 
 cdef object converted(object a, str name):
     """a as a C-contiguous float64 1-D array (the slow path of learn_one)."""
+    ma = sys.modules.get("numpy.ma")    # as backprop._validate.as_float_array
+    if ma is not None and isinstance(a, ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; its mask would be ignored: pass "
+                        f"{name}.filled(...) or leave out the masked samples")
     try:
         arr = np.asarray(a)
     except Exception as exc:
@@ -487,15 +495,60 @@ cdef class Model:
         rate = self.rate(lr)
         if self.busy:
             self.lock()
+        if self.samples >= MAX_COUNT:
+            raise OverflowError(f"learn_one: the network's sample count ({self.samples}) is at "
+                                "its limit")
         # The GIL is held throughout: no other thread can start on this network.
+        self.save_undo()
         status = bp_learn_one(&self.net, &self.work, px, pt, rate, &E)
         if status != BP_OK:
             raise DivergenceError(
                 f"learn_one: the loss of this sample is {E} before the update (the network's "
                 "outputs overflowed); the parameters were left as they were. Try a smaller "
                 "learning rate or scaled inputs.")
+        if not state_finite(&self.net):
+            self.restore_undo()
+            raise DivergenceError(
+                f"learn_one: the update (lr={rate:g}, loss {E:g} before it) made the parameters "
+                "or the optimiser state non-finite; they were restored to their values before "
+                "the call. Try a smaller learning rate or scaled inputs.")
         self.samples += 1
         return E
+
+    cdef save_undo(self):
+        """Copy the parameters, optimiser state and step counters (into a
+        buffer kept between calls), for restore_undo."""
+        cdef Py_ssize_t n = self.net.n_params
+        cdef Py_ssize_t size = n * (1 + (self.net.state1 != NULL) + (self.net.state2 != NULL)) + 2
+        cdef double* u
+        if self._undo is None or cnp.PyArray_DIM(self._undo, 0) != size:
+            self._undo = np.empty(size)
+        u = <double*>cnp.PyArray_DATA(self._undo)
+        u[0] = self.net.beta1_pow
+        u[1] = self.net.beta2_pow
+        self._undo_steps = self.net.n_steps
+        memcpy(u + 2, self.net.params, n * sizeof(double))
+        u += 2 + n
+        if self.net.state1 != NULL:
+            memcpy(u, self.net.state1, n * sizeof(double))
+            u += n
+        if self.net.state2 != NULL:
+            memcpy(u, self.net.state2, n * sizeof(double))
+
+    cdef restore_undo(self):
+        """Put back what save_undo copied."""
+        cdef Py_ssize_t n = self.net.n_params
+        cdef const double* u = <const double*>cnp.PyArray_DATA(self._undo)
+        self.net.beta1_pow = u[0]
+        self.net.beta2_pow = u[1]
+        self.net.n_steps = self._undo_steps
+        memcpy(self.net.params, u + 2, n * sizeof(double))
+        u += 2 + n
+        if self.net.state1 != NULL:
+            memcpy(self.net.state1, u, n * sizeof(double))
+            u += n
+        if self.net.state2 != NULL:
+            memcpy(self.net.state2, u, n * sizeof(double))
 
     cdef double rate(self, lr) except -1.0:
         """A learning rate argument as a checked double (None: the default)."""

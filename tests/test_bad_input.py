@@ -57,7 +57,32 @@ CALLS = {
     "learn_one lr": (lambda n: n.learn_one(np.ones(3), np.ones(2), lr=-1.0), ValueError, r"lr must be >= 0"),
     "predict_one width": (lambda n: n.predict_one(np.ones(4)), ValueError, r"x must have 3 values, got 4"),
     "predict_one nan": (lambda n: n.predict_one(np.array([0.0, np.nan, 1.0])), ValueError, r"finite"),
+    "huge int lr": (lambda n: n.train(X, Y, lr=10 ** 400), ValueError, r"lr must be finite, got an integer"),
+    "record_every past int64": (lambda n: n.train(X, Y, record_every=2 ** 63, optimizer=bp.Adam(), seed=7),
+                                ValueError, r"record_every must be <= 4611686018427387904"),
+    "schedule fails, new optimizer": (lambda n: n.train(X, Y, lr=lambda e: 1 / 0, optimizer=bp.Adam(), seed=7),
+                                      ZeroDivisionError, r"division by zero"),
+    "schedule trains its network": (lambda n: n.train(X, Y, lr=lambda e: (n.learn_one(X[0], Y[0]), 0.1)[1]),
+                                    RuntimeError, r"being trained already .* schedule"),
+    "callback set-up fails": (lambda n: n.train(X, Y, optimizer=bp.Adam(), seed=7, callbacks=[Failing()]),
+                              KeyError, r"on_train_begin"),
+    "callbacks not iterable": (lambda n: n.train(X, Y, callbacks=3), TypeError,
+                               r"callbacks must be a list of callables, got 3"),
+    "masked X": (lambda n: n.train(np.ma.masked_greater(X, 0.5), Y), TypeError,
+                 r"X is a masked array; its mask would be ignored"),
+    "masked predict": (lambda n: n.predict(np.ma.masked_greater(X, 0.5)), TypeError, r"X is a masked array"),
+    "masked learn_one": (lambda n: n.learn_one(np.ma.masked_greater(X[0], 0.5), Y[0]), TypeError,
+                         r"x is a masked array"),
+    "masked trace": (lambda n: n.trace(X[0], np.ma.masked_greater(Y[0], 0.5)), TypeError, r"is a masked array"),
 }
+
+
+class Failing:
+    def on_train_begin(self):
+        raise KeyError("on_train_begin")
+
+    def __call__(self, epoch, history, network):
+        return False
 
 
 @pytest.mark.parametrize("case", sorted(CALLS))
@@ -73,7 +98,7 @@ def test_bad_call_raises_and_touches_nothing(case):
     after = net._model.snapshot()
     assert after[0].tobytes() == before[0].tobytes()
     assert after[1].tobytes() == before[1].tobytes()
-    assert after[3] == before[3]
+    assert after[2] is None and after[3] == before[3]
     assert net._rng.bit_generator.state == rng_state
     assert (net.epochs_trained, net.samples_seen, net.optimizer) == counters
 
@@ -121,6 +146,9 @@ CONSTRUCTION = {
                      ValueError, r"one entry per layer \(1\)"),
     "sizes beyond memory": (lambda: bp.Network([2 ** 62, 2, 2]), ValueError,
                             r"make a network of about 9.22e\+18 parameters, more than a float64 vector"),
+    "ragged biases": (lambda: bp.Network.from_weights([np.ones((3, 2))], [[1.0, [2.0, 3.0]]]), TypeError,
+                      r"biases\[0\] must be an array of numbers"),
+    "uniform radius overflows": (lambda: bp.init.Uniform(1e308), ValueError, r"Uniform radius must be <="),
     "biases with none": (lambda: bp.Network.from_weights([np.ones((3, 2))], [np.ones(3)], bias="none"),
                          ValueError, r'bias="none"'),
 }
@@ -160,3 +188,53 @@ def test_is_finite_refuses_what_it_cannot_read():
         bp._core.is_finite(np.zeros(4)[::2])
     with pytest.raises(ValueError):
         bp._core.is_finite(np.zeros(4, dtype=np.float32))
+
+
+def model_state(net):
+    m = net._model
+    return (m.params.tobytes(), None if m.state1 is None else m.state1.tobytes(),
+            None if m.state2 is None else m.state2.tobytes(), m.get_counters(), m.samples)
+
+
+@pytest.mark.parametrize("optimizer", [bp.SGD(), bp.SGD(momentum=0.9), bp.Adam()],
+                         ids=["sgd", "momentum", "adam"])
+def test_learn_one_undoes_an_update_that_overflows(optimizer):
+    # The loss before the update is finite, but the update overflows the
+    # parameters (or Adam's second moment): DivergenceError, nothing changed.
+    net = bp.Network([2, 3, 2], activation=["relu", "identity"], seed=0)
+    net.train(X[:, :2], Y, epochs=2, lr=0.01, optimizer=optimizer)
+    before = model_state(net)
+    with pytest.raises(bp.DivergenceError, match="non-finite; they were restored"):
+        net.learn_one(np.array([1e100, 2e100]), np.array([0.1, 0.9]), lr=1e200)
+    assert model_state(net) == before
+    net.learn_one(X[0, :2], Y[0], lr=0.01)      # and it still learns
+    assert model_state(net) != before
+
+
+def test_divergence_before_any_update_leaves_no_trace():
+    # The optimiser and seed of a call that trained nothing are undone too.
+    net = bp.Network([3, 4, 2], activation=["relu", "identity"], seed=0)
+    net.train(X, Y, epochs=1, optimizer=bp.SGD(momentum=0.9), shuffle=True)
+    before = model_state(net), net._rng.bit_generator.state, net.optimizer, net.seed
+    with pytest.raises(bp.DivergenceError, match="after 0 of this call's"):
+        net.train(X * 1e200, Y, epochs=2, lr=1e200, optimizer=bp.Adam(), seed=7)
+    assert (model_state(net), net._rng.bit_generator.state, net.optimizer, net.seed) == before
+
+
+def test_sample_counts_stop_before_int64_overflows():
+    net = bp.Network([3, 4, 2], seed=0)
+    net._model.samples = bp._core.MAX_COUNT - 5
+    before = model_state(net)
+    with pytest.raises(ValueError, match="would take the network's sample count past"):
+        net.train(X, Y)
+    with_one_left = bp._core.MAX_COUNT - 1
+    net._model.samples = with_one_left
+    net.learn_one(X[0], Y[0])
+    with pytest.raises(OverflowError, match="sample count .* is at its limit"):
+        net.learn_one(X[0], Y[0])
+    assert net._model.samples == bp._core.MAX_COUNT
+    assert model_state(net)[0] != before[0]
+
+
+def test_no_callbacks_may_be_given_as_none():
+    assert len(bp.Network([3, 4, 2], seed=0).train(X, Y, epochs=2, callbacks=None)) == 2

@@ -47,6 +47,8 @@ cdef class Model:
     cdef bp_batch batch
     cdef object _batch_arrays
     cdef object _pwork_arrays
+    cdef object _undo               # learn_one's copy of the parameters and optimiser state
+    cdef long long _undo_steps
     cdef public long long samples   # samples trained on over the network's life
     cdef public double default_lr   # learn_one's learning rate when none is given
     cdef readonly int busy
@@ -58,4 +60,6 @@ cdef class Model:
     cdef _scratch(self, bp_work* work)
     cdef _attach_state(self)
     cdef _batch_workspace(self, Py_ssize_t rows)
+    cdef save_undo(self)
+    cdef restore_undo(self)
     cdef double rate(self, lr) except -1.0

@@ -28,6 +28,8 @@ STATUS_NONFINITE_LOSS: int
 STATUS_NONFINITE_PARAMS: int
 ALIGNMENT: int
 """Byte alignment of parameter and optimiser-state vectors (64)."""
+MAX_COUNT: int
+"""The largest sample or step count a network may reach (2**62)."""
 
 KERNEL_VARIANTS: dict[str, tuple[str, int]]
 """Kernel build name -> (its module, the CPU level it needs): x86-64-v3, x86-64-v4."""

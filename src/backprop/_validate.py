@@ -6,6 +6,7 @@ TypeError that names the argument, what was expected and what was given.
 import math
 import numbers
 import operator
+import sys
 
 import numpy as np
 
@@ -16,8 +17,13 @@ def as_float_array(value, name):
     """``value`` as a C-contiguous float64 array (a copy only when needed).
 
     Lists, integer and boolean arrays, Fortran-ordered and read-only arrays are
-    converted; complex, object and string data are refused.
+    converted; complex, object and string data, and masked arrays (whose mask
+    would be ignored), are refused.
     """
+    ma = sys.modules.get("numpy.ma")    # no masked array exists before numpy.ma is imported
+    if ma is not None and isinstance(value, ma.MaskedArray):
+        raise TypeError(f"{name} is a masked array; its mask would be ignored: pass "
+                        f"{name}.filled(...) or leave out the masked samples")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested lists, unconvertible objects
@@ -81,7 +87,10 @@ def as_real(value, name, minimum=None, maximum=None, min_open=False, max_open=Fa
     """A finite float in the given range (bounds closed unless *_open)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got an integer too large for a float") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if minimum is not None and (value <= minimum if min_open else value < minimum):

@@ -17,6 +17,7 @@ Aliases: ``glorot`` = ``xavier`` = ``xavier_uniform`` = ``glorot_uniform``,
 ``kaiming_normal`` = ``he_normal``.
 """
 import math
+import sys
 from dataclasses import dataclass
 
 from ._validate import as_real, choice
@@ -36,7 +37,9 @@ class Uniform:
     radius: float
 
     def __post_init__(self):
-        object.__setattr__(self, "radius", as_real(self.radius, "Uniform radius", 0.0, min_open=True))
+        # U(-r, r) needs the width 2r to be a finite double.
+        object.__setattr__(self, "radius", as_real(self.radius, "Uniform radius", 0.0,
+                                                   sys.float_info.max / 2, min_open=True))
 
 
 def check_init(init):

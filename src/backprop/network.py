@@ -114,11 +114,11 @@ class Network:
                              f"got {biases!r:.80}")
         vecs = []
         for l, (b, c) in enumerate(zip(biases, counts)):
-            b = as_float_array(b, f"biases[{l}]").reshape(-1) if np.ndim(b) <= 1 else None
-            if b is None or b.shape[0] != c:
+            b = as_float_array(b, f"biases[{l}]")
+            if b.ndim > 1 or b.size != c:
                 what = "one value (a scalar)" if bias == "shared" else f"{c} values"
-                got = np.shape(biases[l])
-                raise ValueError(f'biases[{l}] must hold {what} for bias="{bias}", got shape {got}')
+                raise ValueError(f'biases[{l}] must hold {what} for bias="{bias}", got shape {b.shape}')
+            b = b.reshape(-1)
             check_finite(b, f"biases[{l}]")
             vecs.append(b)
         return vecs
@@ -324,10 +324,13 @@ class Network:
             if k > n:
                 raise ValueError(f"batch_size must be at most the number of samples ({n}), got {k}; "
                                  "use batch_size=None for full batch")
+        if self._model.samples + epochs * n > _core.MAX_COUNT:
+            raise ValueError(f"epochs={epochs} of {n} samples would take the network's sample count "
+                             f"past {_core.MAX_COUNT} (it is at {self._model.samples})")
         shuffle = as_bool(shuffle, "shuffle")
         if optimizer is not None:
             check_optimizer(optimizer)
-        lrs = learning_rates(self._lr(lr, optimizer or self._optimizer), self._epochs, epochs)
+        lr = self._lr(lr, optimizer or self._optimizer)
         if seed is not None:
             seed = as_int(seed, "seed", 0)
         if validation is not None:
@@ -340,29 +343,45 @@ class Network:
         if callable(callbacks) or isinstance(callbacks, (str, bytes)):
             raise TypeError("callbacks must be a list of callables, got a single "
                             f"{type(callbacks).__name__}; pass [callback]")
-        callbacks = list(callbacks)
+        try:
+            callbacks = list(callbacks or ())
+        except TypeError:
+            raise TypeError(f"callbacks must be a list of callables, got {callbacks!r}") from None
         for cb in callbacks:
             if not callable(cb):
                 raise TypeError(f"every callback must be callable, got {cb!r}")
             if getattr(cb, "needs_validation", False) and validation is None:
                 raise ValueError(f"{cb!r} monitors the validation loss: pass validation=(X_val, Y_val)")
         if record_every is not None:
-            record_every = as_int(record_every, "record_every", 1)
+            record_every = as_int(record_every, "record_every", 1, _core.MAX_COUNT)
         bar = Progress(progress, epochs * n)
 
         self._model.lock()
         try:
-            if optimizer is not None:
-                self._set_optimizer(optimizer)
-            if seed is not None:
-                self._seed = seed
-                self._rng = np.random.default_rng(seed)
-            for cb in callbacks:
-                if hasattr(cb, "on_train_begin"):
-                    cb.on_train_begin()
-            with bar, _stop_on_sigint() as sigint:
-                return self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target, callbacks,
-                                      record_every, bar, sigint, self._model.samples))
+            # A schedule runs under the lock, so that it cannot train this network.
+            lrs = learning_rates(lr, self._epochs, epochs)
+            before = (self._optimizer, self._model.snapshot(), self._seed, self._rng,
+                      self._epochs, self._model.samples)
+            try:
+                if optimizer is not None:
+                    self._set_optimizer(optimizer)
+                if seed is not None:
+                    self._seed = seed
+                    self._rng = np.random.default_rng(seed)
+                for cb in callbacks:
+                    if hasattr(cb, "on_train_begin"):
+                        cb.on_train_begin()
+                with bar, _stop_on_sigint() as sigint:
+                    return self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
+                                          callbacks, record_every, bar, sigint, self._model.samples))
+            except BaseException:
+                if (self._epochs, self._model.samples) == before[4:]:
+                    # Nothing was trained: the call leaves no trace, not even
+                    # its new optimiser or seed.
+                    self._set_optimizer(before[0])
+                    self._model.set_state(*before[1])
+                    self._seed, self._rng = before[2], before[3]
+                raise
         finally:
             self._model.unlock()
 
