@@ -260,6 +260,50 @@ def test_corrupted_bytes_are_caught_by_the_checksums(tmp_path, good):
             raises_model_error(path, "corrupted")
 
 
+def central_directory(blob):
+    """The offsets of the central-directory entries of the zip archive ``blob``."""
+    end = blob.rindex(b"PK\x05\x06")
+    count, _, start = struct.unpack("<HII", blob[end + 10:end + 20])
+    offsets = []
+    for _ in range(count):
+        offsets.append(start)
+        name_len, extra_len, comment_len = struct.unpack("<HHH", blob[start + 28:start + 34])
+        start += 46 + name_len + extra_len + comment_len
+    return offsets
+
+
+@pytest.mark.parametrize("field,bit,match", [
+    (8, 0x01, "is encrypted, password required"),       # general purpose flags
+    (8, 0x20, "compressed patched data"),
+    (8, 0x40, "strong encryption"),
+    (10, 0x01, "compression method is not supported"),  # compression method
+    (6, 0x40, "zip file version"),                      # version needed to extract
+])
+def test_unsupported_zip_features_are_refused(tmp_path, good, field, bit, match):
+    blob = good.read_bytes()
+    entries = central_directory(blob)
+    assert len(entries) == 4
+    for entry in entries:
+        bad = bytearray(blob)
+        bad[entry + field] ^= bit
+        path = tmp_path / f"zip-{entry}.npz"
+        path.write_bytes(bytes(bad))
+        raises_model_error(path, f"corrupted or truncated.*{match}")
+
+
+def test_an_array_header_asking_for_terabytes_is_refused(tmp_path, good):
+    path = tmp_path / "huge.npz"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as dst:
+        for member in src.infolist():
+            if member.filename != "params.npy":
+                dst.writestr(member, src.read(member))
+        with dst.open("params.npy", "w") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                     "shape": (2 ** 40,)})
+            f.write(bytes(208))
+    raises_model_error(path, "cannot read array 'params'")
+
+
 def test_future_versions_ask_for_an_upgrade(tmp_path, good):
     future = rewrite(good, tmp_path / "future.npz", {"format_version": 2, "backprop_version": "9.0"})
     raises_model_error(future, r"written by backprop 9\.0 in model format version 2; this backprop "

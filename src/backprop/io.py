@@ -148,7 +148,7 @@ def _read(path):
         raise ModelFileError(f"{path}: not a backprop model file ({what})")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+    except (ValueError, EOFError, OSError, NotImplementedError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"{path}: corrupted or truncated .npz archive ({exc})") from None
     with archive:
         if "header" not in archive.files:
@@ -172,8 +172,15 @@ def _read(path):
 def _member(archive, name, path):
     try:
         return archive[name]
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as exc:
+    # zipfile raises RuntimeError for a member flagged as encrypted and
+    # NotImplementedError for an unknown compression method (for a zip version
+    # beyond its own already when the archive is opened).
+    except (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+            zlib.error) as exc:
         raise ModelFileError(f"{path}: corrupted or truncated: cannot read array {name!r} ({exc})") from None
+    except MemoryError as exc:
+        raise ModelFileError(f"{path}: cannot read array {name!r}: its .npy header asks for more "
+                             f"memory than this machine has ({exc})") from None
 
 
 def _decode_header(raw, path):
