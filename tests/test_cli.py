@@ -2,6 +2,7 @@
 import csv
 import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 import backprop as bp
 from backprop.cli import main
+from backprop.io import read_header
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 # the subprocesses import the backprop these tests import, from any directory
@@ -236,6 +238,36 @@ def test_model_file_errors(tmp_path, capsys):
     assert "cut.npz: corrupted or truncated" in error_of(capsys, "info", str(tmp_path / "cut.npz"))
     assert "nothing.npz: No such file or directory" in error_of(capsys, "info", str(tmp_path / "nothing.npz"))
     assert "predict: error:" in error_of(capsys, "predict", str(tmp_path / "cut.npz"), "x.csv")
+
+
+def with_header(src, dst, text):
+    """Copy the model file ``src`` to ``dst`` with ``text`` as its JSON header."""
+    with np.load(src, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files if name != "header"}
+    np.savez(dst, header=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
+    return str(dst)
+
+
+def test_hostile_model_files_are_one_line_errors(tmp_path, capsys):
+    good = tmp_path / "m.npz"
+    bp.Network([2, 1], seed=0).save(good)
+    (tmp_path / "x.csv").write_text("1,2\n")
+    text = json.dumps(read_header(good))
+    blob = bytearray(good.read_bytes())
+    blob[blob.rindex(b"PK\x01\x02") + 8] ^= 0x01         # the last member's "encrypted" flag
+    (tmp_path / "flagged.npz").write_bytes(bytes(blob))
+    cases = {
+        with_header(good, tmp_path / "big.npz", text.replace('"samples_seen": 0', f'"samples_seen": {2 ** 63}')):
+            "samples_seen must be an integer from 0 to 2**62",
+        with_header(good, tmp_path / "deep.npz", "[" * 100_000): "maximum recursion depth",
+        with_header(good, tmp_path / "long.npz", text.replace('"seed": 0', '"seed": ' + "9" * 5000)):
+            "JSON beyond Python's limits",
+        str(tmp_path / "flagged.npz"): "encrypted",
+    }
+    for path, fragment in cases.items():
+        for argv in (["info", path], ["predict", path, str(tmp_path / "x.csv")]):
+            err = error_of(capsys, *argv)
+            assert path in err and fragment in err, err
 
 
 @pytest.mark.parametrize("option", ["-o", "--history", "--plot"])

@@ -326,7 +326,8 @@ def test_future_versions_ask_for_an_upgrade(tmp_path, good):
     ({"optimizer": {"kind": "adam", "beta1": 0.9}}, {}, "exactly the hyper-parameters"),
     ({"optimizer": {"kind": "adam", "beta1": 1.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0,
                     "decay_bias": False}}, {}, "beta1 must be < 1.0"),
-    ({"optimizer_steps": -1}, {}, "optimizer_steps must be a non-negative integer"),
+    ({"optimizer": {"kind": []}}, {}, "kind 'sgd' or 'adam'"),
+    ({"optimizer_steps": -1}, {}, r"corrupted header: optimizer_steps must be an integer from 0 to 2\*\*62"),
     ({"beta2_power": 2.0}, {}, r"beta2_power must be a number in \[0, 1\]"),
     ({"epochs_trained": 1.5}, {}, "epochs_trained must be a non-negative integer"),
     ({"seed": "x"}, {}, "seed must be a non-negative integer"),
@@ -343,6 +344,57 @@ def test_future_versions_ask_for_an_upgrade(tmp_path, good):
 def test_inconsistent_contents_are_refused(tmp_path, good, header, arrays, match):
     path = rewrite(good, tmp_path / "bad.npz", header, **arrays)
     raises_model_error(path, match)
+
+
+@pytest.mark.parametrize("field", ["samples_seen", "optimizer_steps"])
+@pytest.mark.parametrize("value", [-1, 2 ** 62 + 1, 2 ** 63, 2 ** 64, 10 ** 4000, 1.5, True, "7"],
+                         ids=["-1", "2**62+1", "2**63", "2**64", "10**4000", "1.5", "true", "string"])
+def test_counters_beyond_2_to_the_62_are_refused(tmp_path, good, field, value):
+    path = rewrite(good, tmp_path / "bad.npz", {field: value})
+    error = raises_model_error(path, rf"corrupted header: {field} must be an integer from 0 to 2\*\*62")
+    assert str(error).endswith(f"got {value!r:.200}")
+    with pytest.raises(bp.ModelFileError, match=field):
+        io.read_header(path)
+
+
+def test_counters_of_2_to_the_62_are_accepted(tmp_path, good):
+    path = rewrite(good, tmp_path / "edge.npz", {"samples_seen": 2 ** 62, "optimizer_steps": 2 ** 62})
+    net = bp.load(path)
+    assert net.samples_seen == 2 ** 62 and net._model.snapshot()[3][0] == 2 ** 62
+
+
+@pytest.mark.parametrize("header,match", [
+    ({"optimizer": {"kind": "sgd", "momentum": 10 ** 400, "nesterov": False, "weight_decay": 0.0,
+                    "decay_bias": False}}, "invalid model: optimizer: "),
+    ({"activations": [{"name": "leaky_relu", "slope": 10 ** 400}, {"name": "logistic"}]}, "invalid model"),
+    ({"loss": {"name": "huber", "delta": 10 ** 400}}, "invalid model"),
+])
+def test_numbers_too_large_for_a_float_are_refused(tmp_path, good, header, match):
+    raises_model_error(rewrite(good, tmp_path / "bad.npz", header), match)
+
+
+@pytest.mark.parametrize("entry", ["has_uint32", "uinteger"])
+def test_rng_state_entries_too_large_for_a_c_integer_are_refused(tmp_path, good, entry):
+    rng_state = {**io.read_header(good)["rng_state"], entry: 2 ** 64}
+    raises_model_error(rewrite(good, tmp_path / "bad.npz", {"rng_state": rng_state}), "invalid model: rng_state: ")
+
+
+def with_header_text(src, dst, text):
+    """Copy the model file ``src`` to ``dst`` with ``text`` as its header."""
+    with np.load(src, allow_pickle=False) as archive:
+        contents = {name: archive[name] for name in archive.files if name != "header"}
+    np.savez(dst, header=np.frombuffer(text.encode(), dtype=np.uint8), **contents)
+    return dst
+
+
+def test_headers_beyond_pythons_json_limits_are_refused(tmp_path, good):
+    text = json.dumps(io.read_header(good))
+    digits = with_header_text(good, tmp_path / "digits.npz",
+                              text.replace('"samples_seen": 13', '"samples_seen": ' + "9" * 5000))
+    raises_model_error(digits, r"corrupted header \(JSON beyond Python's limits: Exceeds the limit "
+                               r"\(\d+ digits\) for integer string conversion")
+    nested = with_header_text(good, tmp_path / "nested.npz", "[" * 100_000 + "]" * 100_000)
+    raises_model_error(nested, r"corrupted header \(JSON beyond Python's limits: maximum recursion depth")
 
 
 @pytest.mark.parametrize("arrays,match", [

@@ -36,6 +36,9 @@ from .optim import SGD, Adam
 
 FORMAT = "backprop.Network"
 FORMAT_VERSION = 1
+# The bound on samples_seen and optimizer_steps in a model file, well inside
+# the int64 counters of the compiled core.
+MAX_COUNT = 2 ** 62
 
 _OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 # The optimiser state vectors of each kind, in the order of the core's
@@ -114,7 +117,7 @@ def load(path):
     net = Network.__new__(Network)
     try:
         net.__setstate__(state)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{path}: invalid model: {exc}") from None
     return net
 
@@ -191,6 +194,10 @@ def _decode_header(raw, path):
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{path}: corrupted header (not UTF-8 JSON: {exc})") from None
+    except (ValueError, RecursionError) as exc:
+        # an integer of more digits than int() reads, or arrays nested deeper
+        # than the recursion limit
+        raise ModelFileError(f"{path}: corrupted header (JSON beyond Python's limits: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         found = header.get("format") if isinstance(header, dict) else type(header).__name__
         raise ModelFileError(f"{path}: not a backprop model file (header format {found!r}, "
@@ -208,6 +215,10 @@ def _decode_header(raw, path):
         what = "; ".join(f"{label} {sorted(keys)}" for label, keys in
                          (("missing", missing), ("unknown", extra)) if keys)
         raise ModelFileError(f"{path}: corrupted header: {what} entries")
+    for name in ("optimizer_steps", "samples_seen"):
+        if not _is_int(header[name]) or not 0 <= header[name] <= MAX_COUNT:
+            raise ModelFileError(f"{path}: corrupted header: {name} must be an integer from 0 to "
+                                 f"2**62, got {header[name]!r:.200}")
     arrays = header["arrays"]
     if not isinstance(arrays, dict) or "params" not in arrays or not all(
             isinstance(s, dict) and set(s) == {"shape", "dtype"} for s in arrays.values()):
@@ -263,12 +274,10 @@ def _network_state(header, arrays, path):
         raise bad("array 'exp_avg_sq' (Adam's second moment) holds negative values")
 
     steps, beta1_power, beta2_power = (header[k] for k in ("optimizer_steps", "beta1_power", "beta2_power"))
-    if not _is_int(steps) or steps < 0:
-        raise bad(f"optimizer_steps must be a non-negative integer, got {steps!r}")
     for name, value in (("beta1_power", beta1_power), ("beta2_power", beta2_power)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
             raise bad(f"{name} must be a number in [0, 1], got {value!r}")
-    for name in ("seed", "epochs_trained", "samples_seen"):
+    for name in ("seed", "epochs_trained"):
         if not _is_int(header[name]) or header[name] < 0:
             raise bad(f"{name} must be a non-negative integer, got {header[name]!r}")
     if not isinstance(header["train_bias"], bool):
@@ -294,7 +303,7 @@ def _named(entry, parametrised, what, bad):
             raise bad(f"{what} {name!r} must have exactly the entries 'name' and {key!r}, got {entry!r}")
         try:
             return cls(entry[key])
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise bad(str(exc)) from None
     if set(entry) != {"name"}:
         raise bad(f"{what} {name!r} takes no parameters, got {entry!r}")
@@ -302,7 +311,8 @@ def _named(entry, parametrised, what, bad):
 
 
 def _optimizer(entry, bad):
-    if not isinstance(entry, dict) or entry.get("kind") not in _OPTIMIZERS:
+    if not (isinstance(entry, dict) and isinstance(entry.get("kind"), str)
+            and entry["kind"] in _OPTIMIZERS):
         raise bad(f"optimizer must be an object with kind 'sgd' or 'adam', got {entry!r}")
     cls = _OPTIMIZERS[entry["kind"]]
     fields = {f.name for f in dataclasses.fields(cls)}
@@ -312,7 +322,7 @@ def _optimizer(entry, bad):
                   f"got {sorted(given)}")
     try:
         return cls(**{k: entry[k] for k in fields})
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise bad(f"optimizer: {exc}") from None
 
 
@@ -325,7 +335,7 @@ def _rng_state(state, bad):
     if ok:
         try:
             generator.state = state
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, OverflowError, KeyError) as exc:
             raise bad(f"rng_state: {exc}") from None
     if not ok or generator.state != state:
         raise bad(f"rng_state must be the state of a {type(generator).__name__} generator, got {state!r:.200}")
