@@ -170,6 +170,34 @@ def test_save_writes_exactly_the_given_path_and_replaces_it(tmp_path):
         io.save("not a network", tmp_path / "x.npz")
 
 
+class BytesPath:
+    """A path-like object whose ``__fspath__`` gives bytes."""
+
+    def __init__(self, path):
+        self.path = os.fsencode(path)
+
+    def __fspath__(self):
+        return self.path
+
+
+@pytest.mark.parametrize("kind", [os.fsencode, BytesPath])
+def test_bytes_and_path_like_paths(tmp_path, kind):
+    net = trained("adam")
+    path = tmp_path / "model.npz"
+    net.save(kind(path))
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert state_bytes(bp.load(kind(path))) == state_bytes(net)
+    assert io.read_header(kind(path))["sizes"] == [3, 4, 2]
+    (tmp_path / "text.npz").write_text("x")
+    with pytest.raises(bp.ModelFileError) as info:
+        bp.load(kind(tmp_path / "text.npz"))
+    assert str(info.value).startswith(f"{tmp_path / 'text.npz'}: not a backprop model file")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        net.save(kind(tmp_path / "no" / "dir.npz"))
+    with pytest.raises(TypeError, match="expected str, bytes or os.PathLike object, not int"):
+        net.save(3)
+
+
 # ------------------------------------------------------------------ bad files
 def rewrite(src, dst, header=None, relist=False, **arrays):
     """Copy the model file ``src`` to ``dst`` with header fields and arrays

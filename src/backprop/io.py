@@ -55,7 +55,8 @@ class ModelFileError(ValueError):
 
 
 def save(net, path):
-    """Write ``net`` to ``path`` (exactly that name; ``.npz`` is the usual suffix).
+    """Write ``net`` to ``path`` (a str, bytes or path-like object; exactly that
+    name, ``.npz`` is the usual suffix).
 
     Everything needed to continue training is saved: parameters, optimiser and
     its state, the generator that shuffles samples, the epoch and sample
@@ -93,7 +94,7 @@ def save(net, path):
         "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()},
     }
     encoded = np.frombuffer(json.dumps(header, indent=1).encode("utf-8"), dtype=np.uint8)
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path}: the directory {folder} does not exist")
@@ -111,7 +112,9 @@ def save(net, path):
 def load(path):
     """The network saved in ``path``, ready to predict or to continue training
     exactly where it stopped.  Raises ``ModelFileError`` for anything but an
-    intact backprop model file of a format version this backprop can read."""
+    intact backprop model file of a format version this backprop can read.
+    ``path`` is a str, bytes or path-like object."""
+    path = os.fsdecode(path)
     header, arrays = _read(path)
     state = _network_state(header, arrays, path)
     net = Network.__new__(Network)
@@ -126,7 +129,7 @@ def read_header(path):
     """The JSON header of the model file ``path`` (a dict: format and backprop
     versions, sizes, activations, loss, optimiser, counters), checked for
     format, version and completeness, and against the archive's arrays."""
-    return _read(path)[0]
+    return _read(os.fsdecode(path))[0]
 
 
 def _activation_entry(activation):
