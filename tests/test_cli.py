@@ -4,8 +4,10 @@ import importlib.util
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -231,6 +233,37 @@ def test_npz_data_errors(tmp_path, capsys):
         capsys, "train", str(tmp_path / "s.npz"), "-o", "m.npz")
     (tmp_path / "bad.npz").write_text("not a zip")
     assert "not a readable .npz file" in error_of(capsys, "train", str(tmp_path / "bad.npz"), "-o", "m.npz")
+    blob = bytearray((tmp_path / "xy.npz").read_bytes())
+    blob[blob.rindex(b"PK\x01\x02") + 8] ^= 0x01         # the last member's "encrypted" flag
+    (tmp_path / "flagged.npz").write_bytes(bytes(blob))
+    assert "flagged.npz: not a readable .npz file (File 'Y.npy' is encrypted" in error_of(
+        capsys, "train", str(tmp_path / "flagged.npz"), "-o", "m.npz")
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04 truncated")
+    assert "cut.npz: not a readable .npz file" in error_of(capsys, "train", str(tmp_path / "cut.npz"),
+                                                           "-o", "m.npz")
+    np.savez_compressed(tmp_path / "packed.npz", X=np.ones((300, 2)), Y=np.ones(300))
+    blob = bytearray((tmp_path / "packed.npz").read_bytes())
+    with zipfile.ZipFile(tmp_path / "packed.npz") as archive:
+        start = archive.getinfo("X.npy").header_offset
+    name_len, extra_len = struct.unpack("<HH", blob[start + 26:start + 30])
+    blob[start + 30 + name_len + extra_len] = 0xff     # X.npy's deflated data: block type 3
+    (tmp_path / "packed.npz").write_bytes(bytes(blob))
+    err = error_of(capsys, "train", str(tmp_path / "packed.npz"), "-o", "m.npz")
+    assert "packed.npz: not a readable .npz file (Error -3 while decompressing data: invalid block type)" in err
+
+
+def test_npy_files_named_npz_are_refused(tmp_path, capsys):
+    with open(tmp_path / "array.npz", "wb") as f:
+        np.save(f, np.ones((3, 2)))
+    array = str(tmp_path / "array.npz")
+    bp.Network([2, 1], seed=0).save(tmp_path / "m.npz")
+    expected = f"{array}: not an .npz archive (a single .npy array)"
+    assert expected in error_of(capsys, "train", array, "-o", str(tmp_path / "out.npz"))
+    assert expected in error_of(capsys, "predict", str(tmp_path / "m.npz"), array)
+    for argv in (["info", array], ["predict", array, array]):
+        assert f"{array}: not a backprop model file (a single .npy array)" in error_of(capsys, *argv)
+    with pytest.raises(bp.ModelFileError, match="a single .npy array"):
+        bp.load(array)
 
 
 def test_model_file_errors(tmp_path, capsys):

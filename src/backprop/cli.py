@@ -16,6 +16,8 @@ import inspect
 import math
 import os
 import sys
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -94,14 +96,21 @@ def _number(field, path, line, col):
 
 def _read_npz(path, need_y):
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.ndarray):
+            raise CommandError(f"{path}: not an .npz archive (a single .npy array); an .npz data file "
+                               "holds inputs X and targets Y")
+        with archive:
             missing = [k for k in ("X", "Y")[:1 + need_y] if k not in archive.files]
             if missing:
                 raise CommandError(f"{path} has no array {missing[0]!r} (it holds {sorted(archive.files)}); "
                                    "an .npz data file holds inputs X and targets Y")
             X = archive["X"]
             Y = archive["Y"] if need_y else None
-    except (ValueError, EOFError, OSError) as exc:
+    # zipfile raises RuntimeError for a member flagged as encrypted and
+    # NotImplementedError for an unknown compression method or zip version.
+    except (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+            zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CommandError(f"{path}: not a readable .npz file ({exc})") from None
