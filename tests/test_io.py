@@ -319,17 +319,35 @@ def test_unsupported_zip_features_are_refused(tmp_path, good, field, bit, match)
         raises_model_error(path, f"corrupted or truncated.*{match}")
 
 
-def test_an_array_header_asking_for_terabytes_is_refused(tmp_path, good):
-    path = tmp_path / "huge.npz"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w") as dst:
-        for member in src.infolist():
-            if member.filename != "params.npy":
-                dst.writestr(member, src.read(member))
-        with dst.open("params.npy", "w") as f:
-            np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
-                                                     "shape": (2 ** 40,)})
-            f.write(bytes(208))
-    raises_model_error(path, "cannot read array 'params'")
+def with_member(src, dst, name, data):
+    """Copy the model file ``src`` to ``dst`` with the bytes ``data`` as its member ``name``."""
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w") as new:
+        for member in old.infolist():
+            new.writestr(member, data if member.filename == name else old.read(member))
+    return dst
+
+
+def npy_start(header):
+    """The first bytes of an .npy file (format 1.0) whose header is ``header``."""
+    text = header.ljust(117) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+
+
+PARAMS = "{'descr': '<f8', 'fortran_order': False, 'shape': (26,)}"
+
+
+@pytest.mark.parametrize("name,data,match", [
+    ("params.npy", npy_start(PARAMS.replace("26", "1099511627776")) + bytes(208),     # 8 TiB
+     "cannot read array 'params'"),
+    ("params.npy", npy_start(PARAMS[:-2]) + bytes(208),
+     r"cannot read array 'params' \(\('EOF in multi-line statement'"),
+    ("params.npy", npy_start(PARAMS + "'''") + bytes(208),
+     r"cannot read array 'params' \(\('EOF in multi-line string'"),
+    ("params.npy", b"not an array", r"cannot read array 'params' \(not in \.npy format\)"),
+    ("header.npy", b'{"format": "backprop.Network"}', r"cannot read array 'header' \(not in \.npy format\)"),
+])
+def test_damaged_members_are_refused(tmp_path, good, name, data, match):
+    raises_model_error(with_member(good, tmp_path / "bad.npz", name, data), match)
 
 
 def test_future_versions_ask_for_an_upgrade(tmp_path, good):

@@ -24,6 +24,7 @@ import dataclasses
 import json
 import os
 import secrets
+import tokenize
 import zipfile
 import zlib
 
@@ -44,6 +45,12 @@ _OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 # The optimiser state vectors of each kind, in the order of the core's
 # (state1, state2) slots.
 _STATE_ARRAYS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
+# What numpy.load and reading an archive's member raise for a damaged or hostile
+# file (besides MemoryError): zipfile's RuntimeError for a member flagged as
+# encrypted and NotImplementedError for an unknown compression method or zip
+# version, and the tokenize.TokenError numpy lets out of a garbled .npy header.
+_ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+                   zlib.error, tokenize.TokenError)
 _HEADER_KEYS = {"format", "format_version", "backprop_version", "sizes", "activations", "loss",
                 "bias", "train_bias", "seed", "optimizer", "optimizer_steps", "beta1_power",
                 "beta2_power", "rng_state", "epochs_trained", "samples_seen", "arrays"}
@@ -154,7 +161,7 @@ def _read(path):
         raise ModelFileError(f"{path}: not a backprop model file ({what})")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError, OSError, NotImplementedError, zipfile.BadZipFile) as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise ModelFileError(f"{path}: corrupted or truncated .npz archive ({exc})") from None
     with archive:
         if "header" not in archive.files:
@@ -177,16 +184,17 @@ def _read(path):
 
 def _member(archive, name, path):
     try:
-        return archive[name]
-    # zipfile raises RuntimeError for a member flagged as encrypted and
-    # NotImplementedError for an unknown compression method (for a zip version
-    # beyond its own already when the archive is opened).
-    except (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
-            zlib.error) as exc:
+        arr = archive[name]
+    except _ARCHIVE_ERRORS as exc:
         raise ModelFileError(f"{path}: corrupted or truncated: cannot read array {name!r} ({exc})") from None
     except MemoryError as exc:
         raise ModelFileError(f"{path}: cannot read array {name!r}: its .npy header asks for more "
                              f"memory than this machine has ({exc})") from None
+    # numpy returns the raw bytes of a member that does not start like an .npy file
+    if not isinstance(arr, np.ndarray):
+        raise ModelFileError(f"{path}: corrupted or truncated: cannot read array {name!r} (not in "
+                             f".npy format)")
+    return arr
 
 
 def _decode_header(raw, path):
