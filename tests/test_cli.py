@@ -250,6 +250,15 @@ def test_npz_data_errors(tmp_path, capsys):
     (tmp_path / "packed.npz").write_bytes(bytes(blob))
     err = error_of(capsys, "train", str(tmp_path / "packed.npz"), "-o", "m.npz")
     assert "packed.npz: not a readable .npz file (Error -3 while decompressing data: invalid block type)" in err
+    garbled = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,".ljust(117) + "\n"
+    for x, fragment in [(b"1,2\n3,4\n", "raw.npz: X is not an array in .npy format"),
+                        (b"\x93NUMPY\x01\x00\x76\x00" + garbled.encode(),
+                         "raw.npz: not a readable .npz file (('EOF in multi-line statement'")]:
+        with zipfile.ZipFile(tmp_path / "raw.npz", "w") as archive:
+            archive.writestr("X.npy", x)
+            with archive.open("Y.npy", "w") as f:
+                np.save(f, np.ones(2))
+        assert fragment in error_of(capsys, "train", str(tmp_path / "raw.npz"), "-o", "m.npz")
 
 
 def test_npy_files_named_npz_are_refused(tmp_path, capsys):

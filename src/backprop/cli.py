@@ -16,15 +16,13 @@ import inspect
 import math
 import os
 import sys
-import zipfile
-import zlib
 
 import numpy as np
 
 from . import plotting
 from .examples import format_walkthrough
 from .functions import Huber, LeakyReLU
-from .io import ModelFileError, load, read_header
+from .io import _ARCHIVE_ERRORS, ModelFileError, load, read_header
 from .network import DivergenceError, Network
 from .optim import SGD, Adam
 
@@ -107,10 +105,7 @@ def _read_npz(path, need_y):
                                    "an .npz data file holds inputs X and targets Y")
             X = archive["X"]
             Y = archive["Y"] if need_y else None
-    # zipfile raises RuntimeError for a member flagged as encrypted and
-    # NotImplementedError for an unknown compression method or zip version.
-    except (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
-            zlib.error) as exc:
+    except _ARCHIVE_ERRORS as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CommandError(f"{path}: not a readable .npz file ({exc})") from None
@@ -118,6 +113,8 @@ def _read_npz(path, need_y):
     for key, arr in (("X", X), ("Y", Y)):
         if arr is None:
             continue
+        if not isinstance(arr, np.ndarray):     # numpy's raw bytes of a member that is no .npy file
+            raise CommandError(f"{path}: {key} is not an array in .npy format")
         if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
             raise CommandError(f"{path}: {key} must be a non-empty 1-D or 2-D array of numbers, "
                                f"got {arr.dtype} of shape {arr.shape}")
