@@ -206,6 +206,12 @@ def test_malformed_csv(tmp_path, capsys, content, fragment):
     (["--batch-size", "0"], "--batch-size: expected a positive integer or 'full'"),
     (["--batch-size", "100"], "batch_size must be at most the number of samples (4)"),
     (["--epochs", "0"], "--epochs: expected a positive integer"),
+    (["--epochs", "1e20"], "--epochs: expected a positive integer"),
+    (["--epochs", "100000000000000000000"], f"argument --epochs: at most {sys.maxsize // 8} epochs"),
+    (["--epochs", str(2 ** 50)], "not enough memory to train for 1125899906842624 epochs (--epochs) on 4 "
+                                 "samples (Unable to allocate 8.00 PiB"),
+    (["--sizes", "10000000000000"], "--sizes: a 4-10000000000000-1 network does not fit in memory (Unable "
+                                    "to allocate"),
     (["--validation-split", "1.5"], "expected a fraction between 0 and 1"),
     (["--validation-split", "0.1"], "4 rows leave 4 for training and 0 for validation"),
     (["--seed", "-3"], "seed must be >= 0"),
@@ -273,6 +279,25 @@ def test_npy_files_named_npz_are_refused(tmp_path, capsys):
         assert f"{array}: not a backprop model file (a single .npy array)" in error_of(capsys, *argv)
     with pytest.raises(bp.ModelFileError, match="a single .npy array"):
         bp.load(array)
+
+
+def test_out_of_memory_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1125899906842624,)}".ljust(117) + "\n"
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as archive:        # X claims 8 PiB
+        archive.writestr("X.npy", b"\x93NUMPY\x01\x00\x76\x00" + header.encode() + bytes(64))
+        archive.writestr("Y.npy", b"")
+    err = error_of(capsys, "train", str(tmp_path / "huge.npz"), "-o", str(tmp_path / "m.npz"))
+    assert "huge.npz: its arrays need more memory than this machine has (Unable to allocate 8.00 PiB" in err
+
+    bp.Network([2, 1], seed=0).save(tmp_path / "m.npz")
+    (tmp_path / "x.csv").write_text("1,2\n")
+    for exc, message in [(MemoryError(), "not enough memory"),
+                         (MemoryError("no 1 TiB"), "not enough memory (no 1 TiB)")]:
+        def predict(self, X, exc=exc):
+            raise exc
+        monkeypatch.setattr(bp.Network, "predict", predict)
+        err = error_of(capsys, "predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv"))
+        assert err == f"backprop predict: error: {message}\n"
 
 
 def test_model_file_errors(tmp_path, capsys):

@@ -6,8 +6,8 @@
     backprop info MODEL                           a model file's summary
 
 Errors in the input (missing or malformed files, bad options or widths, a bad
-model file) print one line on stderr and exit with status 2; a training run
-that diverges exits with status 1 and saves nothing.
+model file, more memory than the machine has) print one line on stderr and exit
+with status 2; a training run that diverges exits with status 1 and saves nothing.
 """
 import argparse
 import csv
@@ -27,6 +27,8 @@ from .network import DivergenceError, Network
 from .optim import SGD, Adam
 
 DEFAULT_HIDDEN = 16
+# The per-epoch losses of a run are a float64 vector: at most this many.
+MAX_EPOCHS = sys.maxsize // 8
 
 
 class CommandError(Exception):
@@ -109,6 +111,8 @@ def _read_npz(path, need_y):
         if isinstance(exc, FileNotFoundError):
             raise
         raise CommandError(f"{path}: not a readable .npz file ({exc})") from None
+    except MemoryError as exc:
+        raise CommandError(f"{path}: its arrays need more memory than this machine has ({exc})") from None
     arrays = []
     for key, arr in (("X", X), ("Y", Y)):
         if arr is None:
@@ -244,13 +248,16 @@ def _fraction(value):
     return f
 
 
-def _positive_int(value):
+def _epochs(value):
     try:
         n = int(value)
     except ValueError:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    if n > MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_EPOCHS} epochs (the per-epoch losses are a "
+                                         f"float64 vector), got {value!r}")
     return n
 
 
@@ -290,8 +297,12 @@ def _train(args):
     sizes = _sizes(args.sizes, X.shape[1], Y.shape[1])
     activation = [_with_param(a, "--activation", {"leaky_relu": LeakyReLU})
                   for a in args.activation.split(",")]
-    net = Network(sizes, activation=activation[0] if len(activation) == 1 else activation,
-                  loss=_with_param(args.loss, "--loss", {"huber": Huber}), seed=args.seed)
+    try:
+        net = Network(sizes, activation=activation[0] if len(activation) == 1 else activation,
+                      loss=_with_param(args.loss, "--loss", {"huber": Huber}), seed=args.seed)
+    except MemoryError as exc:
+        raise CommandError(f"--sizes: a {'-'.join(map(str, sizes))} network does not fit in memory "
+                           f"({exc})") from None
     if args.validation_split:
         X, Y, X_val, Y_val = _split(X, Y, args.validation_split, net.seed)
     options = {"batch_size": args.batch_size, "optimizer": _optimizer(args), "shuffle": args.shuffle}
@@ -308,6 +319,9 @@ def _train(args):
     except DivergenceError as exc:
         print(f"{args.prog}: error: {exc} Nothing was saved.", file=sys.stderr)
         return 1
+    except MemoryError as exc:
+        raise CommandError(f"not enough memory to train for {args.epochs} epochs (--epochs) on "
+                           f"{len(X)} samples ({exc})") from None
     net.save(args.output)
     summary = [f"trained a {'-'.join(map(str, sizes))} network for {len(history)} epochs on "
                f"{len(X)} samples" + (f": loss {history.loss[-1]:.6g} in the last epoch"
@@ -438,7 +452,7 @@ def build_parser():
     train.add_argument("--eps", type=float, help="for adam (default 1e-8)")
     train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
     train.add_argument("--lr", type=float, help="learning rate (default 0.1 for SGD, 0.001 for Adam)")
-    train.add_argument("--epochs", type=_positive_int, default=10, help="passes over the data (default 10)")
+    train.add_argument("--epochs", type=_epochs, default=10, help="passes over the data (default 10)")
     train.add_argument("--batch-size", type=_batch_size, default=1, metavar="K|full",
                        help="1 is online learning (default), full is full batch")
     train.add_argument("--seed", type=int, help="seed for the initial weights, the shuffling and "
@@ -483,6 +497,8 @@ def main(argv=None):
         message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
     except (ValueError, TypeError) as exc:        # the library's checks of the data and options
         message = str(exc)
+    except MemoryError as exc:
+        message = f"not enough memory ({exc})" if str(exc) else "not enough memory"
     except KeyboardInterrupt:
         print(f"{args.prog}: interrupted", file=sys.stderr)
         return 130
