@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.cli import main
+from backprop.cli import _read_csv, main
 from backprop.io import read_header
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
@@ -177,11 +177,29 @@ def error_of(capsys, *argv):
     ("1,2\n3,x\n", "line 2, column 1: 'x' is not a number"),
     ("1,2\n3,\n", "line 2, column 1: an empty field"),
     ("1,2\n3,nan\n", "line 2, column 1: 'nan' is not a finite number"),
+    ("1,2\n3, nan \n", "line 2, column 1: 'nan' is not a finite number"),
+    ("1,2\n3,infinity\n", "line 2, column 1: 'infinity' is not a finite number"),
+    ("1,2\n-Infinity,4\n", "line 2, column 0: '-Infinity' is not a finite number"),
+    ("1,2\n3,1e400\n", "line 2, column 1: '1e400' is not a finite number"),
+    ("1,2\n3,1_0\n", "line 2, column 1: '1_0' is not a number"),
+    ("a,b\n1_000,2\n", "line 2, column 0: '1_000' is not a number"),
+    ("1,2\n3,\uff11\uff10\n", "line 2, column 1: '\uff11\uff10' is not a number"),       # full-width 10
+    ("1,2\n\u0661\u0660,4\n", "line 2, column 0: '\u0661\u0660' is not a number"),    # Arabic-Indic 10
     ("1,2\n\n3,4\n5,6,7\n", "line 4: 3 fields, but the first row has 2"),
 ])
 def test_malformed_csv(tmp_path, capsys, content, fragment):
     (tmp_path / "d.csv").write_text(content)
     assert fragment in error_of(capsys, "train", str(tmp_path / "d.csv"), "-o", str(tmp_path / "m.npz"))
+
+
+def test_csv_numbers(tmp_path):
+    (tmp_path / "d.csv").write_text(" 7 ,-2.5,3e-4,+.5,1.,1E3\n")
+    values, names = _read_csv(str(tmp_path / "d.csv"))
+    assert names is None and values.tolist() == [[7, -2.5, 3e-4, 0.5, 1, 1000]]
+    # digit groups are not numbers: a first row of them is a header
+    (tmp_path / "h.csv").write_text("0_0,0_1,1_0\n1,2,3\n")
+    values, names = _read_csv(str(tmp_path / "h.csv"))
+    assert names == ["0_0", "0_1", "1_0"] and values.tolist() == [[1, 2, 3]]
 
 
 @pytest.mark.parametrize("options,fragment", [

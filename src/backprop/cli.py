@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import math
 import os
+import re
 import sys
 
 import numpy as np
@@ -29,6 +30,10 @@ from .optim import SGD, Adam
 DEFAULT_HIDDEN = 16
 # The per-epoch losses of a run are a float64 vector: at most this many.
 MAX_EPOCHS = sys.maxsize // 8
+# A number in a CSV file: decimal, or a spelling of inf or nan (refused later as
+# not finite).  float() alone also takes digit groups (1_000) and non-ASCII
+# digits (١٠, full-width １０).
+_NUMBER = re.compile(r"\s*[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)\s*", re.IGNORECASE)
 
 
 class CommandError(Exception):
@@ -50,8 +55,8 @@ def _example(args):
 
 # -------------------------------------------------------------------- data
 def _read_csv(path):
-    """(values, column names or None) of a CSV file of numbers, with an
-    optional header row; blank lines are skipped."""
+    """(values, column names or None) of a CSV file of decimal numbers (like 7,
+    -2.5 or 3e-4), with an optional header row; blank lines are skipped."""
     with open(path, newline="") as f:
         reader = csv.reader(f)
         rows, names, width = [], None, None
@@ -76,19 +81,14 @@ def _read_csv(path):
 
 
 def _is_number(field):
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
+    return _NUMBER.fullmatch(field) is not None
 
 
 def _number(field, path, line, col):
-    try:
-        value = float(field)
-    except ValueError:
+    if not _is_number(field):
         what = "an empty field" if not field.strip() else f"{field.strip()!r} is not a number"
-        raise CommandError(f"{path} line {line}, column {col}: {what}") from None
+        raise CommandError(f"{path} line {line}, column {col}: {what}")
+    value = float(field)
     if not math.isfinite(value):
         raise CommandError(f"{path} line {line}, column {col}: {field.strip()!r} is not a finite number")
     return value
