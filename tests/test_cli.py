@@ -2,15 +2,19 @@
 import csv
 import importlib.util
 import io
+import json
 import os
+import struct
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.cli import main
+from backprop.cli import _read_csv, main
+from backprop.io import read_header
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 # the subprocesses import the backprop these tests import, from any directory
@@ -173,11 +177,29 @@ def error_of(capsys, *argv):
     ("1,2\n3,x\n", "line 2, column 1: 'x' is not a number"),
     ("1,2\n3,\n", "line 2, column 1: an empty field"),
     ("1,2\n3,nan\n", "line 2, column 1: 'nan' is not a finite number"),
+    ("1,2\n3, nan \n", "line 2, column 1: 'nan' is not a finite number"),
+    ("1,2\n3,infinity\n", "line 2, column 1: 'infinity' is not a finite number"),
+    ("1,2\n-Infinity,4\n", "line 2, column 0: '-Infinity' is not a finite number"),
+    ("1,2\n3,1e400\n", "line 2, column 1: '1e400' is not a finite number"),
+    ("1,2\n3,1_0\n", "line 2, column 1: '1_0' is not a number"),
+    ("a,b\n1_000,2\n", "line 2, column 0: '1_000' is not a number"),
+    ("1,2\n3,\uff11\uff10\n", "line 2, column 1: '\uff11\uff10' is not a number"),       # full-width 10
+    ("1,2\n\u0661\u0660,4\n", "line 2, column 0: '\u0661\u0660' is not a number"),    # Arabic-Indic 10
     ("1,2\n\n3,4\n5,6,7\n", "line 4: 3 fields, but the first row has 2"),
 ])
 def test_malformed_csv(tmp_path, capsys, content, fragment):
     (tmp_path / "d.csv").write_text(content)
     assert fragment in error_of(capsys, "train", str(tmp_path / "d.csv"), "-o", str(tmp_path / "m.npz"))
+
+
+def test_csv_numbers(tmp_path):
+    (tmp_path / "d.csv").write_text(" 7 ,-2.5,3e-4,+.5,1.,1E3\n")
+    values, names = _read_csv(str(tmp_path / "d.csv"))
+    assert names is None and values.tolist() == [[7, -2.5, 3e-4, 0.5, 1, 1000]]
+    # digit groups are not numbers: a first row of them is a header
+    (tmp_path / "h.csv").write_text("0_0,0_1,1_0\n1,2,3\n")
+    values, names = _read_csv(str(tmp_path / "h.csv"))
+    assert names == ["0_0", "0_1", "1_0"] and values.tolist() == [[1, 2, 3]]
 
 
 @pytest.mark.parametrize("options,fragment", [
@@ -202,6 +224,12 @@ def test_malformed_csv(tmp_path, capsys, content, fragment):
     (["--batch-size", "0"], "--batch-size: expected a positive integer or 'full'"),
     (["--batch-size", "100"], "batch_size must be at most the number of samples (4)"),
     (["--epochs", "0"], "--epochs: expected a positive integer"),
+    (["--epochs", "1e20"], "--epochs: expected a positive integer"),
+    (["--epochs", "100000000000000000000"], f"argument --epochs: at most {sys.maxsize // 8} epochs"),
+    (["--epochs", str(2 ** 50)], "not enough memory to train for 1125899906842624 epochs (--epochs) on 4 "
+                                 "samples (Unable to allocate 8.00 PiB"),
+    (["--sizes", "10000000000000"], "--sizes: a 4-10000000000000-1 network does not fit in memory (Unable "
+                                    "to allocate"),
     (["--validation-split", "1.5"], "expected a fraction between 0 and 1"),
     (["--validation-split", "0.1"], "4 rows leave 4 for training and 0 for validation"),
     (["--seed", "-3"], "seed must be >= 0"),
@@ -229,6 +257,65 @@ def test_npz_data_errors(tmp_path, capsys):
         capsys, "train", str(tmp_path / "s.npz"), "-o", "m.npz")
     (tmp_path / "bad.npz").write_text("not a zip")
     assert "not a readable .npz file" in error_of(capsys, "train", str(tmp_path / "bad.npz"), "-o", "m.npz")
+    blob = bytearray((tmp_path / "xy.npz").read_bytes())
+    blob[blob.rindex(b"PK\x01\x02") + 8] ^= 0x01         # the last member's "encrypted" flag
+    (tmp_path / "flagged.npz").write_bytes(bytes(blob))
+    assert "flagged.npz: not a readable .npz file (File 'Y.npy' is encrypted" in error_of(
+        capsys, "train", str(tmp_path / "flagged.npz"), "-o", "m.npz")
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04 truncated")
+    assert "cut.npz: not a readable .npz file" in error_of(capsys, "train", str(tmp_path / "cut.npz"),
+                                                           "-o", "m.npz")
+    np.savez_compressed(tmp_path / "packed.npz", X=np.ones((300, 2)), Y=np.ones(300))
+    blob = bytearray((tmp_path / "packed.npz").read_bytes())
+    with zipfile.ZipFile(tmp_path / "packed.npz") as archive:
+        start = archive.getinfo("X.npy").header_offset
+    name_len, extra_len = struct.unpack("<HH", blob[start + 26:start + 30])
+    blob[start + 30 + name_len + extra_len] = 0xff     # X.npy's deflated data: block type 3
+    (tmp_path / "packed.npz").write_bytes(bytes(blob))
+    err = error_of(capsys, "train", str(tmp_path / "packed.npz"), "-o", "m.npz")
+    assert "packed.npz: not a readable .npz file (Error -3 while decompressing data: invalid block type)" in err
+    garbled = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,".ljust(117) + "\n"
+    for x, fragment in [(b"1,2\n3,4\n", "raw.npz: X is not an array in .npy format"),
+                        (b"\x93NUMPY\x01\x00\x76\x00" + garbled.encode(),
+                         "raw.npz: not a readable .npz file (('EOF in multi-line statement'")]:
+        with zipfile.ZipFile(tmp_path / "raw.npz", "w") as archive:
+            archive.writestr("X.npy", x)
+            with archive.open("Y.npy", "w") as f:
+                np.save(f, np.ones(2))
+        assert fragment in error_of(capsys, "train", str(tmp_path / "raw.npz"), "-o", "m.npz")
+
+
+def test_npy_files_named_npz_are_refused(tmp_path, capsys):
+    with open(tmp_path / "array.npz", "wb") as f:
+        np.save(f, np.ones((3, 2)))
+    array = str(tmp_path / "array.npz")
+    bp.Network([2, 1], seed=0).save(tmp_path / "m.npz")
+    expected = f"{array}: not an .npz archive (a single .npy array)"
+    assert expected in error_of(capsys, "train", array, "-o", str(tmp_path / "out.npz"))
+    assert expected in error_of(capsys, "predict", str(tmp_path / "m.npz"), array)
+    for argv in (["info", array], ["predict", array, array]):
+        assert f"{array}: not a backprop model file (a single .npy array)" in error_of(capsys, *argv)
+    with pytest.raises(bp.ModelFileError, match="a single .npy array"):
+        bp.load(array)
+
+
+def test_out_of_memory_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1125899906842624,)}".ljust(117) + "\n"
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as archive:        # X claims 8 PiB
+        archive.writestr("X.npy", b"\x93NUMPY\x01\x00\x76\x00" + header.encode() + bytes(64))
+        archive.writestr("Y.npy", b"")
+    err = error_of(capsys, "train", str(tmp_path / "huge.npz"), "-o", str(tmp_path / "m.npz"))
+    assert "huge.npz: its arrays need more memory than this machine has (Unable to allocate 8.00 PiB" in err
+
+    bp.Network([2, 1], seed=0).save(tmp_path / "m.npz")
+    (tmp_path / "x.csv").write_text("1,2\n")
+    for exc, message in [(MemoryError(), "not enough memory"),
+                         (MemoryError("no 1 TiB"), "not enough memory (no 1 TiB)")]:
+        def predict(self, X, exc=exc):
+            raise exc
+        monkeypatch.setattr(bp.Network, "predict", predict)
+        err = error_of(capsys, "predict", str(tmp_path / "m.npz"), str(tmp_path / "x.csv"))
+        assert err == f"backprop predict: error: {message}\n"
 
 
 def test_model_file_errors(tmp_path, capsys):
@@ -236,6 +323,36 @@ def test_model_file_errors(tmp_path, capsys):
     assert "cut.npz: corrupted or truncated" in error_of(capsys, "info", str(tmp_path / "cut.npz"))
     assert "nothing.npz: No such file or directory" in error_of(capsys, "info", str(tmp_path / "nothing.npz"))
     assert "predict: error:" in error_of(capsys, "predict", str(tmp_path / "cut.npz"), "x.csv")
+
+
+def with_header(src, dst, text):
+    """Copy the model file ``src`` to ``dst`` with ``text`` as its JSON header."""
+    with np.load(src, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files if name != "header"}
+    np.savez(dst, header=np.frombuffer(text.encode(), dtype=np.uint8), **arrays)
+    return str(dst)
+
+
+def test_hostile_model_files_are_one_line_errors(tmp_path, capsys):
+    good = tmp_path / "m.npz"
+    bp.Network([2, 1], seed=0).save(good)
+    (tmp_path / "x.csv").write_text("1,2\n")
+    text = json.dumps(read_header(good))
+    blob = bytearray(good.read_bytes())
+    blob[blob.rindex(b"PK\x01\x02") + 8] ^= 0x01         # the last member's "encrypted" flag
+    (tmp_path / "flagged.npz").write_bytes(bytes(blob))
+    cases = {
+        with_header(good, tmp_path / "big.npz", text.replace('"samples_seen": 0', f'"samples_seen": {2 ** 63}')):
+            "samples_seen must be an integer from 0 to 2**62",
+        with_header(good, tmp_path / "deep.npz", "[" * 100_000): "maximum recursion depth",
+        with_header(good, tmp_path / "long.npz", text.replace('"seed": 0', '"seed": ' + "9" * 5000)):
+            "JSON beyond Python's limits",
+        str(tmp_path / "flagged.npz"): "encrypted",
+    }
+    for path, fragment in cases.items():
+        for argv in (["info", path], ["predict", path, str(tmp_path / "x.csv")]):
+            err = error_of(capsys, *argv)
+            assert path in err and fragment in err, err
 
 
 @pytest.mark.parametrize("option", ["-o", "--history", "--plot"])

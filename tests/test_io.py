@@ -170,6 +170,34 @@ def test_save_writes_exactly_the_given_path_and_replaces_it(tmp_path):
         io.save("not a network", tmp_path / "x.npz")
 
 
+class BytesPath:
+    """A path-like object whose ``__fspath__`` gives bytes."""
+
+    def __init__(self, path):
+        self.path = os.fsencode(path)
+
+    def __fspath__(self):
+        return self.path
+
+
+@pytest.mark.parametrize("kind", [os.fsencode, BytesPath])
+def test_bytes_and_path_like_paths(tmp_path, kind):
+    net = trained("adam")
+    path = tmp_path / "model.npz"
+    net.save(kind(path))
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert state_bytes(bp.load(kind(path))) == state_bytes(net)
+    assert io.read_header(kind(path))["sizes"] == [3, 4, 2]
+    (tmp_path / "text.npz").write_text("x")
+    with pytest.raises(bp.ModelFileError) as info:
+        bp.load(kind(tmp_path / "text.npz"))
+    assert str(info.value).startswith(f"{tmp_path / 'text.npz'}: not a backprop model file")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        net.save(kind(tmp_path / "no" / "dir.npz"))
+    with pytest.raises(TypeError, match="expected str, bytes or os.PathLike object, not int"):
+        net.save(3)
+
+
 # ------------------------------------------------------------------ bad files
 def rewrite(src, dst, header=None, relist=False, **arrays):
     """Copy the model file ``src`` to ``dst`` with header fields and arrays
@@ -260,6 +288,68 @@ def test_corrupted_bytes_are_caught_by_the_checksums(tmp_path, good):
             raises_model_error(path, "corrupted")
 
 
+def central_directory(blob):
+    """The offsets of the central-directory entries of the zip archive ``blob``."""
+    end = blob.rindex(b"PK\x05\x06")
+    count, _, start = struct.unpack("<HII", blob[end + 10:end + 20])
+    offsets = []
+    for _ in range(count):
+        offsets.append(start)
+        name_len, extra_len, comment_len = struct.unpack("<HHH", blob[start + 28:start + 34])
+        start += 46 + name_len + extra_len + comment_len
+    return offsets
+
+
+@pytest.mark.parametrize("field,bit,match", [
+    (8, 0x01, "is encrypted, password required"),       # general purpose flags
+    (8, 0x20, "compressed patched data"),
+    (8, 0x40, "strong encryption"),
+    (10, 0x01, "compression method is not supported"),  # compression method
+    (6, 0x40, "zip file version"),                      # version needed to extract
+])
+def test_unsupported_zip_features_are_refused(tmp_path, good, field, bit, match):
+    blob = good.read_bytes()
+    entries = central_directory(blob)
+    assert len(entries) == 4
+    for entry in entries:
+        bad = bytearray(blob)
+        bad[entry + field] ^= bit
+        path = tmp_path / f"zip-{entry}.npz"
+        path.write_bytes(bytes(bad))
+        raises_model_error(path, f"corrupted or truncated.*{match}")
+
+
+def with_member(src, dst, name, data):
+    """Copy the model file ``src`` to ``dst`` with the bytes ``data`` as its member ``name``."""
+    with zipfile.ZipFile(src) as old, zipfile.ZipFile(dst, "w") as new:
+        for member in old.infolist():
+            new.writestr(member, data if member.filename == name else old.read(member))
+    return dst
+
+
+def npy_start(header):
+    """The first bytes of an .npy file (format 1.0) whose header is ``header``."""
+    text = header.ljust(117) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+
+
+PARAMS = "{'descr': '<f8', 'fortran_order': False, 'shape': (26,)}"
+
+
+@pytest.mark.parametrize("name,data,match", [
+    ("params.npy", npy_start(PARAMS.replace("26", "1099511627776")) + bytes(208),     # 8 TiB
+     "cannot read array 'params'"),
+    ("params.npy", npy_start(PARAMS[:-2]) + bytes(208),
+     r"cannot read array 'params' \(\('EOF in multi-line statement'"),
+    ("params.npy", npy_start(PARAMS + "'''") + bytes(208),
+     r"cannot read array 'params' \(\('EOF in multi-line string'"),
+    ("params.npy", b"not an array", r"cannot read array 'params' \(not in \.npy format\)"),
+    ("header.npy", b'{"format": "backprop.Network"}', r"cannot read array 'header' \(not in \.npy format\)"),
+])
+def test_damaged_members_are_refused(tmp_path, good, name, data, match):
+    raises_model_error(with_member(good, tmp_path / "bad.npz", name, data), match)
+
+
 def test_future_versions_ask_for_an_upgrade(tmp_path, good):
     future = rewrite(good, tmp_path / "future.npz", {"format_version": 2, "backprop_version": "9.0"})
     raises_model_error(future, r"written by backprop 9\.0 in model format version 2; this backprop "
@@ -282,7 +372,8 @@ def test_future_versions_ask_for_an_upgrade(tmp_path, good):
     ({"optimizer": {"kind": "adam", "beta1": 0.9}}, {}, "exactly the hyper-parameters"),
     ({"optimizer": {"kind": "adam", "beta1": 1.5, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0,
                     "decay_bias": False}}, {}, "beta1 must be < 1.0"),
-    ({"optimizer_steps": -1}, {}, "optimizer_steps must be a non-negative integer"),
+    ({"optimizer": {"kind": []}}, {}, "kind 'sgd' or 'adam'"),
+    ({"optimizer_steps": -1}, {}, r"corrupted header: optimizer_steps must be an integer from 0 to 2\*\*62"),
     ({"beta2_power": 2.0}, {}, r"beta2_power must be a number in \[0, 1\]"),
     ({"epochs_trained": 1.5}, {}, "epochs_trained must be a non-negative integer"),
     ({"seed": "x"}, {}, "seed must be a non-negative integer"),
@@ -299,6 +390,57 @@ def test_future_versions_ask_for_an_upgrade(tmp_path, good):
 def test_inconsistent_contents_are_refused(tmp_path, good, header, arrays, match):
     path = rewrite(good, tmp_path / "bad.npz", header, **arrays)
     raises_model_error(path, match)
+
+
+@pytest.mark.parametrize("field", ["samples_seen", "optimizer_steps"])
+@pytest.mark.parametrize("value", [-1, 2 ** 62 + 1, 2 ** 63, 2 ** 64, 10 ** 4000, 1.5, True, "7"],
+                         ids=["-1", "2**62+1", "2**63", "2**64", "10**4000", "1.5", "true", "string"])
+def test_counters_beyond_2_to_the_62_are_refused(tmp_path, good, field, value):
+    path = rewrite(good, tmp_path / "bad.npz", {field: value})
+    error = raises_model_error(path, rf"corrupted header: {field} must be an integer from 0 to 2\*\*62")
+    assert str(error).endswith(f"got {value!r:.200}")
+    with pytest.raises(bp.ModelFileError, match=field):
+        io.read_header(path)
+
+
+def test_counters_of_2_to_the_62_are_accepted(tmp_path, good):
+    path = rewrite(good, tmp_path / "edge.npz", {"samples_seen": 2 ** 62, "optimizer_steps": 2 ** 62})
+    net = bp.load(path)
+    assert net.samples_seen == 2 ** 62 and net._model.snapshot()[3][0] == 2 ** 62
+
+
+@pytest.mark.parametrize("header,match", [
+    ({"optimizer": {"kind": "sgd", "momentum": 10 ** 400, "nesterov": False, "weight_decay": 0.0,
+                    "decay_bias": False}}, "invalid model: optimizer: "),
+    ({"activations": [{"name": "leaky_relu", "slope": 10 ** 400}, {"name": "logistic"}]}, "invalid model"),
+    ({"loss": {"name": "huber", "delta": 10 ** 400}}, "invalid model"),
+])
+def test_numbers_too_large_for_a_float_are_refused(tmp_path, good, header, match):
+    raises_model_error(rewrite(good, tmp_path / "bad.npz", header), match)
+
+
+@pytest.mark.parametrize("entry", ["has_uint32", "uinteger"])
+def test_rng_state_entries_too_large_for_a_c_integer_are_refused(tmp_path, good, entry):
+    rng_state = {**io.read_header(good)["rng_state"], entry: 2 ** 64}
+    raises_model_error(rewrite(good, tmp_path / "bad.npz", {"rng_state": rng_state}), "invalid model: rng_state: ")
+
+
+def with_header_text(src, dst, text):
+    """Copy the model file ``src`` to ``dst`` with ``text`` as its header."""
+    with np.load(src, allow_pickle=False) as archive:
+        contents = {name: archive[name] for name in archive.files if name != "header"}
+    np.savez(dst, header=np.frombuffer(text.encode(), dtype=np.uint8), **contents)
+    return dst
+
+
+def test_headers_beyond_pythons_json_limits_are_refused(tmp_path, good):
+    text = json.dumps(io.read_header(good))
+    digits = with_header_text(good, tmp_path / "digits.npz",
+                              text.replace('"samples_seen": 13', '"samples_seen": ' + "9" * 5000))
+    raises_model_error(digits, r"corrupted header \(JSON beyond Python's limits: Exceeds the limit "
+                               r"\(\d+ digits\) for integer string conversion")
+    nested = with_header_text(good, tmp_path / "nested.npz", "[" * 100_000 + "]" * 100_000)
+    raises_model_error(nested, r"corrupted header \(JSON beyond Python's limits: maximum recursion depth")
 
 
 @pytest.mark.parametrize("arrays,match", [

@@ -6,8 +6,8 @@
     backprop info MODEL                           a model file's summary
 
 Errors in the input (missing or malformed files, bad options or widths, a bad
-model file) print one line on stderr and exit with status 2; a training run
-that diverges exits with status 1 and saves nothing.
+model file, more memory than the machine has) print one line on stderr and exit
+with status 2; a training run that diverges exits with status 1 and saves nothing.
 """
 import argparse
 import csv
@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import math
 import os
+import re
 import sys
 
 import numpy as np
@@ -22,11 +23,17 @@ import numpy as np
 from . import plotting
 from .examples import format_walkthrough
 from .functions import Huber, LeakyReLU
-from .io import ModelFileError, load, read_header
+from .io import _ARCHIVE_ERRORS, ModelFileError, load, read_header
 from .network import DivergenceError, Network
 from .optim import SGD, Adam
 
 DEFAULT_HIDDEN = 16
+# The per-epoch losses of a run are a float64 vector: at most this many.
+MAX_EPOCHS = sys.maxsize // 8
+# A number in a CSV file: decimal, or a spelling of inf or nan (refused later as
+# not finite).  float() alone also takes digit groups (1_000) and non-ASCII
+# digits (١٠, full-width １０).
+_NUMBER = re.compile(r"\s*[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)\s*", re.IGNORECASE)
 
 
 class CommandError(Exception):
@@ -48,8 +55,8 @@ def _example(args):
 
 # -------------------------------------------------------------------- data
 def _read_csv(path):
-    """(values, column names or None) of a CSV file of numbers, with an
-    optional header row; blank lines are skipped."""
+    """(values, column names or None) of a CSV file of decimal numbers (like 7,
+    -2.5 or 3e-4), with an optional header row; blank lines are skipped."""
     with open(path, newline="") as f:
         reader = csv.reader(f)
         rows, names, width = [], None, None
@@ -74,19 +81,14 @@ def _read_csv(path):
 
 
 def _is_number(field):
-    try:
-        float(field)
-    except ValueError:
-        return False
-    return True
+    return _NUMBER.fullmatch(field) is not None
 
 
 def _number(field, path, line, col):
-    try:
-        value = float(field)
-    except ValueError:
+    if not _is_number(field):
         what = "an empty field" if not field.strip() else f"{field.strip()!r} is not a number"
-        raise CommandError(f"{path} line {line}, column {col}: {what}") from None
+        raise CommandError(f"{path} line {line}, column {col}: {what}")
+    value = float(field)
     if not math.isfinite(value):
         raise CommandError(f"{path} line {line}, column {col}: {field.strip()!r} is not a finite number")
     return value
@@ -94,21 +96,29 @@ def _number(field, path, line, col):
 
 def _read_npz(path, need_y):
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        archive = np.load(path, allow_pickle=False)
+        if isinstance(archive, np.ndarray):
+            raise CommandError(f"{path}: not an .npz archive (a single .npy array); an .npz data file "
+                               "holds inputs X and targets Y")
+        with archive:
             missing = [k for k in ("X", "Y")[:1 + need_y] if k not in archive.files]
             if missing:
                 raise CommandError(f"{path} has no array {missing[0]!r} (it holds {sorted(archive.files)}); "
                                    "an .npz data file holds inputs X and targets Y")
             X = archive["X"]
             Y = archive["Y"] if need_y else None
-    except (ValueError, EOFError, OSError) as exc:
+    except _ARCHIVE_ERRORS as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CommandError(f"{path}: not a readable .npz file ({exc})") from None
+    except MemoryError as exc:
+        raise CommandError(f"{path}: its arrays need more memory than this machine has ({exc})") from None
     arrays = []
     for key, arr in (("X", X), ("Y", Y)):
         if arr is None:
             continue
+        if not isinstance(arr, np.ndarray):     # numpy's raw bytes of a member that is no .npy file
+            raise CommandError(f"{path}: {key} is not an array in .npy format")
         if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or arr.size == 0:
             raise CommandError(f"{path}: {key} must be a non-empty 1-D or 2-D array of numbers, "
                                f"got {arr.dtype} of shape {arr.shape}")
@@ -238,13 +248,16 @@ def _fraction(value):
     return f
 
 
-def _positive_int(value):
+def _epochs(value):
     try:
         n = int(value)
     except ValueError:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    if n > MAX_EPOCHS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_EPOCHS} epochs (the per-epoch losses are a "
+                                         f"float64 vector), got {value!r}")
     return n
 
 
@@ -284,8 +297,12 @@ def _train(args):
     sizes = _sizes(args.sizes, X.shape[1], Y.shape[1])
     activation = [_with_param(a, "--activation", {"leaky_relu": LeakyReLU})
                   for a in args.activation.split(",")]
-    net = Network(sizes, activation=activation[0] if len(activation) == 1 else activation,
-                  loss=_with_param(args.loss, "--loss", {"huber": Huber}), seed=args.seed)
+    try:
+        net = Network(sizes, activation=activation[0] if len(activation) == 1 else activation,
+                      loss=_with_param(args.loss, "--loss", {"huber": Huber}), seed=args.seed)
+    except MemoryError as exc:
+        raise CommandError(f"--sizes: a {'-'.join(map(str, sizes))} network does not fit in memory "
+                           f"({exc})") from None
     if args.validation_split:
         X, Y, X_val, Y_val = _split(X, Y, args.validation_split, net.seed)
     options = {"batch_size": args.batch_size, "optimizer": _optimizer(args), "shuffle": args.shuffle}
@@ -302,6 +319,9 @@ def _train(args):
     except DivergenceError as exc:
         print(f"{args.prog}: error: {exc} Nothing was saved.", file=sys.stderr)
         return 1
+    except MemoryError as exc:
+        raise CommandError(f"not enough memory to train for {args.epochs} epochs (--epochs) on "
+                           f"{len(X)} samples ({exc})") from None
     net.save(args.output)
     summary = [f"trained a {'-'.join(map(str, sizes))} network for {len(history)} epochs on "
                f"{len(X)} samples" + (f": loss {history.loss[-1]:.6g} in the last epoch"
@@ -432,7 +452,7 @@ def build_parser():
     train.add_argument("--eps", type=float, help="for adam (default 1e-8)")
     train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
     train.add_argument("--lr", type=float, help="learning rate (default 0.1 for SGD, 0.001 for Adam)")
-    train.add_argument("--epochs", type=_positive_int, default=10, help="passes over the data (default 10)")
+    train.add_argument("--epochs", type=_epochs, default=10, help="passes over the data (default 10)")
     train.add_argument("--batch-size", type=_batch_size, default=1, metavar="K|full",
                        help="1 is online learning (default), full is full batch")
     train.add_argument("--seed", type=int, help="seed for the initial weights, the shuffling and "
@@ -477,6 +497,8 @@ def main(argv=None):
         message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
     except (ValueError, TypeError) as exc:        # the library's checks of the data and options
         message = str(exc)
+    except MemoryError as exc:
+        message = f"not enough memory ({exc})" if str(exc) else "not enough memory"
     except KeyboardInterrupt:
         print(f"{args.prog}: interrupted", file=sys.stderr)
         return 130

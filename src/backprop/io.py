@@ -24,6 +24,7 @@ import dataclasses
 import json
 import os
 import secrets
+import tokenize
 import zipfile
 import zlib
 
@@ -36,11 +37,20 @@ from .optim import SGD, Adam
 
 FORMAT = "backprop.Network"
 FORMAT_VERSION = 1
+# The bound on samples_seen and optimizer_steps in a model file, well inside
+# the int64 counters of the compiled core.
+MAX_COUNT = 2 ** 62
 
 _OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 # The optimiser state vectors of each kind, in the order of the core's
 # (state1, state2) slots.
 _STATE_ARRAYS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
+# What numpy.load and reading an archive's member raise for a damaged or hostile
+# file (besides MemoryError): zipfile's RuntimeError for a member flagged as
+# encrypted and NotImplementedError for an unknown compression method or zip
+# version, and the tokenize.TokenError numpy lets out of a garbled .npy header.
+_ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+                   zlib.error, tokenize.TokenError)
 _HEADER_KEYS = {"format", "format_version", "backprop_version", "sizes", "activations", "loss",
                 "bias", "train_bias", "seed", "optimizer", "optimizer_steps", "beta1_power",
                 "beta2_power", "rng_state", "epochs_trained", "samples_seen", "arrays"}
@@ -52,7 +62,8 @@ class ModelFileError(ValueError):
 
 
 def save(net, path):
-    """Write ``net`` to ``path`` (exactly that name; ``.npz`` is the usual suffix).
+    """Write ``net`` to ``path`` (a str, bytes or path-like object; exactly that
+    name, ``.npz`` is the usual suffix).
 
     Everything needed to continue training is saved: parameters, optimiser and
     its state, the generator that shuffles samples, the epoch and sample
@@ -90,7 +101,7 @@ def save(net, path):
         "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()},
     }
     encoded = np.frombuffer(json.dumps(header, indent=1).encode("utf-8"), dtype=np.uint8)
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path}: the directory {folder} does not exist")
@@ -108,13 +119,15 @@ def save(net, path):
 def load(path):
     """The network saved in ``path``, ready to predict or to continue training
     exactly where it stopped.  Raises ``ModelFileError`` for anything but an
-    intact backprop model file of a format version this backprop can read."""
+    intact backprop model file of a format version this backprop can read.
+    ``path`` is a str, bytes or path-like object."""
+    path = os.fsdecode(path)
     header, arrays = _read(path)
     state = _network_state(header, arrays, path)
     net = Network.__new__(Network)
     try:
         net.__setstate__(state)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{path}: invalid model: {exc}") from None
     return net
 
@@ -123,7 +136,7 @@ def read_header(path):
     """The JSON header of the model file ``path`` (a dict: format and backprop
     versions, sizes, activations, loss, optimiser, counters), checked for
     format, version and completeness, and against the archive's arrays."""
-    return _read(path)[0]
+    return _read(os.fsdecode(path))[0]
 
 
 def _activation_entry(activation):
@@ -148,7 +161,7 @@ def _read(path):
         raise ModelFileError(f"{path}: not a backprop model file ({what})")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+    except _ARCHIVE_ERRORS as exc:
         raise ModelFileError(f"{path}: corrupted or truncated .npz archive ({exc})") from None
     with archive:
         if "header" not in archive.files:
@@ -171,9 +184,17 @@ def _read(path):
 
 def _member(archive, name, path):
     try:
-        return archive[name]
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as exc:
+        arr = archive[name]
+    except _ARCHIVE_ERRORS as exc:
         raise ModelFileError(f"{path}: corrupted or truncated: cannot read array {name!r} ({exc})") from None
+    except MemoryError as exc:
+        raise ModelFileError(f"{path}: cannot read array {name!r}: its .npy header asks for more "
+                             f"memory than this machine has ({exc})") from None
+    # numpy returns the raw bytes of a member that does not start like an .npy file
+    if not isinstance(arr, np.ndarray):
+        raise ModelFileError(f"{path}: corrupted or truncated: cannot read array {name!r} (not in "
+                             f".npy format)")
+    return arr
 
 
 def _decode_header(raw, path):
@@ -184,6 +205,10 @@ def _decode_header(raw, path):
         header = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{path}: corrupted header (not UTF-8 JSON: {exc})") from None
+    except (ValueError, RecursionError) as exc:
+        # an integer of more digits than int() reads, or arrays nested deeper
+        # than the recursion limit
+        raise ModelFileError(f"{path}: corrupted header (JSON beyond Python's limits: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         found = header.get("format") if isinstance(header, dict) else type(header).__name__
         raise ModelFileError(f"{path}: not a backprop model file (header format {found!r}, "
@@ -201,6 +226,10 @@ def _decode_header(raw, path):
         what = "; ".join(f"{label} {sorted(keys)}" for label, keys in
                          (("missing", missing), ("unknown", extra)) if keys)
         raise ModelFileError(f"{path}: corrupted header: {what} entries")
+    for name in ("optimizer_steps", "samples_seen"):
+        if not _is_int(header[name]) or not 0 <= header[name] <= MAX_COUNT:
+            raise ModelFileError(f"{path}: corrupted header: {name} must be an integer from 0 to "
+                                 f"2**62, got {header[name]!r:.200}")
     arrays = header["arrays"]
     if not isinstance(arrays, dict) or "params" not in arrays or not all(
             isinstance(s, dict) and set(s) == {"shape", "dtype"} for s in arrays.values()):
@@ -256,12 +285,10 @@ def _network_state(header, arrays, path):
         raise bad("array 'exp_avg_sq' (Adam's second moment) holds negative values")
 
     steps, beta1_power, beta2_power = (header[k] for k in ("optimizer_steps", "beta1_power", "beta2_power"))
-    if not _is_int(steps) or steps < 0:
-        raise bad(f"optimizer_steps must be a non-negative integer, got {steps!r}")
     for name, value in (("beta1_power", beta1_power), ("beta2_power", beta2_power)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
             raise bad(f"{name} must be a number in [0, 1], got {value!r}")
-    for name in ("seed", "epochs_trained", "samples_seen"):
+    for name in ("seed", "epochs_trained"):
         if not _is_int(header[name]) or header[name] < 0:
             raise bad(f"{name} must be a non-negative integer, got {header[name]!r}")
     if not isinstance(header["train_bias"], bool):
@@ -287,7 +314,7 @@ def _named(entry, parametrised, what, bad):
             raise bad(f"{what} {name!r} must have exactly the entries 'name' and {key!r}, got {entry!r}")
         try:
             return cls(entry[key])
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise bad(str(exc)) from None
     if set(entry) != {"name"}:
         raise bad(f"{what} {name!r} takes no parameters, got {entry!r}")
@@ -295,7 +322,8 @@ def _named(entry, parametrised, what, bad):
 
 
 def _optimizer(entry, bad):
-    if not isinstance(entry, dict) or entry.get("kind") not in _OPTIMIZERS:
+    if not (isinstance(entry, dict) and isinstance(entry.get("kind"), str)
+            and entry["kind"] in _OPTIMIZERS):
         raise bad(f"optimizer must be an object with kind 'sgd' or 'adam', got {entry!r}")
     cls = _OPTIMIZERS[entry["kind"]]
     fields = {f.name for f in dataclasses.fields(cls)}
@@ -305,7 +333,7 @@ def _optimizer(entry, bad):
                   f"got {sorted(given)}")
     try:
         return cls(**{k: entry[k] for k in fields})
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise bad(f"optimizer: {exc}") from None
 
 
@@ -318,7 +346,7 @@ def _rng_state(state, bad):
     if ok:
         try:
             generator.state = state
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, OverflowError, KeyError) as exc:
             raise bad(f"rng_state: {exc}") from None
     if not ok or generator.state != state:
         raise bad(f"rng_state must be the state of a {type(generator).__name__} generator, got {state!r:.200}")
