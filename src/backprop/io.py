@@ -30,16 +30,16 @@ import zlib
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _core
 from .functions import Huber, LeakyReLU
 from .network import Network
 from .optim import SGD, Adam
 
 FORMAT = "backprop.Network"
 FORMAT_VERSION = 1
-# The bound on samples_seen and optimizer_steps in a model file, well inside
-# the int64 counters of the compiled core.
-MAX_COUNT = 2 ** 62
+# The bound on samples_seen and optimizer_steps in a model file: the largest
+# count a network may reach (well inside the compiled core's int64 counters).
+MAX_COUNT = _core.MAX_COUNT
 
 _OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 # The optimiser state vectors of each kind, in the order of the core's
