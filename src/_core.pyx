@@ -501,12 +501,12 @@ cdef class Model:
         # The GIL is held throughout: no other thread can start on this network.
         self.save_undo()
         status = bp_learn_one(&self.net, &self.work, px, pt, rate, &E)
-        if status != BP_OK:
+        if status == BP_NONFINITE_LOSS:
             raise DivergenceError(
                 f"learn_one: the loss of this sample is {E} before the update (the network's "
                 "outputs overflowed); the parameters were left as they were. Try a smaller "
                 "learning rate or scaled inputs.")
-        if not state_finite(&self.net):
+        if status == BP_NONFINITE_PARAMS:
             self.restore_undo()
             raise DivergenceError(
                 f"learn_one: the update (lr={rate:g}, loss {E:g} before it) made the parameters "

@@ -593,7 +593,9 @@ cdef inline bint state_finite(const bp_net* net) noexcept nogil:
 cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
                       double lr, double* loss) noexcept nogil:
     """One online update on one sample; *loss receives its loss before the update.
-    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite."""
+    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
+    BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
+    non-finite (it is not undone: the caller keeps a copy if it must undo)."""
     cdef bp_step st
     bp_forward(net, work, x)
     loss[0] = bp_output(net, work, t)
@@ -601,6 +603,8 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
         return BP_NONFINITE_LOSS
     st = begin_step(net, lr)
     backward(net, work, x, MODE_ONLINE, &st)
+    if not state_finite(net):
+        return BP_NONFINITE_PARAMS
     return BP_OK
 
 

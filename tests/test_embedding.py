@@ -122,8 +122,17 @@ def test_bad_arguments_are_refused_before_the_loop(bpembed):
 
 def test_divergence_is_reported_after_the_gil_is_back(bpembed):
     net = bp.Network.from_weights([np.full((1, 1), 1e300)], activation="identity")
-    with pytest.raises(FloatingPointError, match="non-finite in epoch 0"):
+    with pytest.raises(FloatingPointError, match="sample 0 of epoch 0 gave a non-finite loss"):
         bpembed.train_online(net, np.array([[1e10]]), np.array([[0.0]]), 2, 1.0)
+
+
+def test_an_overflowing_update_is_reported_too(bpembed):
+    # The loss is finite (0.5), the update w -= lr δ x overflows: bp_learn_one
+    # says BP_NONFINITE_PARAMS instead of going on with an infinite weight.
+    net = bp.Network.from_weights([np.zeros((1, 1))], activation="identity")
+    with pytest.raises(FloatingPointError, match="made the parameters non-finite"):
+        bpembed.train_online(net, np.array([[1e150]]), np.array([[1.0]]), 2, 1e200)
+    assert np.isinf(net.weights[0][0, 0])
 
 
 def test_python_training_is_refused_while_the_loop_holds_the_network(bpembed):

@@ -60,8 +60,8 @@ def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssi
         bp_release(network)
     if status != BP_OK:
         raise FloatingPointError(
-            f"the loss of sample {i} was non-finite in epoch {e - 1}; the updates before it "
-            "were kept. Try a smaller learning rate.")
+            f"sample {i} of epoch {e - 1} gave a non-finite loss or made the parameters "
+            "non-finite; the updates before it were kept. Try a smaller learning rate.")
     return [total / n for total in sums]
 
 
