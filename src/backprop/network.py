@@ -360,8 +360,11 @@ class Network:
         try:
             # A schedule runs under the lock, so that it cannot train this network.
             lrs = learning_rates(lr, self._epochs, epochs)
-            before = (self._optimizer, self._model.snapshot(), self._seed, self._rng,
-                      self._epochs, self._model.samples)
+            progress_before = (self._epochs, self._model.samples)
+            # What a call that trains nothing must put back besides the
+            # parameters (which the chunk loop restores itself).
+            undo = (None if optimizer is None and seed is None else
+                    (self._optimizer, self._model.snapshot(), self._seed, self._rng))
             try:
                 if optimizer is not None:
                     self._set_optimizer(optimizer)
@@ -375,12 +378,12 @@ class Network:
                     return self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
                                           callbacks, record_every, bar, sigint, self._model.samples))
             except BaseException:
-                if (self._epochs, self._model.samples) == before[4:]:
+                if undo is not None and (self._epochs, self._model.samples) == progress_before:
                     # Nothing was trained: the call leaves no trace, not even
                     # its new optimiser or seed.
-                    self._set_optimizer(before[0])
-                    self._model.set_state(*before[1])
-                    self._seed, self._rng = before[2], before[3]
+                    optimizer_before, state, self._seed, self._rng = undo
+                    self._set_optimizer(optimizer_before)
+                    self._model.set_state(*state)
                 raise
         finally:
             self._model.unlock()
