@@ -618,6 +618,145 @@ cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
     return BP_OK
 
 
+# Networks whose layers are all at most SMALL_WIDTH wide, trained online with
+# plain SGD and the squared error on a non-softmax output (the worked
+# example's kind), take one fused step per sample: forward pass, loss, deltas
+# and update in one function, with the activation, its derivative and the
+# loss inlined per unit.  The generic path spends most of such a tiny step
+# dispatching (activate, output_stage and hidden_delta are calls with a
+# switch over codes and loops set up for any width); this one does the same
+# arithmetic in the same order, so it gives the same bits.
+cdef enum:
+    SMALL_WIDTH = 4
+
+
+cdef inline double act_one(int code, double slope, double z) noexcept nogil:
+    """f(z) for one unit, the bits of `activate` (not softmax)."""
+    if code == BP_LOGISTIC:
+        return logistic_scalar(z)
+    if code == BP_TANH:
+        return bp_tanh(z)
+    if code == BP_RELU:
+        return z if z > 0.0 else 0.0
+    if code == BP_LEAKY_RELU:
+        return z if z > 0.0 else slope * z
+    return z
+
+
+cdef inline double act_slope(int code, double slope, double z, double a) noexcept nogil:
+    """f'(z) for one unit, the bits of `derivative` (not softmax)."""
+    if code == BP_LOGISTIC:
+        return a * (1.0 - a)
+    if code == BP_TANH:
+        return 1.0 - a * a
+    if code == BP_RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if code == BP_LEAKY_RELU:
+        return 1.0 if z > 0.0 else slope
+    return 1.0
+
+
+cdef bint small_path(const bp_net* net, bint plain) noexcept nogil:
+    """Whether online training of this network takes small_step."""
+    cdef Py_ssize_t l
+    if not plain or net.loss != BP_SQUARED or net.act[net.n_layers - 1] == BP_SOFTMAX:
+        return False
+    for l in range(net.n_layers + 1):
+        if net.size[l] > SMALL_WIDTH:
+            return False
+    return True
+
+
+cdef double small_step(bp_net* net, bp_work* work, const double* x, const double* t,
+                       double lr) noexcept nogil:
+    """One online plain-SGD update on (x, t) for a network that small_path
+    accepts; returns the sample's loss, taken before the update.  A loss that
+    is not finite is returned with the parameters untouched.  Fills the same
+    workspace arrays as forward, bp_output and backward."""
+    cdef Py_ssize_t L = net.n_layers, l, j, i, n_in, n_out, nb, u
+    cdef const double* a_in = x
+    cdef double* W
+    cdef double* b
+    cdef double* z
+    cdef double* o
+    cdef double* d
+    cdef double* d_prev
+    cdef double s, r, E, sb, dj, c
+    cdef int code
+    for l in range(L):
+        n_in = net.size[l]
+        n_out = net.size[l + 1]
+        W = net.params + net.w_off[l]
+        b = net.params + net.b_off[l]
+        nb = net.n_bias[l]
+        u = net.u_off[l]
+        z = work.net + u
+        o = work.out + u
+        code = net.act[l]
+        for j in range(n_out):
+            s = 0.0
+            for i in range(n_in):
+                s = s + W[j * n_in + i] * a_in[i]
+            if nb == n_out:
+                s = s + b[j]
+            elif nb == 1:
+                s = s + b[0]
+            z[j] = s
+            o[j] = act_one(code, net.act_param[l], s)
+        a_in = o
+    # output layer: squared error, as output_stage's common case
+    n_out = net.size[L]
+    u = net.u_off[L - 1]
+    code = net.act[L - 1]
+    E = 0.0
+    for j in range(n_out):
+        work.d_act[u + j] = act_slope(code, net.act_param[L - 1], work.net[u + j], work.out[u + j])
+        r = work.out[u + j] - t[j]
+        work.errors[j] = 0.5 * r * r
+        work.d_out[u + j] = r
+        work.delta[u + j] = r * work.d_act[u + j]
+        E = E + work.errors[j]
+    if not isfinite(E):
+        return E
+    net.n_steps += 1
+    # backward, as `backward` with plain SGD: each row is read into the deltas
+    # below, then updated
+    for l in range(L - 1, -1, -1):
+        n_in = net.size[l]
+        n_out = net.size[l + 1]
+        W = net.params + net.w_off[l]
+        b = net.params + net.b_off[l]
+        nb = net.n_bias[l]
+        a_in = x if l == 0 else work.out + net.u_off[l - 1]
+        d = work.delta + net.u_off[l]
+        d_prev = work.d_out + net.u_off[l - 1] if l > 0 else NULL
+        for j in range(n_out):
+            dj = d[j]
+            c = lr * dj
+            if d_prev != NULL:
+                for i in range(n_in):
+                    d_prev[i] = (0.0 if j == 0 else d_prev[i]) + dj * W[j * n_in + i]
+            for i in range(n_in):
+                W[j * n_in + i] = W[j * n_in + i] - c * a_in[i]
+        if nb > 0 and net.train_bias:
+            if nb == 1:
+                sb = 0.0
+                for j in range(n_out):
+                    sb = sb + d[j]
+                b[0] = b[0] - (lr * 1.0) * sb
+            else:
+                for j in range(n_out):
+                    b[j] = b[j] - (lr * 1.0) * d[j]
+        if d_prev != NULL:
+            u = net.u_off[l - 1]
+            code = net.act[l - 1]
+            for i in range(n_in):
+                work.d_act[u + i] = act_slope(code, net.act_param[l - 1], work.net[u + i],
+                                              work.out[u + i])
+                work.delta[u + i] = d_prev[i] * work.d_act[u + i]
+    return E
+
+
 # Online training checks the parameters for finiteness at an epoch end once at
 # least this many samples have passed since the last check (and at the end of
 # every call): every epoch for epochs of 64 samples or more; for tinier ones
@@ -655,8 +794,9 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     cdef const double* xp = NULL
     cdef double E, lr, lrp = 0.0
     cdef bp_step st
-    cdef bint defer = (n > 1 and net.opt == BP_SGD and net.momentum == 0.0
-                       and net.weight_decay == 0.0)
+    cdef bint plain = net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0
+    cdef bint small = small_path(net, plain)
+    cdef bint defer = n > 1 and plain and not small
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
     done[0] = 0
     while left > 0:
@@ -666,6 +806,14 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
         while p < p_end:
             idx = order[e * n + p] if order != NULL else p
             x = X + idx * n_in
+            if small:
+                E = small_step(net, work, x, Y + idx * n_out, lr)
+                if not isfinite(E):
+                    return BP_NONFINITE_LOSS
+                note_loss(run, e, E)
+                p += 1
+                done[0] += 1
+                continue
             forward(net, work, x, xp, lrp)
             xp = NULL
             E = bp_output(net, work, Y + idx * n_out)

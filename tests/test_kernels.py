@@ -222,3 +222,36 @@ def test_train_results_do_not_depend_on_chunk_or_kernel_combination(restore_kern
         for _, (x, y) in itertools.product(range(2), zip(X, Y)):
             b.learn_one(x, y, lr=0.1)
         assert a.params.tobytes() == b.params.tobytes(), kernels
+
+
+SMALL_CASES = [
+    ([2, 2, 2], ["logistic", "logistic"], "shared", False),
+    ([2, 2, 2], ["logistic", "logistic"], "shared", True),
+    ([3, 4, 1], ["tanh", "identity"], "neuron", True),
+    ([1, 1], ["relu"], "neuron", True),
+    ([4, 3, 4, 2], ["leaky_relu", "relu", "logistic"], "none", True),
+    ([2, 3, 3], [bp.LeakyReLU(0.3), "tanh"], "shared", True),
+    ([4, 4, 4, 4], ["identity", "logistic", "tanh"], "neuron", False),
+    ([2, 5, 2], ["logistic", "logistic"], "neuron", True),   # too wide: the generic step
+]
+
+
+@pytest.mark.parametrize("sizes, acts, bias, train_bias", SMALL_CASES)
+def test_the_fused_step_of_small_networks_gives_the_bits_of_the_generic_step(
+        sizes, acts, bias, train_bias):
+    # train() on networks no wider than 4 with plain SGD and the squared error
+    # takes the fused small_step; learn_one always takes the generic forward,
+    # output and backward passes.  Same samples, same order: same bits.
+    rng = np.random.default_rng(len(sizes) * 10 + sizes[1])
+    X = rng.uniform(-2.0, 2.0, (5, sizes[0]))
+    Y = rng.uniform(0.0, 1.0, (5, sizes[-1]))
+    fused = bp.Network(sizes, activation=acts, bias=bias, train_bias=train_bias, seed=3)
+    generic = fused.copy()
+    hist = fused.train(X, Y, epochs=3, lr=0.4)
+    for epoch in range(3):
+        total = 0.0
+        for x, t in zip(X, Y):
+            total = total + generic.learn_one(x, t, lr=0.4)
+        assert total / len(X) == hist.loss[epoch]
+    assert fused.params.tobytes() == generic.params.tobytes()
+    assert fused.samples_seen == generic.samples_seen == 15
