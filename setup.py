@@ -28,13 +28,14 @@ DEBUG = os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 GCC_LIKE = ["-O0", "-g"] if DEBUG else ["-O3", "-ffp-contract=off", "-fno-math-errno", "-g0"]
 MSVC = ["/Od"] if DEBUG else ["/O2", "/fp:precise"]
 # Extra flags of the kernel builds for higher instruction-set levels.  The
-# -mtune choices let gcc use vector gathers for the exp's table lookups (its
-# generic tuning emulates them with scalar loads); tuning changes speed, never
-# results.
+# tuning stays generic: it loads the exp's table entries one by one instead of
+# with vector gather instructions, which are slow on AMD CPUs and, since the
+# "Downfall" microcode, on Intel's (on this project's x86-64-v4 test machine a
+# vectorised logistic took 10.2 ns per value with gathers, -mtune=icelake-server,
+# and 3.3 ns without).  Tuning changes speed, never results.
 LEVELS = {
-    "backprop._kernels_v3": {"unix": ["-march=x86-64-v3", "-mtune=skylake"], "msvc": ["/arch:AVX2"]},
-    "backprop._kernels_v4": {"unix": ["-march=x86-64-v4", "-mtune=icelake-server"],
-                             "msvc": ["/arch:AVX512"]},
+    "backprop._kernels_v3": {"unix": ["-march=x86-64-v3"], "msvc": ["/arch:AVX2"]},
+    "backprop._kernels_v4": {"unix": ["-march=x86-64-v4"], "msvc": ["/arch:AVX512"]},
 }
 # The scalar build: the baseline's flags without the vectorisers, in the first
 # spelling the compiler accepts (gcc's, then clang's own).  MSVC has no such
