@@ -99,12 +99,13 @@ def test_optimizer_state_continues_and_resets_on_a_new_kind():
     assert net._model.snapshot()[3][0] == 30        # a fresh count for the new optimiser
 
 
-def test_divergence_restores_the_last_finite_state(monkeypatch):
+@pytest.mark.parametrize("hidden", [16, 4], ids=["generic-step", "fused-small-step"])
+def test_divergence_restores_the_last_finite_state(monkeypatch, hidden):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20, 3))
     Y = rng.normal(size=(20, 1))
     growing = lambda epoch: 0.001 * 1.5 ** epoch        # diverges after some epochs
-    net = bp.Network([3, 16, 1], activation=["relu", "identity"], seed=0)
+    net = bp.Network([3, hidden, 1], activation=["relu", "identity"], seed=0)
     # One epoch per compiled chunk: the restore point is the start of the epoch.
     monkeypatch.setattr(network_module, "CHUNK_WORK", len(X) * (net.n_params + 17))
     with pytest.raises(bp.DivergenceError) as info:
@@ -116,7 +117,7 @@ def test_divergence_restores_the_last_finite_state(monkeypatch):
     assert len(err.history.loss) == err.restored_epoch == net.epochs_trained
     assert np.isfinite(err.history.loss).all()
     # The restored state is exactly that of an uninterrupted run of that many epochs.
-    replay = bp.Network([3, 16, 1], activation=["relu", "identity"], seed=0)
+    replay = bp.Network([3, hidden, 1], activation=["relu", "identity"], seed=0)
     replay.train(X, Y, epochs=err.restored_epoch, lr=growing)
     assert replay.params.tobytes() == net.params.tobytes()
 
