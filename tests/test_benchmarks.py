@@ -124,3 +124,21 @@ def test_unknown_names_are_refused():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "unknown peer fann" in proc.stderr
+
+
+@pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")
+def test_ab_compares_two_builds_in_pairs(tmp_path):
+    import backprop
+
+    build = str(Path(backprop.__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "ab.py"), build, build, "--workload", "R1", "--quick",
+         "--pairs", "2", "--repeat", "1"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split(":")[0] for line in proc.stdout.splitlines() if line.startswith("pair")] == [
+        "pair  1", "pair  2"]
+    assert "median of the pair ratios A/B" in proc.stdout and "of 2 pairs" in proc.stdout
+    assert "the two builds train the same bits" in proc.stdout
+    bad = subprocess.run([sys.executable, str(BENCHMARKS / "ab.py"), build, build, "--workload", "W9"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown workload 'W9'" in bad.stderr
