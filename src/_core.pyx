@@ -12,7 +12,6 @@ because a Python-level check would cost more than the work.
 import importlib
 import importlib.util
 import os
-import sys
 
 import numpy as np
 
@@ -108,19 +107,12 @@ cdef inline const double* vector(object a, str name):
 
 cdef object converted(object a, str name):
     """a as a C-contiguous float64 1-D array (the slow path of learn_one)."""
-    ma = sys.modules.get("numpy.ma")    # as backprop._validate.as_float_array
-    if ma is not None and isinstance(a, ma.MaskedArray):
-        raise TypeError(f"{name} is a masked array; its mask would be ignored: pass "
-                        f"{name}.filled(...) or leave out the masked samples")
-    try:
-        arr = np.asarray(a)
-    except Exception as exc:
-        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    # Imported here: backprop._validate imports this module.
+    from backprop._validate import as_float_array
+    arr = as_float_array(a, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one sample), got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return arr
 
 
 def is_finite(const double[::1] values):
@@ -728,28 +720,21 @@ def use_kernels(str name):
     _kernel_module = module
 
 
-# Networks whose layers are all at most this wide run the scalar build of the
-# kernels (backprop._kernels_scalar, compiled without auto-vectorisation),
-# whatever the active build: their loops are a few iterations long, and the
-# vector code's prologues, remainder loops and run-time checks cost more than
-# its arithmetic saves (2-2-2 to 4-4-4 networks train 1.1-1.35x faster; at
-# widths of 5 and more the vector builds win).  Both give the same bits.
-cdef enum:
-    BP_SCALAR_WIDTH = 4
-SCALAR_WIDTH = BP_SCALAR_WIDTH
+# Narrow networks (every layer at most NARROW_WIDTH = 4 wide, _kernels.pxi)
+# run the scalar build of the kernels (backprop._kernels_scalar, compiled
+# without auto-vectorisation), whatever the active build: their loops are a
+# few iterations long, and the vector code's prologues, remainder loops and
+# run-time checks cost more than its arithmetic saves (2-2-2 to 4-4-4 networks
+# train 1.1-1.35x faster; at widths of 5 and more the vector builds win).
+# Both give the same bits.
+SCALAR_WIDTH = NARROW_WIDTH
 cdef const bp_kernels* SCALAR = NULL
 cdef object _scalar_module = None
 
 
 cdef inline const bp_kernels* kernels_for(const bp_net* net) noexcept nogil:
     """The kernel build that runs this network (see SCALAR_WIDTH)."""
-    cdef Py_ssize_t l
-    if SCALAR == NULL:
-        return KERNELS
-    for l in range(net.n_layers + 1):
-        if net.size[l] > BP_SCALAR_WIDTH:
-            return KERNELS
-    return SCALAR
+    return SCALAR if SCALAR != NULL and narrow(net) else KERNELS
 
 
 def use_scalar_kernels(bint enable=True):

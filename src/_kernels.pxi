@@ -526,6 +526,12 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
                         work.delta + u, work.errors)
 
 
+cdef inline bint plain_sgd(const bp_net* net) noexcept nogil:
+    """Whether the optimiser is SGD without momentum or weight decay, whose
+    step is w -= lr g: the case the fused and deferred updates handle."""
+    return net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0
+
+
 cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
     """Count one optimiser step and compute its constants."""
     cdef bp_step st
@@ -604,7 +610,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     cdef double sb, wd = net.weight_decay
     cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
     cdef bint capture = mode == MODE_CAPTURE
-    cdef bint plain = net.opt == BP_SGD and net.momentum == 0.0 and wd == 0.0
+    cdef bint plain = plain_sgd(net)
     for l in range(net.n_layers - 1, -1, -1):
         n_in = net.size[l]
         n_out = net.size[l + 1]
@@ -714,16 +720,26 @@ cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
     return BP_OK
 
 
-# Networks whose layers are all at most SMALL_WIDTH wide, trained online with
-# plain SGD and the squared error on a non-softmax output (the worked
-# example's kind), take one fused step per sample: forward pass, loss, deltas
-# and update in one function, with the activation, its derivative and the
-# loss inlined per unit.  The generic path spends most of such a tiny step
+# Narrow networks, whose layers are all at most NARROW_WIDTH wide, trained
+# online with plain SGD and the squared error on a non-softmax output (the
+# worked example's kind), take one fused step per sample: forward pass, loss,
+# deltas and update in one function, with the activation, its derivative and
+# the loss inlined per unit.  The generic path spends most of such a tiny step
 # dispatching (activate, output_stage and hidden_delta are calls with a
 # switch over codes and loops set up for any width); this one does the same
-# arithmetic in the same order, so it gives the same bits.
+# arithmetic in the same order, so it gives the same bits.  (_core also runs
+# narrow networks on the scalar build of these kernels: see kernels_for.)
 cdef enum:
-    SMALL_WIDTH = 4
+    NARROW_WIDTH = 4
+
+
+cdef inline bint narrow(const bp_net* net) noexcept nogil:
+    """Whether every layer of the network is at most NARROW_WIDTH wide."""
+    cdef Py_ssize_t l
+    for l in range(net.n_layers + 1):
+        if net.size[l] > NARROW_WIDTH:
+            return False
+    return True
 
 
 cdef inline double act_one(int code, double slope, double z) noexcept nogil:
@@ -752,15 +768,10 @@ cdef inline double act_slope(int code, double slope, double z, double a) noexcep
     return 1.0
 
 
-cdef bint small_path(const bp_net* net, bint plain) noexcept nogil:
+cdef bint small_path(const bp_net* net) noexcept nogil:
     """Whether online training of this network takes small_step."""
-    cdef Py_ssize_t l
-    if not plain or net.loss != BP_SQUARED or net.act[net.n_layers - 1] == BP_SOFTMAX:
-        return False
-    for l in range(net.n_layers + 1):
-        if net.size[l] > SMALL_WIDTH:
-            return False
-    return True
+    return (narrow(net) and plain_sgd(net) and net.loss == BP_SQUARED
+            and net.act[net.n_layers - 1] != BP_SOFTMAX)
 
 
 cdef double small_step(bp_net* net, bp_work* work, const double* x, const double* t,
@@ -839,10 +850,10 @@ cdef double small_step(bp_net* net, bp_work* work, const double* x, const double
                 sb = 0.0
                 for j in range(n_out):
                     sb = sb + d[j]
-                b[0] = b[0] - (lr * 1.0) * sb
+                b[0] = b[0] - lr * sb
             else:
                 for j in range(n_out):
-                    b[j] = b[j] - (lr * 1.0) * d[j]
+                    b[j] = b[j] - lr * d[j]
         if d_prev != NULL:
             u = net.u_off[l - 1]
             code = net.act[l - 1]
@@ -890,9 +901,8 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     cdef const double* xp = NULL
     cdef double E, lr, lrp = 0.0
     cdef bp_step st
-    cdef bint plain = net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0
-    cdef bint small = small_path(net, plain)
-    cdef bint defer = n > 1 and plain and not small
+    cdef bint small = small_path(net)
+    cdef bint defer = n > 1 and plain_sgd(net) and not small
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
     done[0] = 0
     while left > 0:
@@ -903,24 +913,21 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
             idx = order[e * n + p] if order != NULL else p
             x = X + idx * n_in
             if small:
+                # the update is part of the step, and skipped if E is not finite
                 E = small_step(net, work, x, Y + idx * n_out, lr)
-                if not isfinite(E):
-                    return BP_NONFINITE_LOSS
-                note_loss(run, e, E)
-                p += 1
-                done[0] += 1
-                continue
-            forward(net, work, x, xp, lrp)
-            xp = NULL
-            E = bp_output(net, work, Y + idx * n_out)
+            else:
+                forward(net, work, x, xp, lrp)
+                xp = NULL
+                E = bp_output(net, work, Y + idx * n_out)
             if not isfinite(E):
                 return BP_NONFINITE_LOSS
             note_loss(run, e, E)
-            st = begin_step(net, lr)
-            backward(net, work, x, mode, &st)
-            if defer:
-                xp = x
-                lrp = lr
+            if not small:
+                st = begin_step(net, lr)
+                backward(net, work, x, mode, &st)
+                if defer:
+                    xp = x
+                    lrp = lr
             p += 1
             done[0] += 1
         left = n_steps - done[0]
@@ -1092,7 +1099,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
         if not isfinite(E):
             return BP_NONFINITE_LOSS
         note_loss(run, e, E)
-    if batch.dgemm != NULL and net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0:
+    if batch.dgemm != NULL and plain_sgd(net):
         return batch_update_blas(net, batch, run, e, X, R)
     # backward: G_l += D_lᵀ A_{l-1};  D_{l-1} = (D_l W_l) ⊙ f'(Z_{l-1})
     memset(work.grad, 0, net.n_params * sizeof(double))
