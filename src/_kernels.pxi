@@ -220,6 +220,17 @@ cdef inline void axpy(out_vec y, double alpha, in_vec x, Py_ssize_t n) noexcept 
         y[i] = y[i] + alpha * x[i]
 
 
+cdef inline void add_bias(out_vec z, in_vec b, Py_ssize_t n, double shared=0.0) noexcept nogil:
+    """z += b, or z += shared when b is NULL (one bias for the layer)"""
+    cdef Py_ssize_t i
+    if b != NULL:
+        for i in range(n):  # vectorised
+            z[i] = z[i] + b[i]
+    else:
+        for i in range(n):  # vectorised
+            z[i] = z[i] + shared
+
+
 cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcept nogil:
     """y -= c x"""
     cdef Py_ssize_t i
@@ -362,16 +373,15 @@ cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
                     bp_rows4(W + j * n_in, n_in, c4, xp, a_in, n_in, z + j)
                 else:
                     bp_rows4(W + j * n_in, n_in, NULL, NULL, a_in, n_in, z + j)
-        for j in range(n_out):
-            if j >= j4:
-                if l == 0 and xp != NULL:
-                    z[j] = update_dot(W + j * n_in, lrp * work.delta[j], xp, a_in, n_in)
-                else:
-                    z[j] = dot(W + j * n_in, a_in, n_in)
-            if nb == n_out:
-                z[j] = z[j] + b[j]
-            elif nb == 1:
-                z[j] = z[j] + b[0]
+        for j in range(j4, n_out):
+            if l == 0 and xp != NULL:
+                z[j] = update_dot(W + j * n_in, lrp * work.delta[j], xp, a_in, n_in)
+            else:
+                z[j] = dot(W + j * n_in, a_in, n_in)
+        if nb == n_out:
+            add_bias(z, b, n_out)
+        elif nb == 1:
+            add_bias(z, NULL, n_out, b[0])
         activate(net.act[l], net.act_param[l], z, work.out + net.u_off[l], n_out)
         a_in = work.out + net.u_off[l]
 
