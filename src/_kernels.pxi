@@ -21,7 +21,7 @@ from backprop._types cimport *
 
 # exp, log, log1p and tanh are the project's own (backprop/_math.pxd): the same
 # bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.
-from backprop._math cimport bp_exp, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
+from backprop._math cimport bp_exp, bp_exp_normal, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
 from libc.string cimport memcpy, memset
 
 # Restrict-qualified pointers for the vector primitives: the buffers they are
@@ -262,6 +262,20 @@ cdef inline double logistic(double z) noexcept nogil:
     return (1.0 if z >= 0.0 else e) / (1.0 + e)
 
 
+cdef inline double logistic_normal(double z) noexcept nogil:
+    # logistic(z), the same bits, for |z| <= 600 only (bp_exp_normal).
+    cdef double e = bp_exp_normal(-fabs(z))
+    return (1.0 if z >= 0.0 else e) / (1.0 + e)
+
+
+cdef inline bint within(const double* v, Py_ssize_t n, double bound) noexcept nogil:
+    """Whether every |v[i]| <= bound (false for a NaN)."""
+    cdef Py_ssize_t i, inside = 0
+    for i in range(n):  # vectorised
+        inside += fabs(v[i]) <= bound
+    return inside == n
+
+
 cdef inline double logistic_scalar(double z) noexcept nogil:
     # logistic(z), the same bits, for layers too narrow to vectorise.
     cdef double e = bp_exp_scalar(-fabs(z))
@@ -282,9 +296,15 @@ cdef void activate(int code, double slope, const double* z, double* a,
             # 10 leaves 2) one by one with the scalar exp, same bits: the
             # vectoriser's own scalar epilogue would run the branch-free
             # bp_exp, three times slower one value at a time.
+            # Net inputs beyond ±600 are rare (saturated units, divergence):
+            # when there are none, the exp without special cases will do.
             k = n - (n & 7)
-            for i in range(k):  # vectorised
-                a[i] = logistic(z[i])
+            if within(z, k, 600.0):
+                for i in range(k):  # vectorised
+                    a[i] = logistic_normal(z[i])
+            else:
+                for i in range(k):  # vectorised
+                    a[i] = logistic(z[i])
             for i in range(k, n):
                 a[i] = logistic_scalar(z[i])
     elif code == BP_TANH:

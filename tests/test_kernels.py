@@ -54,6 +54,11 @@ def train_all_ways(kernels):
         net = bp.Network(sizes, activation=act, loss=loss, seed=1)
         hist = net.train(X, Y, epochs=3, batch_size=batch, optimizer=opt, shuffle=True, seed=2)
         out += [net.params.copy(), hist.loss, net.predict(X).ravel(), np.array([net.loss(X, Y)])]
+        if act[0] == "logistic":
+            # Net inputs from small to far beyond ±600, where the logistic's
+            # vector loops leave the exp without special cases for the full
+            # one, and down to subnormal outputs.
+            out.append(net.predict(np.concatenate([X * s for s in (1.0, 30.0, 300.0, 3e3)])).ravel())
     return out
 
 

@@ -567,22 +567,32 @@ cdef inline double bp_exp(double x) noexcept nogil:
     return bp__sel(x != x, x + x, y)
 
 
-cdef inline double bp_exp_scalar(double x) noexcept nogil:
-    """exp(x) with exactly the bits of bp_exp(x), faster for one value at a time.
+cdef inline double bp_exp_normal(double x) noexcept nogil:
+    """exp(x) for |x| <= 600 only, with exactly the bits of bp_exp(x) there.
 
-    For |x| <= 600 the result and every intermediate of bp_exp are normal
+    In that range the result and every intermediate of bp_exp are normal
     doubles, where bp_exp's bias by 2^eb is an exact power-of-two scaling, so
-    scale + scale*tmp with the unbiased scale 2^e hi_j rounds to the same bits
-    (tests/test_math.py checks this on millions of points).  The branch that
-    sends everything else to bp_exp is well predicted in scalar code, but it
-    stops vectorisation: loops over many values should call bp_exp.
+    scale + p with the unbiased scale 2^e hi_j rounds to the same bits
+    (tests/test_math.py checks this on millions of points).  Branch-free and
+    without bp_exp's special cases: a loop over values known to be in range
+    vectorises to about half of bp_exp's work.  Outside the range the result
+    is garbage.
     """
     cdef uint64_t sbits
-    cdef double tail, r, scale
+    cdef double tail
+    cdef double r = bp__exp_split(x, &sbits, &tail)
+    cdef double scale = bp__asf64(sbits)
+    return scale + bp__exp_sum(scale, r, tail)
+
+
+cdef inline double bp_exp_scalar(double x) noexcept nogil:
+    """exp(x) with exactly the bits of bp_exp(x), faster for one value at a time:
+    bp_exp_normal for |x| <= 600, bp_exp beyond.  The branch is well predicted
+    in scalar code, but it stops vectorisation: loops over many values should
+    call bp_exp, or bp_exp_normal once they are known to be in range.
+    """
     if -600.0 <= x <= 600.0:
-        r = bp__exp_split(x, &sbits, &tail)
-        scale = bp__asf64(sbits)
-        return scale + bp__exp_sum(scale, r, tail)
+        return bp_exp_normal(x)
     return bp_exp(x)
 
 
