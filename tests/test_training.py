@@ -1,6 +1,7 @@
 """Training semantics: History, chunking, consecutive calls, shuffling,
 divergence, extreme values, threads."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -74,6 +75,38 @@ def test_chunk_boundaries_do_not_change_results(monkeypatch, batch_size):
     h2 = chunked.train(X, Y, epochs=3, batch_size=batch_size, optimizer=bp.Adam(), shuffle=True, seed=1)
     assert whole.params.tobytes() == chunked.params.tobytes()
     assert h1.loss.tobytes() == h2.loss.tobytes()
+
+
+def test_history_per_epoch_fields_over_chunks_and_callbacks(monkeypatch):
+    # epoch, samples and time are made when first read: a History handed to a
+    # callback mid-call and read after the call must hold what it held then.
+    X, Y = data(n=5)
+    net = bp.Network([4, 6, 3], seed=2)
+    net.learn_one(X[0], Y[0])
+    seen = []
+    monkeypatch.setattr(network_module, "CHUNK_WORK", 150)   # several epochs per compiled call
+    start = time.perf_counter()
+    hist = net.train(X, Y, epochs=40)
+    took = time.perf_counter() - start
+    later = net.train(X, Y, epochs=3, callbacks=[lambda e, h, n: seen.append((e, h))])
+    np.testing.assert_array_equal(hist.epoch, np.arange(40))
+    np.testing.assert_array_equal(hist.samples, 1 + 5 * np.arange(1, 41))
+    assert hist.time.shape == (40,) and hist.time[0] > 0 and np.all(np.diff(hist.time) >= 0)
+    assert hist.time[-1] <= took
+    for e, h in seen:
+        assert len(h) == e - 39 and h.epoch[-1] == e
+        np.testing.assert_array_equal(h.samples, 201 + 5 * np.arange(1, len(h) + 1))
+        np.testing.assert_array_equal(h.time, later.time[:len(h)])
+    assert len(later.epoch) == 3 and later.epoch.dtype == np.int64
+
+
+def test_history_fields_can_be_given_or_left_empty():
+    h = bp.History(loss=np.array([0.5, 0.25]), epoch=np.arange(2), time=np.array([0.1, 0.2]))
+    np.testing.assert_array_equal(h.epoch, [0, 1])
+    assert h.samples.size == 0 and h.lr.size == 0 and h.val_loss.size == 0 and len(h) == 2
+    h.lr = np.array([0.5, 0.5])
+    np.testing.assert_array_equal(h.lr, [0.5, 0.5])
+    assert "2 epochs" in repr(h) and len(bp.History()) == 0
 
 
 def test_shuffle_changes_the_order_each_epoch_reproducibly():

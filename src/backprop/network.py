@@ -429,13 +429,8 @@ class Network:
                 raise self._divergence(run, status, step, step + done)
             run.keep_records(record)
             now = time.perf_counter() - start
-            # The epochs that ended in the call, timed by linear interpolation
-            # over its steps (in place: W0 ends 10^6 epochs in one call).
             first, last = step // S, (step + done) // S
-            ended = run.times[first:last]
-            ended[:] = np.arange((first + 1) * S - step, (last + 1) * S - step, S)
-            ended *= (now - t_prev) / done
-            ended += t_prev
+            run.times.chunk(first, last, step, done, t_prev, now)
             self._epochs += last - first
             self._model.samples += run.samples_in(step + done) - run.samples_in(step)
             step += done
@@ -598,7 +593,7 @@ class _Run:
         # Written after every sample by the compiled loop: on cache lines of its
         # own, not shared with another thread's (a 5-epoch run's sums fill 40 bytes).
         self.loss_sums = _core.aligned_zeros(epochs)
-        self.times = np.zeros(epochs)
+        self.times = _EpochTimes(epochs, self.S)
         self.val_loss = []
         self.record_state = np.zeros(3)     # open window's sum, its count, means written
         self.records = []
@@ -629,25 +624,57 @@ class _Run:
     def history(self, step, epochs_trained):
         """The History of the first `step` steps (a trailing partial epoch
         included, averaged over the samples it visited).  Its arrays are views:
-        the entries of completed epochs never change afterwards."""
+        the entries of completed epochs never change afterwards.  `epoch`,
+        `samples` and `time` are made when first read."""
         full, partial = divmod(step, self.S)
         count = full + (partial > 0)
-        loss = self.loss_sums[:count] / self.n
+        # one sample per epoch (the worked example): the sums are the means
+        loss = self.loss_sums[:count] / self.n if self.n > 1 else self.loss_sums[:count]
         if partial:
             loss[-1] = self.loss_sums[full] / (self.samples_in(step) - full * self.n)
-        samples = np.arange(self.samples_before + self.n, self.samples_before + (count + 1) * self.n,
-                            self.n, dtype=np.int64)[:count]
-        samples[-1:] = self.samples_before + self.samples_in(step)
+        n, before, seen, times = self.n, self.samples_before, self.samples_in(step), self.times
+
+        def samples():
+            out = np.arange(before + n, before + (count + 1) * n, n, dtype=np.int64)[:count]
+            out[-1:] = before + seen
+            return out
+
         record = np.concatenate(self.records) if self.records else np.empty(0)
         first = epochs_trained - full
         return History(
-            loss=loss, val_loss=np.array(self.val_loss[:count]), epoch=np.arange(first, first + count),
-            lr=self.lrs[:count], time=self.times[:count], samples=samples,
+            loss=loss, val_loss=np.array(self.val_loss[:count]),
+            epoch=lambda: np.arange(first, first + count, dtype=np.int64),
+            lr=self.lrs[:count], time=lambda: times.first(count), samples=samples,
             record_every=self.record_every, record=record,
             record_samples=self.samples_before + self.record_every * np.arange(1, record.size + 1,
                                                                                dtype=np.int64)
             if self.record_every else np.empty(0, dtype=np.int64),
             stop_reason=self.stop_reason)
+
+
+class _EpochTimes:
+    """History.time of a call: the epochs that ended in a compiled call are
+    timed by linear interpolation over its steps, written out when first
+    read (W0 ends 10^6 epochs in one call)."""
+
+    def __init__(self, epochs, steps_per_epoch):
+        self.times = np.zeros(epochs)
+        self.S = steps_per_epoch
+        self.pending = []
+
+    def chunk(self, first, last, step, done, t0, t1):
+        """Epochs [first, last) ended in a call that made steps [step, step + done)
+        from t0 to t1 seconds."""
+        self.pending.append((first, last, step, done, t0, t1))
+
+    def first(self, count):
+        for first, last, step, done, t0, t1 in self.pending:
+            ended = self.times[first:last]
+            ended[:] = np.arange((first + 1) * self.S - step, (last + 1) * self.S - step, self.S)
+            ended *= (t1 - t0) / done
+            ended += t0
+        self.pending.clear()
+        return self.times[:count]
 
 
 class _stop_on_sigint:

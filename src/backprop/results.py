@@ -1,10 +1,32 @@
 """Small result objects: the History of a training run and the Trace of one step."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 
-@dataclass
+class _PerEpoch:
+    """A History array that ``train`` may hand over as a function which makes
+    it: made on first access, then kept.  ``epoch``, ``samples`` and ``time``
+    follow from a few numbers per call, and a call of 10^6 one-sample epochs
+    (the worked example) would otherwise spend a tenth of its time writing
+    them out."""
+
+    def __set_name__(self, owner, name):
+        self.name = "_" + name
+
+    def __get__(self, history, owner=None):
+        if history is None:
+            return self
+        value = getattr(history, self.name)
+        if callable(value):
+            value = value()
+            setattr(history, self.name, value)
+        return value
+
+    def __set__(self, history, value):
+        setattr(history, self.name, value)
+
+
 class History:
     """What one ``Network.train`` call did, one entry per epoch.
 
@@ -22,21 +44,34 @@ class History:
                the end of each such window (so a run on one sample has a curve)
     stop_reason: None if all epochs ran, else why training stopped early:
                "target_loss", "early_stopping", "callback" or "interrupted"
+
+    Every field is a keyword of the constructor; arrays left out are empty.
     """
 
-    loss: np.ndarray = field(default_factory=lambda: np.empty(0))
-    val_loss: np.ndarray = field(default_factory=lambda: np.empty(0))
-    epoch: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    lr: np.ndarray = field(default_factory=lambda: np.empty(0))
-    time: np.ndarray = field(default_factory=lambda: np.empty(0))
-    samples: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    record_every: object = None
-    record: np.ndarray = field(default_factory=lambda: np.empty(0))
-    record_samples: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
-    stop_reason: object = None
+    epoch = _PerEpoch()
+    lr = _PerEpoch()
+    time = _PerEpoch()
+    samples = _PerEpoch()
+
+    def __init__(self, loss=None, val_loss=None, epoch=None, lr=None, time=None, samples=None,
+                 record_every=None, record=None, record_samples=None, stop_reason=None):
+        self.loss = np.empty(0) if loss is None else loss
+        self.val_loss = np.empty(0) if val_loss is None else val_loss
+        self.epoch = np.empty(0, dtype=np.int64) if epoch is None else epoch
+        self.lr = np.empty(0) if lr is None else lr
+        self.time = np.empty(0) if time is None else time
+        self.samples = np.empty(0, dtype=np.int64) if samples is None else samples
+        self.record_every = record_every
+        self.record = np.empty(0) if record is None else record
+        self.record_samples = np.empty(0, dtype=np.int64) if record_samples is None else record_samples
+        self.stop_reason = stop_reason
 
     def __len__(self):
         return len(self.loss)
+
+    def __repr__(self):
+        return (f"History({len(self)} epochs, loss {self.loss[-1] if len(self) else None}, "
+                f"stop_reason={self.stop_reason!r})")
 
     def plot(self, ax=None, **kwargs):
         """Plot the loss curves (needs matplotlib); see
