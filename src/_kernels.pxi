@@ -398,10 +398,8 @@ cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
                 z[j] = update_dot(W + j * n_in, lrp * work.delta[j], xp, a_in, n_in)
             else:
                 z[j] = dot(W + j * n_in, a_in, n_in)
-        if nb == n_out:
-            add_bias(z, b, n_out)
-        elif nb == 1:
-            add_bias(z, NULL, n_out, b[0])
+        if nb > 0:
+            add_bias(z, b if nb > 1 else NULL, n_out, b[0])
         activate(net.act[l], net.act_param[l], z, work.out + net.u_off[l], n_out)
         a_in = work.out + net.u_off[l]
 
@@ -1110,8 +1108,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
         b = net.params + net.b_off[l]
         if nb > 0:
             for r in range(R):
-                for j in range(n_out):
-                    Z[r * n_out + j] = Z[r * n_out + j] + b[j if nb > 1 else 0]
+                add_bias(Z + r * n_out, b if nb > 1 else NULL, n_out, b[0])
         code = net.act[l]
         if code == BP_SOFTMAX:
             for r in range(R):
