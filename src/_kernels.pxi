@@ -796,6 +796,49 @@ cdef inline double act_slope(int code, double slope, double z, double a) noexcep
     return 1.0
 
 
+cdef inline double small_dot(const double* w, const double* a, Py_ssize_t n) noexcept nogil:
+    """0.0 + w[0] a[0] + ... + w[n-1] a[n-1] in index order, n <= NARROW_WIDTH:
+    the bits of a running-sum loop, written out per length, so that a step of
+    a 2-wide network is not mostly loop control."""
+    if n == 1:
+        return 0.0 + w[0] * a[0]
+    if n == 2:
+        return (0.0 + w[0] * a[0]) + w[1] * a[1]
+    if n == 3:
+        return ((0.0 + w[0] * a[0]) + w[1] * a[1]) + w[2] * a[2]
+    return (((0.0 + w[0] * a[0]) + w[1] * a[1]) + w[2] * a[2]) + w[3] * a[3]
+
+
+cdef inline void small_row(double* d_prev, bint first, double dj, double* w, double c,
+                           const double* a, Py_ssize_t n) noexcept nogil:
+    """back_and_update for n <= NARROW_WIDTH (d_prev NULL: the update alone),
+    written out per length like small_dot."""
+    cdef Py_ssize_t i
+    if d_prev != NULL:
+        if n == 1:
+            d_prev[0] = (0.0 if first else d_prev[0]) + dj * w[0]
+        elif n == 2:
+            for i in range(2):
+                d_prev[i] = (0.0 if first else d_prev[i]) + dj * w[i]
+        elif n == 3:
+            for i in range(3):
+                d_prev[i] = (0.0 if first else d_prev[i]) + dj * w[i]
+        else:
+            for i in range(4):
+                d_prev[i] = (0.0 if first else d_prev[i]) + dj * w[i]
+    if n == 1:
+        w[0] = w[0] - c * a[0]
+    elif n == 2:
+        for i in range(2):
+            w[i] = w[i] - c * a[i]
+    elif n == 3:
+        for i in range(3):
+            w[i] = w[i] - c * a[i]
+    else:
+        for i in range(4):
+            w[i] = w[i] - c * a[i]
+
+
 cdef bint small_path(const bp_net* net) noexcept nogil:
     """Whether online training of this network takes small_step."""
     return (narrow(net) and plain_sgd(net) and net.loss == BP_SQUARED
@@ -816,7 +859,7 @@ cdef double small_step(bp_net* net, bp_work* work, const double* x, const double
     cdef double* o
     cdef double* d
     cdef double* d_prev
-    cdef double s, r, E, sb, dj, c
+    cdef double s, r, E, sb
     cdef int code
     for l in range(L):
         n_in = net.size[l]
@@ -829,9 +872,7 @@ cdef double small_step(bp_net* net, bp_work* work, const double* x, const double
         o = work.out + u
         code = net.act[l]
         for j in range(n_out):
-            s = 0.0
-            for i in range(n_in):
-                s = s + W[j * n_in + i] * a_in[i]
+            s = small_dot(W + j * n_in, a_in, n_in)
             if nb == n_out:
                 s = s + b[j]
             elif nb == 1:
@@ -866,13 +907,7 @@ cdef double small_step(bp_net* net, bp_work* work, const double* x, const double
         d = work.delta + net.u_off[l]
         d_prev = work.d_out + net.u_off[l - 1] if l > 0 else NULL
         for j in range(n_out):
-            dj = d[j]
-            c = lr * dj
-            if d_prev != NULL:
-                for i in range(n_in):
-                    d_prev[i] = (0.0 if j == 0 else d_prev[i]) + dj * W[j * n_in + i]
-            for i in range(n_in):
-                W[j * n_in + i] = W[j * n_in + i] - c * a_in[i]
+            small_row(d_prev, j == 0, d[j], W + j * n_in, lr * d[j], a_in, n_in)
         if nb > 0 and net.train_bias:
             if nb == 1:
                 sb = 0.0
