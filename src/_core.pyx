@@ -401,12 +401,13 @@ cdef class Model:
         self.batch.rows = rows
 
     def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
-              const double[::1] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
+              const double[:] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
               Py_ssize_t n_steps, double[::1] loss_sums, double target,
               Py_ssize_t record_every, double[::1] record, double[::1] record_state):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _kernels.pxi).  order: (epochs, n) intp array or
-        None; lrs and loss_sums: one entry per epoch of the window; target:
+        None; lrs and loss_sums: one entry per epoch of the window (lrs may
+        be a broadcast constant, of stride 0); target:
         the mean loss to stop at (-inf: none); record_every: 0 or N, with
         record a buffer for the means and record_state = [open window's sum,
         its count, means written], updated in place.  The caller holds lock().
@@ -416,6 +417,8 @@ cdef class Model:
         cdef Py_ssize_t done = 0
         cdef int status
         cdef bp_run run
+        if lrs.strides[0] != 0 and lrs.strides[0] != sizeof(double):
+            raise ValueError("lrs must be contiguous or a broadcast constant")
         if order is not None:
             v_order = order
             p_order = &v_order[0, 0]
@@ -423,6 +426,7 @@ cdef class Model:
             self._batch_workspace(batch_size)
             self.batch.dgemm = blas_dgemm()
         run.lrs = &lrs[0]
+        run.lr_stride = lrs.strides[0] // sizeof(double)
         run.loss_sums = &loss_sums[0]
         run.target = target
         run.record_every = record_every

@@ -969,7 +969,7 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
     done[0] = 0
     while left > 0:
-        lr = run.lrs[e]
+        lr = run.lrs[e * run.lr_stride]
         p_end = p + left if p + left < n else n
         unchecked += p_end - p
         while p < p_end:
@@ -1083,7 +1083,7 @@ cdef int batch_update_blas(bp_net* net, bp_batch* batch, bp_run* run, Py_ssize_t
     cdef const double* A
     cdef double* b
     cdef double sb
-    cdef bp_step st = begin_step(net, run.lrs[e])
+    cdef bp_step st = begin_step(net, run.lrs[e * run.lr_stride])
     cdef double c = st.lr / R
     cdef int m, n, k
     cdef double alpha = -c, one = 1.0
@@ -1187,7 +1187,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
             gemm_ab(batch, R, n_in, n_out, D, net.params + net.w_off[l], batch.d_out + u)
             hidden_delta(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
                          batch.d_out + u, batch.d_act + u, batch.delta + u, R * n_in)
-    st = begin_step(net, run.lrs[e])
+    st = begin_step(net, run.lrs[e * run.lr_stride])
     apply_gradient(net, work.grad, &st, 1.0 / R)
     return BP_OK
 
@@ -1244,7 +1244,7 @@ cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
     order holds one permutation of range(n) per epoch of the window, or is
     NULL for the natural order.  k = 1 is online learning (an update per
     sample); k > 1 averages the gradient over the batch before one update.
-    run.lrs[e] is epoch e's learning rate; run.loss_sums[e] accumulates the
+    run.lrs[e * run.lr_stride] is epoch e's learning rate; run.loss_sums[e] accumulates the
     loss of each sample, taken before the update that sample contributes to;
     with run.record_every = N the mean of every N consecutive losses is
     appended to run.record.  After the first epoch whose mean loss is at most

@@ -86,10 +86,12 @@ def test_history_per_epoch_fields_over_chunks_and_callbacks(monkeypatch):
     seen = []
     monkeypatch.setattr(network_module, "CHUNK_WORK", 150)   # several epochs per compiled call
     start = time.perf_counter()
-    hist = net.train(X, Y, epochs=40)
+    hist = net.train(X, Y, epochs=40, lr=0.25)
     took = time.perf_counter() - start
     later = net.train(X, Y, epochs=3, callbacks=[lambda e, h, n: seen.append((e, h))])
     np.testing.assert_array_equal(hist.epoch, np.arange(40))
+    # a constant rate reaches the kernels broadcast; the History holds a copy
+    assert hist.lr.shape == (40,) and np.all(hist.lr == 0.25) and hist.lr.flags.writeable
     np.testing.assert_array_equal(hist.samples, 1 + 5 * np.arange(1, 41))
     assert hist.time.shape == (40,) and hist.time[0] > 0 and np.all(np.diff(hist.time) >= 0)
     assert hist.time[-1] <= took
@@ -98,6 +100,15 @@ def test_history_per_epoch_fields_over_chunks_and_callbacks(monkeypatch):
         np.testing.assert_array_equal(h.samples, 201 + 5 * np.arange(1, len(h) + 1))
         np.testing.assert_array_equal(h.time, later.time[:len(h)])
     assert len(later.epoch) == 3 and later.epoch.dtype == np.int64
+
+
+def test_the_compiled_loop_takes_learning_rates_contiguous_or_broadcast():
+    X, Y = data(n=2)
+    net = bp.Network([4, 6, 3], seed=2)
+    with pytest.raises(ValueError, match="lrs must be contiguous or a broadcast constant"):
+        net._model.train(X, Y, None, np.full(4, 0.5)[::2], 1, 0, 2, np.zeros(2), -np.inf, 0,
+                         np.empty(1), np.zeros(3))
+    assert net.params.tobytes() == bp.Network([4, 6, 3], seed=2).params.tobytes()
 
 
 def test_history_fields_can_be_given_or_left_empty():

@@ -166,7 +166,7 @@ class Model:
         X: _Matrix,
         Y: _Matrix,
         order: npt.NDArray[np.intp] | None,
-        lrs: _Vector,
+        lrs: _Vector,  # or a broadcast constant (stride 0)
         batch_size: int,
         step0: int,
         n_steps: int,

@@ -104,7 +104,8 @@ ctypedef struct bp_batch:
 
 ctypedef struct bp_run:
     # A training call's per-epoch settings and results, for a window of epochs.
-    const double* lrs               # the learning rate of each epoch
+    const double* lrs               # the learning rate of each epoch: lrs[e * lr_stride]
+    Py_ssize_t lr_stride            # 1, or 0 when every epoch has the rate lrs[0]
     double* loss_sums               # out: each epoch's sum of per-sample losses
     double target                   # stop after an epoch whose mean loss <= target
     Py_ssize_t record_every         # N > 0: record the mean loss of every N samples

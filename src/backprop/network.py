@@ -623,16 +623,17 @@ class _Run:
 
     def history(self, step, epochs_trained):
         """The History of the first `step` steps (a trailing partial epoch
-        included, averaged over the samples it visited).  Its arrays are views:
-        the entries of completed epochs never change afterwards.  `epoch`,
-        `samples` and `time` are made when first read."""
+        included, averaged over the samples it visited).  The entries of
+        completed epochs never change afterwards.  `epoch`, `lr`, `samples`
+        and `time` are made when first read."""
         full, partial = divmod(step, self.S)
         count = full + (partial > 0)
         # one sample per epoch (the worked example): the sums are the means
         loss = self.loss_sums[:count] / self.n if self.n > 1 else self.loss_sums[:count]
         if partial:
             loss[-1] = self.loss_sums[full] / (self.samples_in(step) - full * self.n)
-        n, before, seen, times = self.n, self.samples_before, self.samples_in(step), self.times
+        n, before, seen = self.n, self.samples_before, self.samples_in(step)
+        times, lrs = self.times, self.lrs
 
         def samples():
             out = np.arange(before + n, before + (count + 1) * n, n, dtype=np.int64)[:count]
@@ -644,7 +645,7 @@ class _Run:
         return History(
             loss=loss, val_loss=np.array(self.val_loss[:count]),
             epoch=lambda: np.arange(first, first + count, dtype=np.int64),
-            lr=self.lrs[:count], time=lambda: times.first(count), samples=samples,
+            lr=lambda: np.array(lrs[:count]), time=lambda: times.first(count), samples=samples,
             record_every=self.record_every, record=record,
             record_samples=self.samples_before + self.record_every * np.arange(1, record.size + 1,
                                                                                dtype=np.int64)
