@@ -1,5 +1,7 @@
 """Training semantics: History, chunking, consecutive calls, shuffling,
 divergence, extreme values, threads."""
+import copy
+import pickle
 import threading
 import time
 
@@ -100,6 +102,10 @@ def test_history_per_epoch_fields_over_chunks_and_callbacks(monkeypatch):
         np.testing.assert_array_equal(h.samples, 201 + 5 * np.arange(1, len(h) + 1))
         np.testing.assert_array_equal(h.time, later.time[:len(h)])
     assert len(later.epoch) == 3 and later.epoch.dtype == np.int64
+    fresh = net.train(X, Y, epochs=2)
+    for copied in (pickle.loads(pickle.dumps(fresh)), copy.deepcopy(fresh)):
+        for name in ("loss", "epoch", "lr", "time", "samples"):
+            np.testing.assert_array_equal(getattr(copied, name), getattr(fresh, name))
 
 
 def test_the_compiled_loop_takes_learning_rates_contiguous_or_broadcast():

@@ -69,6 +69,13 @@ class History:
     def __len__(self):
         return len(self.loss)
 
+    def __getstate__(self):
+        # pickle and deepcopy: the arrays, not the functions that make them
+        state = dict(self.__dict__)
+        for name in ("epoch", "lr", "time", "samples"):
+            state["_" + name] = getattr(self, name)
+        return state
+
     def __repr__(self):
         return (f"History({len(self)} epochs, loss {self.loss[-1] if len(self) else None}, "
                 f"stop_reason={self.stop_reason!r})")
