@@ -6,10 +6,10 @@ import numpy as np
 
 class _PerEpoch:
     """A History array that ``train`` may hand over as a function which makes
-    it: made on first access, then kept.  ``epoch``, ``samples`` and ``time``
-    follow from a few numbers per call, and a call of 10^6 one-sample epochs
-    (the worked example) would otherwise spend a tenth of its time writing
-    them out."""
+    it: made on first access, then kept.  ``epoch``, ``lr``, ``samples`` and
+    ``time`` follow from a few numbers per call, and a call of 10^6 one-sample
+    epochs (the worked example) would otherwise spend a tenth of its time
+    writing them out."""
 
     def __set_name__(self, owner, name):
         self.name = "_" + name
