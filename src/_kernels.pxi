@@ -253,19 +253,22 @@ cdef inline void back_and_update(out_vec d_prev, bint first, double dj, out_vec 
             w[i] = w[i] - c * a[i]
 
 
+cdef inline double logistic_of(double z, double e) noexcept nogil:
+    # logistic(z) from e = exp(-|z|), however e was computed.
+    return (1.0 if z >= 0.0 else e) / (1.0 + e)
+
+
 cdef inline double logistic(double z) noexcept nogil:
     # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
     # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
     # Only the numerator is chosen by the sign: one division, no branch, so
     # the loop vectorises even without masked arithmetic (AVX2).
-    cdef double e = bp_exp(-fabs(z))
-    return (1.0 if z >= 0.0 else e) / (1.0 + e)
+    return logistic_of(z, bp_exp(-fabs(z)))
 
 
 cdef inline double logistic_normal(double z) noexcept nogil:
     # logistic(z), the same bits, for |z| <= 600 only (bp_exp_normal).
-    cdef double e = bp_exp_normal(-fabs(z))
-    return (1.0 if z >= 0.0 else e) / (1.0 + e)
+    return logistic_of(z, bp_exp_normal(-fabs(z)))
 
 
 cdef inline bint within(const double* v, Py_ssize_t n, double bound) noexcept nogil:
@@ -278,8 +281,7 @@ cdef inline bint within(const double* v, Py_ssize_t n, double bound) noexcept no
 
 cdef inline double logistic_scalar(double z) noexcept nogil:
     # logistic(z), the same bits, for layers too narrow to vectorise.
-    cdef double e = bp_exp_scalar(-fabs(z))
-    return (1.0 if z >= 0.0 else e) / (1.0 + e)
+    return logistic_of(z, bp_exp_scalar(-fabs(z)))
 
 
 cdef void activate(int code, double slope, const double* z, double* a,
@@ -554,6 +556,11 @@ cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcep
                         work.delta + u, work.errors)
 
 
+cdef inline double epoch_lr(const bp_run* run, Py_ssize_t e) noexcept nogil:
+    """Epoch e's learning rate (run.lr_stride 0: one rate for every epoch)."""
+    return run.lrs[e * run.lr_stride]
+
+
 cdef inline bint plain_sgd(const bp_net* net) noexcept nogil:
     """Whether the optimiser is SGD without momentum or weight decay, whose
     step is w -= lr g: the case the fused and deferred updates handle."""
@@ -650,7 +657,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
         d_prev = work.d_out + net.u_off[l - 1] if l > 0 else NULL
         # MODE_DEFER leaves the first layer's rows alone (no deltas below it):
         # its row loop, 32 passes through the tests below for W1, is skipped.
-        rows = 0 if d_prev == NULL and not capture and l == 0 and mode == MODE_DEFER else n_out
+        rows = 0 if l == 0 and mode == MODE_DEFER else n_out
         for j in range(rows):
             if d_prev != NULL and plain and not capture:
                 # The common case in one pass over the row: read w into
@@ -799,47 +806,49 @@ cdef inline double act_slope(int code, double slope, double z, double a) noexcep
     return 1.0
 
 
+cdef inline double dot_n(const double* w, const double* a, Py_ssize_t n) noexcept nogil:
+    """0.0 + w[0] a[0] + ... + w[n-1] a[n-1] in index order."""
+    cdef double s = 0.0
+    cdef Py_ssize_t i
+    for i in range(n):
+        s = s + w[i] * a[i]
+    return s
+
+
+cdef inline void row_n(double* d_prev, bint first, double dj, double* w, double c,
+                       const double* a, Py_ssize_t n) noexcept nogil:
+    """back_and_update without restrict (d_prev NULL: the update alone)."""
+    cdef Py_ssize_t i
+    if d_prev != NULL:
+        for i in range(n):
+            d_prev[i] = (0.0 if first else d_prev[i]) + dj * w[i]
+    for i in range(n):
+        w[i] = w[i] - c * a[i]
+
+
+# The tiny loops of small_step, called with a constant length for each width
+# up to NARROW_WIDTH: inlined, the compiler writes each out in full, so that a
+# step of a 2-wide network is not mostly loop control.  Same order, same bits.
 cdef inline double small_dot(const double* w, const double* a, Py_ssize_t n) noexcept nogil:
-    """0.0 + w[0] a[0] + ... + w[n-1] a[n-1] in index order, n <= NARROW_WIDTH:
-    the bits of a running-sum loop, written out per length, so that a step of
-    a 2-wide network is not mostly loop control."""
     if n == 1:
-        return 0.0 + w[0] * a[0]
+        return dot_n(w, a, 1)
     if n == 2:
-        return (0.0 + w[0] * a[0]) + w[1] * a[1]
+        return dot_n(w, a, 2)
     if n == 3:
-        return ((0.0 + w[0] * a[0]) + w[1] * a[1]) + w[2] * a[2]
-    return (((0.0 + w[0] * a[0]) + w[1] * a[1]) + w[2] * a[2]) + w[3] * a[3]
+        return dot_n(w, a, 3)
+    return dot_n(w, a, 4)
 
 
 cdef inline void small_row(double* d_prev, bint first, double dj, double* w, double c,
                            const double* a, Py_ssize_t n) noexcept nogil:
-    """back_and_update for n <= NARROW_WIDTH (d_prev NULL: the update alone),
-    written out per length like small_dot."""
-    cdef Py_ssize_t i
-    if d_prev != NULL:
-        if n == 1:
-            d_prev[0] = (0.0 if first else d_prev[0]) + dj * w[0]
-        elif n == 2:
-            for i in range(2):
-                d_prev[i] = (0.0 if first else d_prev[i]) + dj * w[i]
-        elif n == 3:
-            for i in range(3):
-                d_prev[i] = (0.0 if first else d_prev[i]) + dj * w[i]
-        else:
-            for i in range(4):
-                d_prev[i] = (0.0 if first else d_prev[i]) + dj * w[i]
     if n == 1:
-        w[0] = w[0] - c * a[0]
+        row_n(d_prev, first, dj, w, c, a, 1)
     elif n == 2:
-        for i in range(2):
-            w[i] = w[i] - c * a[i]
+        row_n(d_prev, first, dj, w, c, a, 2)
     elif n == 3:
-        for i in range(3):
-            w[i] = w[i] - c * a[i]
+        row_n(d_prev, first, dj, w, c, a, 3)
     else:
-        for i in range(4):
-            w[i] = w[i] - c * a[i]
+        row_n(d_prev, first, dj, w, c, a, 4)
 
 
 cdef bint small_path(const bp_net* net) noexcept nogil:
@@ -972,7 +981,7 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
     done[0] = 0
     while left > 0:
-        lr = run.lrs[e * run.lr_stride]
+        lr = epoch_lr(run, e)
         p_end = p + left if p + left < n else n
         unchecked += p_end - p
         while p < p_end:
@@ -1086,7 +1095,7 @@ cdef int batch_update_blas(bp_net* net, bp_batch* batch, bp_run* run, Py_ssize_t
     cdef const double* A
     cdef double* b
     cdef double sb
-    cdef bp_step st = begin_step(net, run.lrs[e * run.lr_stride])
+    cdef bp_step st = begin_step(net, epoch_lr(run, e))
     cdef double c = st.lr / R
     cdef int m, n, k
     cdef double alpha = -c, one = 1.0
@@ -1190,7 +1199,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
             gemm_ab(batch, R, n_in, n_out, D, net.params + net.w_off[l], batch.d_out + u)
             hidden_delta(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
                          batch.d_out + u, batch.d_act + u, batch.delta + u, R * n_in)
-    st = begin_step(net, run.lrs[e * run.lr_stride])
+    st = begin_step(net, epoch_lr(run, e))
     apply_gradient(net, work.grad, &st, 1.0 / R)
     return BP_OK
 
@@ -1247,7 +1256,7 @@ cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
     order holds one permutation of range(n) per epoch of the window, or is
     NULL for the natural order.  k = 1 is online learning (an update per
     sample); k > 1 averages the gradient over the batch before one update.
-    run.lrs[e * run.lr_stride] is epoch e's learning rate; run.loss_sums[e] accumulates the
+    epoch_lr(run, e) is epoch e's learning rate; run.loss_sums[e] accumulates the
     loss of each sample, taken before the update that sample contributes to;
     with run.record_every = N the mean of every N consecutive losses is
     appended to run.record.  After the first epoch whose mean loss is at most
