@@ -335,12 +335,23 @@ cdef class Model:
         self._attach_state()
         self.net.n_steps, self.net.beta1_pow, self.net.beta2_pow = counters
 
-    def snapshot(self):
-        """Copies of (params, state1, state2, counters), for restore()."""
-        return (self.params.copy(),
-                None if self.state1 is None else self.state1.copy(),
-                None if self.state2 is None else self.state2.copy(),
-                self.get_counters())
+    def snapshot(self, into=None):
+        """Copies of (params, state1, state2, counters), for set_state().  With
+        into, an earlier snapshot of this model, its arrays are overwritten
+        instead of allocated anew (when it holds the same optimiser state)."""
+        if (into is None or (into[1] is None) != (self.state1 is None)
+                or (into[2] is None) != (self.state2 is None)):
+            return (self.params.copy(),
+                    None if self.state1 is None else self.state1.copy(),
+                    None if self.state2 is None else self.state2.copy(),
+                    self.get_counters())
+        params, state1, state2, _ = into
+        np.copyto(params, self.params)
+        if state1 is not None:
+            np.copyto(state1, self.state1)
+        if state2 is not None:
+            np.copyto(state2, self.state2)
+        return params, state1, state2, self.get_counters()
 
     def copy(self):
         """An independent Model with the same shape, parameters, optimiser and counters."""

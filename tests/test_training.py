@@ -79,6 +79,25 @@ def test_chunk_boundaries_do_not_change_results(monkeypatch, batch_size):
     assert h1.loss.tobytes() == h2.loss.tobytes()
 
 
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_epochs_longer_than_a_chunk_still_validate_and_call_back_after_each(monkeypatch,
+                                                                           batch_size):
+    X, Y = data(n=10)
+    net = bp.Network([4, 6, 3], seed=2)
+    twin = net.copy()
+    step_work = batch_size * (net.n_params + 9 + network_module.STEP_COST)
+    monkeypatch.setattr(network_module, "CHUNK_WORK", 3 * step_work)   # 3 steps per call
+    seen = []
+    hist = net.train(X, Y, epochs=3, batch_size=batch_size, validation=(X, Y),
+                     callbacks=[lambda e, h, n: seen.append((e, len(h.val_loss)))])
+    assert seen == [(0, 1), (1, 2), (2, 3)]
+    # each validation loss is that of the network at the end of its epoch
+    for e in range(3):
+        twin.train(X, Y, epochs=1, batch_size=batch_size)
+        assert hist.val_loss[e] == twin.loss(X, Y)
+    assert twin.params.tobytes() == net.params.tobytes()
+
+
 def test_history_per_epoch_fields_over_chunks_and_callbacks(monkeypatch):
     # epoch, samples and time are made when first read: a History handed to a
     # callback mid-call and read after the call must hold what it held then.
@@ -157,7 +176,8 @@ def test_divergence_restores_the_last_finite_state(monkeypatch, hidden):
     growing = lambda epoch: 0.001 * 1.5 ** epoch        # diverges after some epochs
     net = bp.Network([3, hidden, 1], activation=["relu", "identity"], seed=0)
     # One epoch per compiled chunk: the restore point is the start of the epoch.
-    monkeypatch.setattr(network_module, "CHUNK_WORK", len(X) * (net.n_params + 17))
+    monkeypatch.setattr(network_module, "CHUNK_WORK",
+                        len(X) * (net.n_params + hidden + 1 + network_module.STEP_COST))
     with pytest.raises(bp.DivergenceError) as info:
         net.train(X, Y, epochs=60, lr=growing)
     err = info.value
@@ -235,3 +255,22 @@ def test_a_second_thread_cannot_train_the_same_network():
         worker.join()
     assert net.epochs_trained == 20 and net.samples_seen == 40000
     net.train(X[:5], Y[:5], epochs=1)        # free again afterwards
+
+
+def test_a_snapshot_can_be_taken_into_an_earlier_ones_arrays():
+    X, Y = data()
+    net = bp.Network([4, 6, 3], seed=2)
+    net.train(X, Y, optimizer=bp.Adam())
+    first = net._model.snapshot()
+    kept = [a.copy() for a in first[:3]]
+    net.train(X, Y)
+    again = net._model.snapshot(into=first)
+    assert all(a is b for a, b in zip(again[:3], first[:3]))
+    for a, b in zip(again[:3], net._model.snapshot()[:3]):
+        assert a.tobytes() == b.tobytes()
+    assert again[3] == net._model.get_counters() != (0, 1.0, 1.0)
+    assert any(a.tobytes() != b.tobytes() for a, b in zip(again[:3], kept))
+    # a snapshot without the optimiser state the model now has is not reused
+    plain = bp.Network([4, 6, 3], seed=2)._model.snapshot()
+    fresh = net._model.snapshot(into=plain)
+    assert fresh[0] is not plain[0] and fresh[1] is not None and fresh[2] is not None

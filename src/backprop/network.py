@@ -23,9 +23,11 @@ BIAS_POLICIES = ("neuron", "shared", "none")
 # The most float64 values one buffer can address (its size in bytes must fit a Py_ssize_t).
 MAX_PARAMS = sys.maxsize // 8
 
-# A compiled call does about this many multiply-adds before Python looks in
-# again (for history, callbacks and Ctrl-C): ~50-100 ms of work.
-CHUNK_WORK = 100_000_000
+# A compiled call does about this much work before Python looks in again (for
+# history, callbacks and Ctrl-C): ~0.1 s.  A sample's work is counted as its
+# network's parameters and units plus STEP_COST for the per-sample overhead.
+CHUNK_WORK = 300_000_000
+STEP_COST = 32
 # At most this many sample indices (one permutation per epoch) per compiled call.
 ORDER_WINDOW = 1 << 20
 
@@ -397,21 +399,26 @@ class Network:
         """The chunk loop: compiled calls of ~CHUNK_WORK multiply-adds each,
         with history, validation, callbacks, progress and Ctrl-C in between."""
         S, n, k = run.S, run.n, run.k
-        chunk = max(1, CHUNK_WORK // (k * (self._model.n_params + self._model.n_units)))
+        chunk = max(1, CHUNK_WORK // (k * (self._model.n_params + self._model.n_units + STEP_COST)))
         if run.shuffle:
             # bound the sample orders drawn per call (epochs x n indices) to 8 MB
             chunk = min(chunk, max(1, ORDER_WINDOW // n) * S)
         if S <= chunk:
-            # whole epochs per call; exactly one when Python acts after each
-            chunk = S if run.validation is not None or run.callbacks else chunk - chunk % S
+            chunk -= chunk % S      # whole epochs per call
+        per_epoch = run.validation is not None or run.callbacks
         orders, order_lo = None, 0
         step = 0
         start = time.perf_counter()
         t_prev = 0.0
+        saved = None
         while step < run.total:
             end = min(run.total, step + chunk)
+            if per_epoch:
+                # Python acts after every epoch: no call runs past one's end
+                end = min(end, (step // S + 1) * S)
             e_lo, e_hi = step // S, (end - 1) // S + 1
-            snapshot = (self._model.snapshot(), self._rng.bit_generator.state, run.record_state.copy(),
+            saved = self._model.snapshot(into=saved)
+            snapshot = (saved, self._rng.bit_generator.state, run.record_state.copy(),
                         self._epochs, self._model.samples)
             order = None
             if run.shuffle:
