@@ -12,6 +12,7 @@ because a Python-level check would cost more than the work.
 import importlib
 import importlib.util
 import os
+import threading
 
 import numpy as np
 
@@ -147,6 +148,102 @@ cdef attach_work(bp_work* work, arrays):
     for i in range(7):
         v = arrays[i]
         slots[i][0] = &v[0]
+
+
+# One compiled call shared by a team (Model.train with a Team): what every
+# member needs to run its part of train_steps.
+ctypedef struct bp_job:
+    const bp_kernels* kernels
+    bp_net* net
+    bp_work* work
+    bp_batch* batch
+    bp_run* run
+    const double* X
+    const double* Y
+    Py_ssize_t n
+    const Py_ssize_t* order
+    Py_ssize_t k
+    Py_ssize_t step0
+    Py_ssize_t n_steps
+    bp_team* team
+
+
+cdef class Team:
+    """Members 1 .. n-1 of a team of n threads that shares each mini-batch
+    (train's threads=n), for the length of one train call: each compiled call
+    hands them its job, runs member 0 itself, then waits for them.  A context
+    manager; close() ends the threads."""
+    cdef readonly int n
+    cdef object _buffer             # the job, then the bp_team on cache lines of its own
+    cdef bp_job* job
+    cdef bp_team* team
+    cdef object _go                 # one semaphore per member: a job is waiting
+    cdef object _done               # released by each member that finished its part
+    cdef object _threads
+    cdef bint _closing
+
+    def __cinit__(self, int n):
+        cdef Py_ssize_t job_bytes = (sizeof(bp_job) + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+        if n < 2:
+            raise ValueError(f"a team needs at least 2 threads, got {n}")
+        self.n = n
+        self._buffer = aligned_zeros((job_bytes + sizeof(bp_team)) // 8 + 1)
+        self.job = <bp_job*>cnp.PyArray_DATA(self._buffer)
+        self.team = <bp_team*>(<char*>self.job + job_bytes)
+        self._go = [threading.Semaphore(0) for _ in range(n - 1)]
+        self._done = threading.Semaphore(0)
+        self._threads = []
+        try:
+            for t in range(1, n):
+                thread = threading.Thread(target=self._serve, args=(t,), daemon=True,
+                                          name=f"backprop team member {t}")
+                thread.start()
+                self._threads.append(thread)
+        except BaseException:
+            self.close()
+            raise
+
+    def _serve(self, int t):
+        cdef Py_ssize_t done = 0
+        cdef bp_job* job = self.job
+        go = self._go[t - 1]
+        while True:
+            go.acquire()
+            if self._closing:
+                return
+            with nogil:
+                job.kernels.train(job.net, job.work, job.batch, job.run, job.X, job.Y, job.n,
+                                  job.order, job.k, job.step0, job.n_steps, &done, job.team, t)
+            self._done.release()
+
+    cdef dispatch(self, bp_job job):
+        """Hand the members a job (whose team is this Team's, reset)."""
+        memset(self.team, 0, sizeof(bp_team))
+        self.team.n = self.n
+        job.team = self.team
+        self.job[0] = job
+        for go in self._go:
+            go.release()
+
+    cdef collect(self):
+        """Wait until every member has finished its part of the job."""
+        for _ in range(self.n - 1):
+            self._done.acquire()
+
+    def close(self):
+        self._closing = True
+        for go in self._go:
+            go.release()
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 cdef class Model:
@@ -396,8 +493,10 @@ cdef class Model:
         if self._batch_arrays is not None and self.batch.rows == rows:
             return
         n_in, n_out = self.net.size[0], self.net.size[self.net.n_layers]
+        # x and y in two halves: a team gathers a batch into one half while
+        # a member may still read the last batch in the other
         self._batch_arrays = tuple(aligned_zeros(rows * n) for n in
-                                   [self.net.n_units] * 5 + [n_out, n_in, n_out])
+                                   [self.net.n_units] * 5 + [n_out, 2 * n_in, 2 * n_out])
         slots[0] = &self.batch.net
         slots[1] = &self.batch.out
         slots[2] = &self.batch.d_out
@@ -414,22 +513,29 @@ cdef class Model:
     def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
               const double[:] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
               Py_ssize_t n_steps, double[::1] loss_sums, double target,
-              Py_ssize_t record_every, double[::1] record, double[::1] record_state):
+              Py_ssize_t record_every, double[::1] record, double[::1] record_state,
+              Team team=None):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _kernels.pxi).  order: (epochs, n) intp array or
         None; lrs and loss_sums: one entry per epoch of the window (lrs may
         be a broadcast constant, of stride 0); target:
         the mean loss to stop at (-inf: none); record_every: 0 or N, with
         record a buffer for the means and record_state = [open window's sum,
-        its count, means written], updated in place.  The caller holds lock().
+        its count, means written], updated in place; team: a Team that
+        shares each mini-batch (batch_size > 1) with this thread.  The caller
+        holds lock().
         Returns (status, steps_done, stopped_at_target)."""
         cdef const Py_ssize_t[:, ::1] v_order
         cdef const Py_ssize_t* p_order = NULL
         cdef Py_ssize_t done = 0
         cdef int status
         cdef bp_run run
+        cdef const bp_kernels* kernels = kernels_for(&self.net)
+        cdef bp_team* shared = NULL
         if lrs.strides[0] != 0 and lrs.strides[0] != sizeof(double):
             raise ValueError("lrs must be contiguous or a broadcast constant")
+        if team is not None and batch_size < 2:
+            raise ValueError("a team shares mini-batches: batch_size must be more than 1")
         if order is not None:
             v_order = order
             p_order = &v_order[0, 0]
@@ -446,10 +552,17 @@ cdef class Model:
         run.record_count = <Py_ssize_t>record_state[1]
         run.record_len = <Py_ssize_t>record_state[2]
         run.stopped = False
+        if team is not None:
+            team.dispatch(bp_job(kernels, &self.net, &self.work, &self.batch, &run, &X[0, 0],
+                                 &Y[0, 0], X.shape[0], p_order, batch_size, step0, n_steps,
+                                 NULL))
+            shared = team.team
         with nogil:
-            status = kernels_for(&self.net).train(&self.net, &self.work, &self.batch, &run,
-                                                  &X[0, 0], &Y[0, 0], X.shape[0], p_order,
-                                                  batch_size, step0, n_steps, &done)
+            status = kernels.train(&self.net, &self.work, &self.batch, &run, &X[0, 0], &Y[0, 0],
+                                   X.shape[0], p_order, batch_size, step0, n_steps, &done,
+                                   shared, 0)
+        if team is not None:
+            team.collect()
         record_state[0] = run.record_sum
         record_state[1] = run.record_count
         record_state[2] = run.record_len

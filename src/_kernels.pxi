@@ -60,13 +60,6 @@ cdef enum:
                         # pending, to be applied during the next forward sweep
 
 
-ctypedef struct bp_step:
-    # Per-step constants of the optimiser, computed once per update.
-    double lr
-    double step_size        # Adam: lr / (1 - beta1 ** t)
-    double bc2_sqrt         # Adam: sqrt(1 - beta2 ** t)
-
-
 cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept nogil:
     """Σ_i w[i] x[i], summed in eight interleaved partial sums then a fixed tree."""
     cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
@@ -699,19 +692,6 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                          d_prev, work.d_act + i, work.delta + i, n_in)
 
 
-cdef void apply_gradient(bp_net* net, const double* grad, const bp_step* st,
-                         double scale) noexcept nogil:
-    """One optimiser step with gradient scale·grad (scale = 1/k: a batch's mean)."""
-    cdef Py_ssize_t l
-    cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
-    for l in range(net.n_layers):
-        opt_update(net, st, net.w_off[l], net.size[l + 1] * net.size[l], scale,
-                   grad + net.w_off[l], net.weight_decay)
-        if net.train_bias and net.n_bias[l] > 0:
-            opt_update(net, st, net.b_off[l], net.n_bias[l], scale, grad + net.b_off[l],
-                       wd_bias)
-
-
 cdef inline bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
     """True unless v holds a NaN or an infinity (v == NULL: nothing to check)."""
     cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
@@ -1035,199 +1015,362 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     return BP_OK
 
 
+# ------------------------------------------------------------- mini-batches
+# A mini-batch runs as matrix products over its R rows.  train(threads=T)
+# shares each batch among a team of T threads: thread t owns one block of
+# every layer's units (`own`) and computes only its block of each product,
+# so every value is computed as a lone thread computes it and the bits do
+# not depend on T.  Thread t's blocks line up from layer to layer: the
+# forward pass of layer l writes the columns of Z_l it owns; the backward
+# pass of layer l >= 1 computes the columns of D_{l-1} it owns and updates
+# the matching columns of W_l (which no other thread reads meanwhile);
+# layer 0 updates the rows of W_0 of the units it owns.  The team meets at a
+# barrier after each layer's forward pass and each backward level, and
+# thread 0 alone runs the serial parts (each sample's loss, the optimiser's
+# step counters, the finiteness and target checks), publishing the outcome
+# in the team before the next barrier.
+
 # Products below this many multiply-adds stay in the kernels' own loops even
 # when BLAS is available: a BLAS call costs about a microsecond to set up.
 cdef enum:
     BLAS_MIN = 4096
 
+# A sense-reversing barrier on atomics: waiting threads spin briefly, then
+# yield the CPU between looks.
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #define WIN32_LEAN_AND_MEAN
+    #define NOMINMAX
+    #include <windows.h>
+    #define BP_ADD_FETCH(p, v) (_InterlockedExchangeAdd((volatile long *)(p), (v)) + (v))
+    #define BP_LOAD(p) _InterlockedOr((volatile long *)(p), 0)
+    #define BP_STORE(p, v) _InterlockedExchange((volatile long *)(p), (v))
+    #define BP_PAUSE() YieldProcessor()
+    #define BP_YIELD() SwitchToThread()
+    #else
+    #include <sched.h>
+    #define BP_ADD_FETCH(p, v) __atomic_add_fetch((p), (v), __ATOMIC_ACQ_REL)
+    #define BP_LOAD(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+    #define BP_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+    #define BP_YIELD() sched_yield()
+    #if defined(__x86_64__) || defined(__i386__)
+    #define BP_PAUSE() __builtin_ia32_pause()
+    #elif defined(__aarch64__)
+    #define BP_PAUSE() __asm__ __volatile__("yield")
+    #else
+    #define BP_PAUSE() ((void)0)
+    #endif
+    #endif
+    /* Wait until n threads have arrived (*local: this thread's phase). */
+    static void bp_barrier(int *count, int *sense, int n, int *local) {
+        int s = !*local, spins = 0;
+        *local = s;
+        if (BP_ADD_FETCH(count, 1) == n) {
+            BP_STORE(count, 0);
+            BP_STORE(sense, s);
+            return;
+        }
+        while (BP_LOAD(sense) != s) {
+            if (++spins < 2048)
+                BP_PAUSE();
+            else
+                BP_YIELD();
+        }
+    }
+    """
+    void bp_barrier(int* count, int* sense, int n, int* local) nogil
 
-cdef void gemm_abt(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                   const double* A, const double* B, double* C) noexcept nogil:
-    """C = A Bᵀ: A is M x K, B is N x K, C is M x N, all row-major.
-    Own loops: C[r, j] = dot(B[j], A[r]), as a per-sample forward pass."""
-    cdef int m = <int>M, n = <int>N, k = <int>K
+
+cdef inline int team_sync(bp_team* team, int t, int* local, int status) noexcept nogil:
+    """Wait for the whole team; then thread 0's status, which it publishes as
+    it arrives.  Alone (team NULL): status.  The status goes to the slot of
+    the phase this barrier opens: a member that leaves the barrier late still
+    reads this barrier's status, not one thread 0 wrote after it."""
+    if team == NULL:
+        return status
+    if t == 0:
+        team.status[1 - local[0]] = status
+    bp_barrier(&team.count, &team.sense, team.n, local)
+    return team.status[local[0]]
+
+
+cdef inline void own(Py_ssize_t n, const bp_team* team, int t, Py_ssize_t* lo,
+                     Py_ssize_t* hi) noexcept nogil:
+    """Thread t's block [lo, hi) of n units: equal blocks of a multiple of 8
+    units (whole cache lines of a row), in thread order; alone, all of them."""
+    cdef Py_ssize_t T = 1 if team == NULL else team.n
+    cdef Py_ssize_t b = ((n + T - 1) // T + 7) // 8 * 8
+    lo[0] = t * b if t * b < n else n
+    hi[0] = lo[0] + b if lo[0] + b < n else n
+
+
+cdef void gemm_abt(const bp_batch* batch, bint blas, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                   const double* A, const double* B, double* C, Py_ssize_t ldc) noexcept nogil:
+    """C = A Bᵀ: A is M x K, B is N x K, C is M x N with row stride ldc, all
+    row-major.  Own loops: C[r, j] = dot(B[j], A[r]), as a per-sample forward pass."""
+    cdef int m = <int>M, n = <int>N, k = <int>K, ld = <int>ldc
     cdef double one = 1.0, zero = 0.0
     cdef char tr = 84, no = 78      # 'T', 'N'
     cdef Py_ssize_t r, j
-    if batch.dgemm != NULL and M * N * K >= BLAS_MIN:
+    if blas:
         # row-major C = A Bᵀ is column-major Cᵀ = B Aᵀ
-        batch.dgemm(&tr, &no, &n, &m, &k, &one, <double*>B, &k, <double*>A, &k, &zero, C, &n)
+        batch.dgemm(&tr, &no, &n, &m, &k, &one, <double*>B, &k, <double*>A, &k, &zero, C, &ld)
         return
     for j in range(N):
         for r in range(M):
-            C[r * N + j] = dot(B + j * K, A + r * K, K)
+            C[r * ldc + j] = dot(B + j * K, A + r * K, K)
 
 
-cdef void gemm_atb_add(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                       const double* A, const double* B, double* C) noexcept nogil:
-    """C += Aᵀ B: A is K x M, B is K x N, C is M x N, all row-major.
-    Own loops: row by row of A and B, in order, as per-sample accumulation."""
+cdef void gemm_atb_add(const bp_batch* batch, bint blas, double alpha, Py_ssize_t M,
+                       Py_ssize_t N, Py_ssize_t K, const double* A, Py_ssize_t lda,
+                       const double* B, Py_ssize_t ldb, double* C,
+                       Py_ssize_t ldc) noexcept nogil:
+    """C += alpha Aᵀ B: A is K x M, B is K x N, C is M x N, row-major with row
+    strides lda, ldb, ldc.  Own loops (alpha 1 only): row by row of A and B,
+    in order, as per-sample accumulation."""
     cdef int m = <int>M, n = <int>N, k = <int>K
+    cdef int la = <int>lda, lb = <int>ldb, lc = <int>ldc
     cdef double one = 1.0
     cdef char tr = 84, no = 78
     cdef Py_ssize_t r, j
-    if batch.dgemm != NULL and M * N * K >= BLAS_MIN:
-        # row-major C += Aᵀ B is column-major Cᵀ += Bᵀ A
-        batch.dgemm(&no, &tr, &n, &m, &k, &one, <double*>B, &n, <double*>A, &m, &one, C, &n)
+    if blas:
+        # row-major C += alpha Aᵀ B is column-major Cᵀ += alpha Bᵀ A
+        batch.dgemm(&no, &tr, &n, &m, &k, &alpha, <double*>B, &lb, <double*>A, &la, &one, C, &lc)
         return
     for r in range(K):
         for j in range(M):
-            axpy(C + j * N, A[r * M + j], B + r * N, N)
+            axpy(C + j * ldc, A[r * lda + j], B + r * ldb, N)
 
 
-cdef void gemm_ab(const bp_batch* batch, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                  const double* A, const double* B, double* C) noexcept nogil:
-    """C = A B: A is M x K, B is K x N, C is M x N, all row-major.
-    Own loops: C[r] = Σ_j A[r, j] B[j] in order of j, as a per-sample Wᵀδ."""
-    cdef int m = <int>M, n = <int>N, k = <int>K
+cdef void gemm_ab(const bp_batch* batch, bint blas, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                  const double* A, const double* B, Py_ssize_t ldb, double* C,
+                  Py_ssize_t ldc) noexcept nogil:
+    """C = A B: A is M x K, B is K x N (row stride ldb), C is M x N (row
+    stride ldc), all row-major.  Own loops: C[r] = Σ_j A[r, j] B[j] in order
+    of j, as a per-sample Wᵀδ."""
+    cdef int m = <int>M, n = <int>N, k = <int>K, lb = <int>ldb, lc = <int>ldc
     cdef double one = 1.0, zero = 0.0
     cdef char no = 78
     cdef Py_ssize_t r, j, i
     cdef double* c
-    if batch.dgemm != NULL and M * N * K >= BLAS_MIN:
+    if blas:
         # row-major C = A B is column-major Cᵀ = Bᵀ Aᵀ
-        batch.dgemm(&no, &no, &n, &m, &k, &one, <double*>B, &n, <double*>A, &k, &zero, C, &n)
+        batch.dgemm(&no, &no, &n, &m, &k, &one, <double*>B, &lb, <double*>A, &k, &zero, C, &lc)
         return
     for r in range(M):
-        c = C + r * N
+        c = C + r * ldc
         for i in range(N):  # vectorised
             c[i] = 0.0 + A[r * K] * B[i]
         for j in range(1, K):
-            axpy(c, A[r * K + j], B + j * N, N)
+            axpy(c, A[r * K + j], B + j * ldb, N)
 
 
-cdef int batch_update_blas(bp_net* net, bp_batch* batch, bp_run* run, Py_ssize_t e,
-                           const double* X, Py_ssize_t R) noexcept nogil:
-    """The backward pass and plain-SGD step of a batch whose output deltas are
-    known, with BLAS: W_l -= (lr/R) D_lᵀ A_{l-1} in one dgemm per layer (after
-    D_{l-1} = (D_l W_l) ⊙ f' has read the old W_l), so the gradient is never
-    stored.  Sums in BLAS's order, like every BLAS product."""
-    cdef Py_ssize_t l, r, j, n_in, n_out, nb, u
-    cdef double* D
-    cdef const double* A
-    cdef double* b
-    cdef double sb
-    cdef bp_step st = begin_step(net, epoch_lr(run, e))
-    cdef double c = st.lr / R
-    cdef int m, n, k
-    cdef double alpha = -c, one = 1.0
-    cdef char tr = 84, no = 78
-    for l in range(net.n_layers - 1, -1, -1):
-        n_in = net.size[l]
-        n_out = net.size[l + 1]
-        D = batch.delta + R * net.u_off[l]
-        A = X if l == 0 else batch.out + R * net.u_off[l - 1]
-        if l > 0:
-            u = R * net.u_off[l - 1]
-            gemm_ab(batch, R, n_in, n_out, D, net.params + net.w_off[l], batch.d_out + u)
-            hidden_delta(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
-                         batch.d_out + u, batch.d_act + u, batch.delta + u, R * n_in)
-        # row-major W += alpha Dᵀ A is column-major Wᵀ += alpha Aᵀ D
-        m, n, k = <int>n_in, <int>n_out, <int>R
-        batch.dgemm(&no, &tr, &m, &n, &k, &alpha, <double*>A, &m, D, &n, &one,
-                    net.params + net.w_off[l], &m)
-        nb = net.n_bias[l]
-        if net.train_bias and nb > 0:
-            b = net.params + net.b_off[l]
-            for r in range(R):
-                if nb == 1:
-                    sb = 0.0
-                    for j in range(n_out):
-                        sb = sb + D[r * n_out + j]
-                    b[0] = b[0] - c * sb
-                else:
-                    sub_scaled(b, c, D + r * n_out, n_out)
-    return BP_OK
+cdef inline bint layer_blas(const bp_batch* batch, Py_ssize_t R, Py_ssize_t n_in,
+                          Py_ssize_t n_out) noexcept nogil:
+    """Whether a layer's products go to BLAS: decided on the whole product,
+    so that every thread of a team decides alike."""
+    return batch.dgemm != NULL and R * n_in * n_out >= BLAS_MIN
+
+
+cdef void rows_apply(int code, double slope, double* Z, double* O, double* d_out, double* d_act,
+                     double* D, Py_ssize_t R, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi,
+                     bint backward) noexcept nogil:
+    """activate (forward) or hidden_delta (backward) on columns [lo, hi) of
+    R rows of width units: in one pass when the block is whole rows."""
+    cdef Py_ssize_t r, o
+    if lo == 0 and hi == width:
+        R, width, hi = 1, R * width, R * width
+    for r in range(R):
+        o = r * width + lo
+        if backward:
+            hidden_delta(code, slope, Z + o, O + o, d_out + o, d_act + o, D + o, hi - lo)
+        else:
+            activate(code, slope, Z + o, O + o, hi - lo)
+
+
+cdef void bias_step(bp_net* net, const bp_step* st, double* G, Py_ssize_t l,
+                    const double* D, Py_ssize_t R, Py_ssize_t lo, Py_ssize_t hi,
+                    bint direct) noexcept nogil:
+    """Layer l's biases from its deltas D (R x size[l + 1]): the per-unit
+    biases [lo, hi), or the shared one when lo == 0.  direct: plain SGD, b -=
+    (lr / R) Σ_r D[r]; else the gradient Σ_r D[r] goes to G (the gradient
+    buffer) and then through the optimiser."""
+    cdef Py_ssize_t n_out = net.size[l + 1], nb = net.n_bias[l], r, j
+    cdef double* b = net.params + net.b_off[l]
+    cdef double* g = G + net.b_off[l]
+    cdef double c = st.lr / R, sb
+    cdef double wd = net.weight_decay if net.decay_bias else 0.0
+    if not net.train_bias or nb == 0 or hi <= lo or (nb == 1 and lo > 0):
+        return
+    if nb == 1:
+        if not direct:
+            g[0] = 0.0
+        for r in range(R):
+            sb = 0.0
+            for j in range(n_out):
+                sb = sb + D[r * n_out + j]
+            if direct:
+                b[0] = b[0] - c * sb
+            else:
+                g[0] = g[0] + sb
+        if not direct:
+            opt_update(net, st, net.b_off[l], 1, 1.0 / R, g, wd)
+        return
+    if direct:
+        for r in range(R):
+            sub_scaled(b + lo, c, D + r * n_out + lo, hi - lo)
+        return
+    memset(g + lo, 0, (hi - lo) * sizeof(double))
+    for r in range(R):
+        axpy(g + lo, 1.0, D + r * n_out + lo, hi - lo)
+    opt_update(net, st, net.b_off[l] + lo, hi - lo, 1.0 / R, g + lo, wd)
 
 
 cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py_ssize_t e,
-                    const double* X, const double* Y, Py_ssize_t rows) noexcept nogil:
-    """One mini-batch step of epoch e on rows consecutive samples X, Y
-    (row-major): the forward and backward passes as matrix products over the
-    whole batch, the gradient averaged over its rows, then one optimiser step.
-    Each sample's loss, taken before the step, goes to note_loss."""
-    cdef Py_ssize_t L = net.n_layers, R = rows, l, r, j, n_in, n_out, nb, u
+                    const double* X, const double* Y, Py_ssize_t rows, bp_team* team, int t,
+                    int* phase) noexcept nogil:
+    """Thread t's part of one mini-batch step of epoch e on rows consecutive
+    samples X, Y (row-major): the forward and backward passes as matrix
+    products over the whole batch, the gradient averaged over its rows, then
+    one optimiser step.  Each sample's loss, taken before the step, goes to
+    note_loss.  Plain SGD on BLAS updates W_l -= (lr/R) D_lᵀ A_{l-1} in one
+    dgemm, after D_{l-1} = (D_l W_l) ⊙ f' has read the old W_l; otherwise the
+    gradient goes through work.grad and the optimiser."""
+    cdef Py_ssize_t L = net.n_layers, R = rows, l, r, j, n_in, n_out, lo, hi, u
     cdef const double* A = X
     cdef double* Z
     cdef double* O
     cdef double* D
+    cdef double* W
     cdef double* G
     cdef const double* b
-    cdef double E, sb
-    cdef int code
+    cdef double E
+    cdef int code, status = BP_OK
+    cdef bint blas, direct
     cdef bp_step st
-    # forward: Z_l = A_{l-1} W_lᵀ + b_l, A_l = f(Z_l)
+    # forward: Z_l = A_{l-1} W_lᵀ + b_l, A_l = f(Z_l), on the columns t owns
     for l in range(L):
         n_in = net.size[l]
         n_out = net.size[l + 1]
         Z = batch.net + R * net.u_off[l]
         O = batch.out + R * net.u_off[l]
-        gemm_abt(batch, R, n_out, n_in, A, net.params + net.w_off[l], Z)
-        nb = net.n_bias[l]
-        b = net.params + net.b_off[l]
-        if nb > 0:
-            for r in range(R):
-                add_bias(Z + r * n_out, b if nb > 1 else NULL, n_out, b[0])
         code = net.act[l]
+        own(n_out, team, t, &lo, &hi)
+        if hi > lo:
+            gemm_abt(batch, layer_blas(batch, R, n_in, n_out), R, hi - lo, n_in, A,
+                     net.params + net.w_off[l] + lo * n_in, Z + lo, n_out)
+            b = net.params + net.b_off[l]
+            if net.n_bias[l] > 0:
+                for r in range(R):
+                    add_bias(Z + r * n_out + lo, b + lo if net.n_bias[l] > 1 else NULL, hi - lo,
+                             b[0])
+            if code != BP_SOFTMAX:
+                rows_apply(code, net.act_param[l], Z, O, NULL, NULL, NULL, R, n_out, lo, hi,
+                           False)
         if code == BP_SOFTMAX:
-            for r in range(R):
+            # softmax needs whole rows: the team splits the rows instead
+            status = team_sync(team, t, phase, status)
+            if status != BP_OK:
+                return status
+            own(R, team, t, &lo, &hi)
+            for r in range(lo, hi):
                 activate(code, net.act_param[l], Z + r * n_out, O + r * n_out, n_out)
-        else:
-            activate(code, net.act_param[l], Z, O, R * n_out)
+        status = team_sync(team, t, phase, status)
+        if status != BP_OK:
+            return status
         A = O
-    # output layer: each sample's loss and deltas
-    n_out = net.size[L]
-    u = R * net.u_off[L - 1]
-    for r in range(R):
-        j = r * n_out
-        E = output_stage(net, batch.net + u + j, batch.out + u + j, Y + j, batch.d_out + u + j,
-                         batch.d_act + u + j, batch.delta + u + j, batch.errors + j)
-        if not isfinite(E):
-            return BP_NONFINITE_LOSS
-        note_loss(run, e, E)
-    if batch.dgemm != NULL and plain_sgd(net):
-        return batch_update_blas(net, batch, run, e, X, R)
-    # backward: G_l += D_lᵀ A_{l-1};  D_{l-1} = (D_l W_l) ⊙ f'(Z_{l-1})
-    memset(work.grad, 0, net.n_params * sizeof(double))
+    # output layer (thread 0): each sample's loss and deltas, then the step's constants
+    if t == 0:
+        n_out = net.size[L]
+        u = R * net.u_off[L - 1]
+        for r in range(R):
+            j = r * n_out
+            E = output_stage(net, batch.net + u + j, batch.out + u + j, Y + j,
+                             batch.d_out + u + j, batch.d_act + u + j, batch.delta + u + j,
+                             batch.errors + j)
+            if not isfinite(E):
+                status = BP_NONFINITE_LOSS
+                break
+            note_loss(run, e, E)
+        if status == BP_OK:
+            st = begin_step(net, epoch_lr(run, e))
+            if team != NULL:
+                team.st = st
+    status = team_sync(team, t, phase, status)
+    if status != BP_OK:
+        return status
+    if team != NULL:
+        st = team.st
+    # backward, from the top: level l >= 1 computes t's columns of D_{l-1}
+    # and updates the same columns of W_l; layer 0 updates t's rows of W_0.
+    direct = batch.dgemm != NULL and plain_sgd(net)
     for l in range(L - 1, -1, -1):
         n_in = net.size[l]
         n_out = net.size[l + 1]
         D = batch.delta + R * net.u_off[l]
         A = X if l == 0 else batch.out + R * net.u_off[l - 1]
-        gemm_atb_add(batch, n_out, n_in, R, D, A, work.grad + net.w_off[l])
-        nb = net.n_bias[l]
-        G = work.grad + net.b_off[l]
-        if nb == 1:
-            for r in range(R):
-                sb = 0.0
-                for j in range(n_out):
-                    sb = sb + D[r * n_out + j]
-                G[0] = G[0] + sb
-        elif nb > 1:
-            for r in range(R):
-                axpy(G, 1.0, D + r * n_out, n_out)
-        if l > 0:
+        W = net.params + net.w_off[l]
+        G = work.grad + net.w_off[l]
+        blas = layer_blas(batch, R, n_in, n_out)
+        own(n_in if l > 0 else n_out, team, t, &lo, &hi)
+        if l > 0 and hi > lo:
             u = R * net.u_off[l - 1]
-            gemm_ab(batch, R, n_in, n_out, D, net.params + net.w_off[l], batch.d_out + u)
-            hidden_delta(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
-                         batch.d_out + u, batch.d_act + u, batch.delta + u, R * n_in)
-    st = begin_step(net, epoch_lr(run, e))
-    apply_gradient(net, work.grad, &st, 1.0 / R)
-    return BP_OK
+            gemm_ab(batch, blas, R, hi - lo, n_out, D, W + lo, n_in, batch.d_out + u + lo, n_in)
+            rows_apply(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
+                       batch.d_out + u, batch.d_act + u, batch.delta + u, R, n_in, lo, hi, True)
+            if direct:
+                gemm_atb_add(batch, True, -st.lr / R, n_out, hi - lo, R, D, n_out, A + lo,
+                             n_in, W + lo, n_in)
+            else:
+                for j in range(n_out):
+                    memset(G + j * n_in + lo, 0, (hi - lo) * sizeof(double))
+                gemm_atb_add(batch, blas, 1.0, n_out, hi - lo, R, D, n_out, A + lo, n_in,
+                             G + lo, n_in)
+                for j in range(n_out):
+                    opt_update(net, &st, net.w_off[l] + j * n_in + lo, hi - lo, 1.0 / R,
+                               G + j * n_in + lo, net.weight_decay)
+        elif l == 0 and hi > lo:
+            if direct:
+                gemm_atb_add(batch, True, -st.lr / R, hi - lo, n_in, R, D + lo, n_out, X, n_in,
+                             W + lo * n_in, n_in)
+            else:
+                memset(G + lo * n_in, 0, (hi - lo) * n_in * sizeof(double))
+                gemm_atb_add(batch, blas, 1.0, hi - lo, n_in, R, D + lo, n_out, X, n_in,
+                             G + lo * n_in, n_in)
+                opt_update(net, &st, net.w_off[0] + lo * n_in, (hi - lo) * n_in, 1.0 / R,
+                           G + lo * n_in, net.weight_decay)
+        own(n_out, team, t, &lo, &hi)
+        if l > 0 or net.n_bias[0] != 1:
+            bias_step(net, &st, work.grad, l, D, R, lo, hi, direct)
+        if l > 0:
+            status = team_sync(team, t, phase, status)
+            if status != BP_OK:
+                return status
+    if net.train_bias and net.n_bias[0] == 1:
+        # the shared bias of layer 0 sums all of D_0, which the whole team wrote
+        status = team_sync(team, t, phase, status)
+        if status != BP_OK:
+            return status
+        own(net.size[1], team, t, &lo, &hi)
+        bias_step(net, &st, work.grad, 0, batch.delta + R * net.u_off[0], R, lo, hi, direct)
+        status = team_sync(team, t, phase, status)
+    return status
 
 
 cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
                        const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
-                       Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
-                       Py_ssize_t* done) noexcept nogil:
-    """train_steps for k > 1: batch_step on each batch, its samples gathered
-    into the batch workspace when an order is given."""
+                       Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps, Py_ssize_t* done,
+                       bp_team* team, int t) noexcept nogil:
+    """train_steps for k > 1: thread t's part of batch_step on each batch, its
+    samples gathered (each thread its block of rows) into one of two halves
+    of the batch workspace, in turn, when an order is given."""
     cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
     cdef Py_ssize_t S = (n + k - 1) // k
-    cdef Py_ssize_t s, e, b, p, p_end, i, idx
+    cdef Py_ssize_t s, e, b, p, p_end, i, idx, lo, hi, half
     cdef const double* Xb
     cdef const double* Yb
-    cdef int status
+    cdef int status = BP_OK, phase = 0
     done[0] = 0
     for s in range(step0, step0 + n_steps):
         e = s // S
@@ -1238,20 +1381,37 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
             Xb = X + p * n_in
             Yb = Y + p * n_out
         else:
-            for i in range(p, p_end):
+            # two halves: a team member may still read the last batch's rows
+            half = (s & 1) * batch.rows
+            own(p_end - p, team, t, &lo, &hi)
+            for i in range(p + lo, p + hi):
                 idx = order[e * n + i]
-                memcpy(batch.x + (i - p) * n_in, X + idx * n_in, n_in * sizeof(double))
-                memcpy(batch.y + (i - p) * n_out, Y + idx * n_out, n_out * sizeof(double))
-            Xb = batch.x
-            Yb = batch.y
-        status = batch_step(net, work, batch, run, e, Xb, Yb, p_end - p)
+                memcpy(batch.x + (half + i - p) * n_in, X + idx * n_in, n_in * sizeof(double))
+                memcpy(batch.y + (half + i - p) * n_out, Y + idx * n_out, n_out * sizeof(double))
+            status = team_sync(team, t, &phase, status)
+            if status != BP_OK:
+                return status
+            Xb = batch.x + half * n_in
+            Yb = batch.y + half * n_out
+        status = batch_step(net, work, batch, run, e, Xb, Yb, p_end - p, team, t, &phase)
         if status != BP_OK:
             return status
-        if (b == S - 1 or s == step0 + n_steps - 1) and not state_finite(net):
-            return BP_NONFINITE_PARAMS
+        if b == S - 1 or s == step0 + n_steps - 1:
+            status = team_sync(team, t, &phase, status)
+            if status != BP_OK:
+                return status
+            if t == 0:
+                if not state_finite(net):
+                    status = BP_NONFINITE_PARAMS
+                elif b == S - 1 and run.loss_sums[e] / n <= run.target:
+                    run.stopped = True
+                if team != NULL:
+                    team.stopped = run.stopped
+            status = team_sync(team, t, &phase, status)
+            if status != BP_OK:
+                return status
         done[0] = s - step0 + 1
-        if b == S - 1 and run.loss_sums[e] / n <= run.target:
-            run.stopped = True
+        if (team.stopped if team != NULL else run.stopped):
             return BP_OK
     return BP_OK
 
@@ -1259,7 +1419,7 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
 cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
                      const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
                      Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
-                     Py_ssize_t* done) noexcept nogil:
+                     Py_ssize_t* done, bp_team* team, int t) noexcept nogil:
     """Run optimiser steps step0 .. step0 + n_steps - 1 of a window of epochs.
 
     X: (n, size[0]) and Y: (n, size[L]), C-contiguous.  Step s belongs to
@@ -1278,10 +1438,15 @@ cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
     (before that sample's update) or BP_NONFINITE_PARAMS when the parameters
     or optimiser state are not finite at the end of an epoch or of the call.
     *done receives the number of steps completed (and checked).
+
+    With team (k > 1 only), this is thread t's part of the call: every member
+    runs train_steps with the same arguments but its own t and done, and
+    thread 0's status and *done are the call's.
     """
     if k == 1:
         return train_online(net, work, run, X, Y, n, order, step0, n_steps, done)
-    return train_batches(net, work, batch, run, X, Y, n, order, k, step0, n_steps, done)
+    return train_batches(net, work, batch, run, X, Y, n, order, k, step0, n_steps, done,
+                         team, t)
 
 
 cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,

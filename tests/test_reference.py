@@ -114,10 +114,12 @@ def test_loss_and_predict_agree_with_reference():
         np.testing.assert_allclose(net.predict(X), [ref.forward(x)[1][-1] for x in X], rtol=1e-13)
 
 
+@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("blas", [True, False])
 @pytest.mark.parametrize("optimizer,ref_opt", [(bp.SGD(), {}), (bp.Adam(), {"opt": "adam"})])
-def test_large_mini_batches_agree_with_reference(blas, optimizer, ref_opt):
-    """Matrix products big enough for BLAS (when SciPy is there) or the own loops."""
+def test_large_mini_batches_agree_with_reference(blas, optimizer, ref_opt, threads):
+    """Matrix products big enough for BLAS (when SciPy is there) or the own
+    loops, by one thread or shared among a team."""
     from backprop import _core
 
     used = _core.blas_in_use()
@@ -130,7 +132,8 @@ def test_large_mini_batches_agree_with_reference(blas, optimizer, ref_opt):
                          seed=3)
         ref = reference_for(net, **ref_opt)
         lr = 0.01 if ref_opt else 0.1
-        hist = net.train(X, Y, epochs=3, lr=lr, batch_size=32, optimizer=optimizer, shuffle=True, seed=9)
+        hist = net.train(X, Y, epochs=3, lr=lr, batch_size=32, optimizer=optimizer, shuffle=True, seed=9,
+                         threads=threads)
         compare(net, ref, hist, ref.train(X, Y, 3, lr, batch_size=32, orders=permutations(9, 3, 100)))
     finally:
         _core.use_blas(used)

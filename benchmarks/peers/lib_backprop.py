@@ -1,6 +1,7 @@
 """backprop, the library under test: one ``Network.train`` call per run (W0's
-10^6 updates included), and a threads row: two independent networks trained at
-once in two Python threads (the core releases the GIL)."""
+10^6 updates included), a threads row: two independent networks trained at
+once in two Python threads (the core releases the GIL), and for mini-batches a
+row of one network whose batches a team of two threads shares (threads=2)."""
 import threading
 import time
 
@@ -36,6 +37,9 @@ def rows(wl):
     if wl.batch_size > 1:
         # mini-batches run as matrix products, on SciPy's BLAS when installed
         rows.append(Row("backprop", "backprop-blas2", "backprop, BLAS on 2 threads", threads=2))
+        # train(threads=2): a team of two threads shares each batch, one BLAS thread each
+        rows.append(Row("backprop", "backprop-team2", "backprop, threads=2 (one BLAS thread each)",
+                        threads=2))
     rows.append(Row("backprop", "backprop-threads", "backprop, 2 networks in 2 threads", threads=2,
                     copies=2))
     return rows
@@ -49,6 +53,7 @@ class Trainer:
             backprop._core.use_kernels("baseline")
 
         self.wl, self.X, self.Y = wl, data.X, data.Y
+        self.threads = 2 if row.key == "backprop-team2" else 1
         weights, biases = workloads.split(wl, data.params0)
         self.nets = [
             backprop.Network.from_weights(
@@ -68,7 +73,7 @@ class Trainer:
         if len(self.nets) == 1:
             start = time.perf_counter()
             self.nets[0].train(self.X, self.Y, epochs=self.wl.epochs, lr=self.wl.lr,
-                               batch_size=self.wl.batch_size, shuffle=False)
+                               batch_size=self.wl.batch_size, shuffle=False, threads=self.threads)
             return time.perf_counter() - start
         ready = threading.Barrier(len(self.nets) + 1)
         threads = [threading.Thread(target=self._train, args=(net, ready)) for net in self.nets]

@@ -80,6 +80,17 @@ class DivergenceError(FloatingPointError):
         history: object = None,
     ) -> None: ...
 
+class Team:
+    """Members 1 .. n-1 of a team of n threads that shares each mini-batch
+    (train's threads=n), for the length of one train call."""
+
+    n: int
+    def __init__(self, n: int) -> None: ...
+    def close(self) -> None:
+        """End the members' threads."""
+    def __enter__(self) -> Team: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
 class Model:
     """The buffers of one network and the compiled operations on them."""
 
@@ -177,11 +188,13 @@ class Model:
         record_every: int,
         record: _Vector,
         record_state: _Vector,
+        team: Team | None = None,
     ) -> tuple[int, int, bool]:
         """Run optimiser steps; returns (status, steps_done, stopped_at_target).
         target: the mean epoch loss to stop at (-inf: none); record_every: 0 or
         N, the mean loss of every N samples going to record, with record_state
-        = [open window's sum, its count, means written].  Needs lock()."""
+        = [open window's sum, its count, means written]; team: threads that
+        share each mini-batch with this one.  Needs lock()."""
     def capture_step(self, x: _Vector, t: _Vector, lr: float) -> tuple[int, float]:
         """One online update that leaves every intermediate in ``work``;
         returns (status, loss before the update)."""

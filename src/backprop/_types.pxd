@@ -102,6 +102,24 @@ ctypedef struct bp_batch:
     bp_dgemm_fn dgemm               # BLAS for the large products, or NULL
 
 
+ctypedef struct bp_step:
+    # Per-step constants of the optimiser, computed once per update.
+    double lr
+    double step_size        # Adam: lr / (1 - beta1 ** t)
+    double bc2_sqrt         # Adam: sqrt(1 - beta2 ** t)
+
+
+ctypedef struct bp_team:
+    # The threads that share each mini-batch of one compiled call (train's
+    # threads=T > 1); thread 0 runs the serial parts and publishes here.
+    int n                           # T
+    int count                       # arrivals at the open barrier (atomic)
+    int sense                       # flips as each barrier opens (atomic)
+    int status[2]                   # thread 0's status at the barrier that opens phase 0 / 1
+    bint stopped                    # training reached the target loss
+    bp_step st                      # the current optimiser step
+
+
 ctypedef struct bp_run:
     # A training call's per-epoch settings and results, for a window of epochs.
     const double* lrs               # the learning rate of each epoch: lrs[e * lr_stride]
@@ -122,7 +140,8 @@ ctypedef struct bp_run:
 ctypedef int (*bp_train_fn)(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
                             const double* X, const double* Y, Py_ssize_t n,
                             const Py_ssize_t* order, Py_ssize_t k, Py_ssize_t step0,
-                            Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil
+                            Py_ssize_t n_steps, Py_ssize_t* done, bp_team* team,
+                            int t) noexcept nogil
 ctypedef void (*bp_rows_fn)(const bp_net* net, bp_work* work, const double* X,
                             const double* Y, Py_ssize_t n, double* out) noexcept nogil
 

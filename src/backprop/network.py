@@ -1,4 +1,5 @@
 """The Network: configuration, validation and bookkeeping around the compiled core."""
+import contextlib
 import copy as _copy
 import signal
 import sys
@@ -30,6 +31,8 @@ CHUNK_WORK = 300_000_000
 STEP_COST = 32
 # At most this many sample indices (one permutation per epoch) per compiled call.
 ORDER_WINDOW = 1 << 20
+# The most threads one train call may share its mini-batches among.
+MAX_THREADS = 256
 
 
 class Network:
@@ -280,7 +283,7 @@ class Network:
     # -------------------------------------------------------------- training
     def train(self, X, Y, epochs=1, lr=None, *, batch_size=1, optimizer=None, shuffle=False,
               seed=None, validation=None, target_loss=None, callbacks=(), record_every=None,
-              progress=False):
+              progress=False, threads=1):
         """Train by backpropagation; returns a ``History``.
 
         epochs:       passes over the data
@@ -307,6 +310,11 @@ class Network:
                       (``History.record``), filled inside the compiled loop
         progress:     True shows a progress bar with the running loss (needs tqdm),
                       "auto" only on a terminal
+        threads:      T > 1 shares each mini-batch's work among T threads (this
+                      one included): each owns a block of every layer's units.
+                      Needs batch_size > 1; gives the same bits as one thread
+                      (with BLAS, see the README).  While it runs, BLAS is held
+                      to one thread of its own when threadpoolctl is installed
 
         Ctrl-C stops training at the next chunk boundary (within about 0.1 s)
         and returns the History so far with ``stop_reason == "interrupted"``;
@@ -330,6 +338,10 @@ class Network:
             raise ValueError(f"epochs={epochs} of {n} samples would take the network's sample count "
                              f"past {_core.MAX_COUNT} (it is at {self._model.samples})")
         shuffle = as_bool(shuffle, "shuffle")
+        threads = as_int(threads, "threads", 1, MAX_THREADS)
+        if threads > 1 and k == 1:
+            raise ValueError(f"threads={threads} shares each mini-batch among threads: it needs "
+                             "batch_size > 1 (online updates are sequential)")
         if optimizer is not None:
             check_optimizer(optimizer)
         lr = self._lr(lr, optimizer or self._optimizer)
@@ -376,9 +388,11 @@ class Network:
                 for cb in callbacks:
                     if hasattr(cb, "on_train_begin"):
                         cb.on_train_begin()
-                with bar, _stop_on_sigint() as sigint:
+                with bar, _stop_on_sigint() as sigint, _blas_alone(threads), \
+                        (_core.Team(threads) if threads > 1 else contextlib.nullcontext()) as team:
                     return self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
-                                          callbacks, record_every, bar, sigint, self._model.samples))
+                                          callbacks, record_every, bar, sigint, self._model.samples,
+                                          team))
             except BaseException:
                 if undo is not None and (self._epochs, self._model.samples) == progress_before:
                     # Nothing was trained: the call leaves no trace, not even
@@ -427,7 +441,8 @@ class Network:
             record = run.record_buffer(end - step)
             status, done, stopped = self._model.train(
                 run.X, run.Y, order, run.lrs[e_lo:e_hi], k, step - e_lo * S, end - step,
-                run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record, run.record_state)
+                run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record, run.record_state,
+                run.team)
             if status != _core.STATUS_OK:
                 self._model.set_state(*snapshot[0])
                 self._rng.bit_generator.state = snapshot[1]
@@ -589,10 +604,11 @@ class _Run:
     """The state of one train() call: data, settings, per-epoch results."""
 
     def __init__(self, X, Y, epochs, lrs, k, shuffle, validation, target, callbacks, record_every,
-                 bar, sigint, samples_before):
+                 bar, sigint, samples_before, team):
         self.X, self.Y, self.lrs, self.k, self.shuffle = X, Y, lrs, k, shuffle
         self.validation, self.target, self.callbacks = validation, target, callbacks
         self.record_every, self.bar, self.sigint = record_every, bar, sigint
+        self.team = team                    # a _core.Team, or None
         self.n = X.shape[0]
         self.S = -(-self.n // k)
         self.total = epochs * self.S
@@ -683,6 +699,20 @@ class _EpochTimes:
             ended += t0
         self.pending.clear()
         return self.times[:count]
+
+
+def _blas_alone(threads):
+    """While a team of threads shares the mini-batches, each member's BLAS
+    products run on one BLAS thread (through threadpoolctl, when installed):
+    BLAS's own threads would otherwise oversubscribe the cores, or queue the
+    members' calls one after another."""
+    if threads == 1 or not _core.blas_in_use():
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _stop_on_sigint:
