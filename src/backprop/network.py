@@ -314,7 +314,7 @@ class Network:
                       one included): each owns a block of every layer's units.
                       Needs batch_size > 1; gives the same bits as one thread
                       (with BLAS, see the README).  While it runs, BLAS is held
-                      to one thread of its own when threadpoolctl is installed
+                      to one thread of its own when threadpoolctl is installed.
 
         Ctrl-C stops training at the next chunk boundary (within about 0.1 s)
         and returns the History so far with ``stop_reason == "interrupted"``;
