@@ -2,11 +2,13 @@
 
 On a shared, noisy machine the rate of one run moves by more than most
 changes are worth, and a table of best-of-N rows taken minutes apart cannot
-tell a 10% gain from noise. This script alternates the two builds run by run
-(A, B, A, B, ...), each run a fresh worker process timing the workload
-``--repeat`` times and keeping its best, and reports the median of the
-per-pair ratios A/B and how many pairs A won. A drift of the machine's speed
-then hits both halves of a pair alike.
+tell a 10% gain from noise. This script alternates the two builds run by run,
+each run a fresh worker process timing the workload ``--repeat`` times and
+keeping its best, and reports the median of the per-pair ratios A/B and how
+many pairs A won. A drift of the machine's speed then hits both halves of a
+pair alike. The pairs take turns at which build runs first (A B, B A, A B,
+...): the first run of a pair came out a few per cent slower often enough to
+bias a comparison that always started with the same build.
 
 A build is a directory to put first on PYTHONPATH in which ``import backprop``
 finds the build to test, say a checkout's ``src`` after
@@ -85,10 +87,11 @@ def main(argv=None):
         workloads.save(work / "data", wl, X, Y, workloads.initial_params(wl))
         finals = [None, None]
         for pair in range(args.pairs):
-            for k, build in enumerate(builds):
-                seconds, finals[k] = one_run(build, work, args.repeat)
+            for k in (0, 1) if pair % 2 == 0 else (1, 0):
+                seconds, finals[k] = one_run(builds[k], work, args.repeat)
                 rates[k].append(wl.samples_trained / seconds)
-            print(f"pair {pair + 1:2d}: A {rates[0][-1]:12.4g}/s  B {rates[1][-1]:12.4g}/s  "
+            print(f"pair {pair + 1:2d} ({'AB' if pair % 2 == 0 else 'BA'}): "
+                  f"A {rates[0][-1]:12.4g}/s  B {rates[1][-1]:12.4g}/s  "
                   f"A/B {rates[0][-1] / rates[1][-1]:.3f}")
         same = np.array_equal(finals[0], finals[1])
     ratios = [a / b for a, b in zip(*rates)]
