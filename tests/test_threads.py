@@ -2,6 +2,7 @@
 is computed as a lone thread computes it, so the kernels' own loops give the
 same bits for any T; BLAS sums in its own order, which may depend on the
 block shapes."""
+import sys
 import threading
 
 import numpy as np
@@ -132,3 +133,34 @@ def test_a_member_that_cannot_start_leaves_no_thread_and_no_trace(monkeypatch):
     monkeypatch.undo()
     net.train(X, Y, batch_size=16, threads=3)
     assert net.epochs_trained == 1
+
+
+def test_a_team_holds_blas_to_one_thread_per_member_while_it_runs(blas, monkeypatch):
+    if not blas(True):
+        pytest.skip("SciPy's BLAS is not installed")
+    calls = []
+
+    class Limits:
+        def __init__(self, limits, user_api):
+            calls.append((limits, user_api))
+
+        def __enter__(self):
+            calls.append("enter")
+
+        def __exit__(self, *exc):
+            calls.append("exit")
+
+    fake = type(sys)("threadpoolctl")
+    fake.threadpool_limits = Limits
+    monkeypatch.setitem(sys.modules, "threadpoolctl", fake)
+    trained([5, 40, 3], {}, {"batch_size": 8}, 1)
+    assert calls == []                      # one thread: BLAS keeps its own threads
+    trained([5, 40, 3], {}, {"batch_size": 8}, 2)
+    assert calls == [(1, "blas"), "enter", "exit"]
+
+
+def test_a_team_needs_two_threads():
+    with pytest.raises(ValueError, match="at least 2 threads"):
+        _core.Team(1)
+    with _core.Team(3) as team:
+        assert team.n == 3
