@@ -1127,8 +1127,8 @@ cdef void gemm_atb_add(const bp_batch* batch, bint blas, double alpha, Py_ssize_
                        const double* B, Py_ssize_t ldb, double* C,
                        Py_ssize_t ldc) noexcept nogil:
     """C += alpha Aᵀ B: A is K x M, B is K x N, C is M x N, row-major with row
-    strides lda, ldb, ldc.  Own loops (alpha 1 only): row by row of A and B,
-    in order, as per-sample accumulation."""
+    strides lda, ldb, ldc.  Own loops: row by row of A and B, in order, as
+    per-sample accumulation."""
     cdef int m = <int>M, n = <int>N, k = <int>K
     cdef int la = <int>lda, lb = <int>ldb, lc = <int>ldc
     cdef double one = 1.0
@@ -1140,7 +1140,7 @@ cdef void gemm_atb_add(const bp_batch* batch, bint blas, double alpha, Py_ssize_
         return
     for r in range(K):
         for j in range(M):
-            axpy(C + j * ldc, A[r * lda + j], B + r * ldb, N)
+            axpy(C + j * ldc, alpha * A[r * lda + j], B + r * ldb, N)
 
 
 cdef void gemm_ab(const bp_batch* batch, bint blas, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
@@ -1187,6 +1187,29 @@ cdef void rows_apply(int code, double slope, double* Z, double* O, double* d_out
             hidden_delta(code, slope, Z + o, O + o, d_out + o, d_act + o, D + o, hi - lo)
         else:
             activate(code, slope, Z + o, O + o, hi - lo)
+
+
+cdef void weight_step(bp_net* net, const bp_batch* batch, const bp_step* st, double* grad,
+                      bint blas, bint direct, Py_ssize_t R, Py_ssize_t M, Py_ssize_t N,
+                      const double* D, Py_ssize_t ldd, const double* A, Py_ssize_t lda,
+                      Py_ssize_t off, Py_ssize_t ld) noexcept nogil:
+    """The step of the block of weights params[off + j ld + i] (j < M, i < N)
+    from their gradient Σ_r D[r, j] A[r, i] over R rows (D and A row-major,
+    row strides ldd and lda).  direct (plain SGD on BLAS): one dgemm adds
+    -(lr / R) Dᵀ A to the weights; else the gradient goes to grad (the
+    gradient buffer, laid out as params) and then through the optimiser."""
+    cdef Py_ssize_t j
+    cdef double* G = grad + off
+    if direct:
+        gemm_atb_add(batch, True, -st.lr / R, M, N, R, D, ldd, A, lda, net.params + off, ld)
+        return
+    for j in range(M):
+        memset(G + j * ld, 0, N * sizeof(double))
+    gemm_atb_add(batch, blas, 1.0, M, N, R, D, ldd, A, lda, G, ld)
+    if N == ld:
+        M, N = 1, M * N     # whole rows: one pass
+    for j in range(M):
+        opt_update(net, st, off + j * ld, N, 1.0 / R, G + j * ld, net.weight_decay)
 
 
 cdef void bias_step(bp_net* net, const bp_step* st, double* G, Py_ssize_t l,
@@ -1243,7 +1266,6 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
     cdef double* O
     cdef double* D
     cdef double* W
-    cdef double* G
     cdef const double* b
     cdef double E
     cdef int code, status = BP_OK
@@ -1311,7 +1333,6 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
         D = batch.delta + R * net.u_off[l]
         A = X if l == 0 else batch.out + R * net.u_off[l - 1]
         W = net.params + net.w_off[l]
-        G = work.grad + net.w_off[l]
         blas = layer_blas(batch, R, n_in, n_out)
         own(n_in if l > 0 else n_out, team, t, &lo, &hi)
         if l > 0 and hi > lo:
@@ -1319,27 +1340,13 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
             gemm_ab(batch, blas, R, hi - lo, n_out, D, W + lo, n_in, batch.d_out + u + lo, n_in)
             rows_apply(net.act[l - 1], net.act_param[l - 1], batch.net + u, batch.out + u,
                        batch.d_out + u, batch.d_act + u, batch.delta + u, R, n_in, lo, hi, True)
-            if direct:
-                gemm_atb_add(batch, True, -st.lr / R, n_out, hi - lo, R, D, n_out, A + lo,
-                             n_in, W + lo, n_in)
-            else:
-                for j in range(n_out):
-                    memset(G + j * n_in + lo, 0, (hi - lo) * sizeof(double))
-                gemm_atb_add(batch, blas, 1.0, n_out, hi - lo, R, D, n_out, A + lo, n_in,
-                             G + lo, n_in)
-                for j in range(n_out):
-                    opt_update(net, &st, net.w_off[l] + j * n_in + lo, hi - lo, 1.0 / R,
-                               G + j * n_in + lo, net.weight_decay)
+            # columns [lo, hi) of W_l
+            weight_step(net, batch, &st, work.grad, blas, direct, R, n_out, hi - lo, D, n_out,
+                        A + lo, n_in, net.w_off[l] + lo, n_in)
         elif l == 0 and hi > lo:
-            if direct:
-                gemm_atb_add(batch, True, -st.lr / R, hi - lo, n_in, R, D + lo, n_out, X, n_in,
-                             W + lo * n_in, n_in)
-            else:
-                memset(G + lo * n_in, 0, (hi - lo) * n_in * sizeof(double))
-                gemm_atb_add(batch, blas, 1.0, hi - lo, n_in, R, D + lo, n_out, X, n_in,
-                             G + lo * n_in, n_in)
-                opt_update(net, &st, net.w_off[0] + lo * n_in, (hi - lo) * n_in, 1.0 / R,
-                           G + lo * n_in, net.weight_decay)
+            # rows [lo, hi) of W_0
+            weight_step(net, batch, &st, work.grad, blas, direct, R, hi - lo, n_in, D + lo,
+                        n_out, X, n_in, net.w_off[0] + lo * n_in, n_in)
         own(n_out, team, t, &lo, &hi)
         if l > 0 or net.n_bias[0] != 1:
             bias_step(net, &st, work.grad, l, D, R, lo, hi, direct)
