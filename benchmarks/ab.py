@@ -16,6 +16,7 @@ finds the build to test, say a checkout's ``src`` after
 (a speed change must not change a result): the script says so if they do not.
 
     python benchmarks/ab.py NEW/src OLD/src --workload W1 --pairs 16
+    python benchmarks/ab.py NEW/src OLD/src --workload W3 --row backprop-team2 --pairs 6
 """
 import argparse
 import json
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 import workloads
+from peers import Row, lib_backprop
 from run import THREAD_VARIABLES, WORKER
 
 
@@ -41,20 +43,20 @@ def backprop_file(build: Path) -> str:
     return proc.stdout.strip()
 
 
-def environment(build: Path) -> dict:
+def environment(build: Path, threads: int = 1) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(build), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.update({name: "1" for name in THREAD_VARIABLES})
+    env.update({name: str(threads) for name in THREAD_VARIABLES})
     return env
 
 
-def one_run(build: Path, work: Path, repeat: int) -> tuple[float, np.ndarray]:
-    """Best seconds of `repeat` timed trainings, and the final parameters."""
+def one_run(build: Path, work: Path, repeat: int, row: Row) -> tuple[float, np.ndarray]:
+    """Best seconds of `repeat` timed trainings of row, and the final parameters."""
     result, params = work / "result.json", work / "params.f64"
     proc = subprocess.run(
-        [sys.executable, str(WORKER), "run", "backprop", "backprop", str(work / "data"), str(work),
+        [sys.executable, str(WORKER), "run", "backprop", row.key, str(work / "data"), str(work),
          str(result), str(params), "--repeat", str(repeat)],
-        env=environment(build), capture_output=True, text=True)
+        env=environment(build, max(1, row.threads // row.copies)), capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"the run with {build} failed:\n{proc.stderr.strip()}")
     return json.loads(result.read_text())["seconds"], np.fromfile(params)
@@ -68,6 +70,8 @@ def main(argv=None):
     parser.add_argument("--pairs", type=int, default=16)
     parser.add_argument("--repeat", type=int, default=5, help="timed trainings per run (best counts)")
     parser.add_argument("--quick", action="store_true", help="the workload's shortened form (run.py --quick)")
+    parser.add_argument("--row", default="backprop",
+                        help="which of run.py's backprop rows to time, e.g. backprop-team2 (default backprop)")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.repeat < 1:
         parser.error("--pairs and --repeat must be at least 1")
@@ -77,6 +81,10 @@ def main(argv=None):
     if args.workload not in workloads.WORKLOADS:
         parser.error(f"unknown workload {args.workload!r}; expected one of {list(workloads.WORKLOADS)}")
     wl = workloads.get(args.workload, quick=args.quick)
+    rows = {row.key: row for row in lib_backprop.rows(wl)}
+    if args.row not in rows:
+        parser.error(f"no row {args.row!r} on {wl.name}; expected one of {list(rows)}")
+    row = rows[args.row]
     try:
         X, Y = workloads.make_data(wl)
     except workloads.DatasetUnavailable as reason:
@@ -88,14 +96,14 @@ def main(argv=None):
         finals = [None, None]
         for pair in range(args.pairs):
             for k in (0, 1) if pair % 2 == 0 else (1, 0):
-                seconds, finals[k] = one_run(builds[k], work, args.repeat)
-                rates[k].append(wl.samples_trained / seconds)
+                seconds, finals[k] = one_run(builds[k], work, args.repeat, row)
+                rates[k].append(wl.samples_trained * row.copies / seconds)
             print(f"pair {pair + 1:2d} ({'AB' if pair % 2 == 0 else 'BA'}): "
                   f"A {rates[0][-1]:12.4g}/s  B {rates[1][-1]:12.4g}/s  "
                   f"A/B {rates[0][-1] / rates[1][-1]:.3f}")
         same = np.array_equal(finals[0], finals[1])
     ratios = [a / b for a, b in zip(*rates)]
-    print(f"{wl.name}: median rate A {statistics.median(rates[0]):.4g}/s, "
+    print(f"{wl.name}, {row.key}: median rate A {statistics.median(rates[0]):.4g}/s, "
           f"B {statistics.median(rates[1]):.4g}/s; median of the pair ratios A/B "
           f"{statistics.median(ratios):.3f}; A faster in {sum(r > 1 for r in ratios)} of {args.pairs} pairs")
     print("the two builds train the same bits" if same else

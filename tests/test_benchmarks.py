@@ -142,3 +142,30 @@ def test_ab_compares_two_builds_in_pairs(tmp_path):
     bad = subprocess.run([sys.executable, str(BENCHMARKS / "ab.py"), build, build, "--workload", "W9"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown workload 'W9'" in bad.stderr
+    online = subprocess.run([sys.executable, str(BENCHMARKS / "ab.py"), build, build, "--workload",
+                             "R1", "--quick", "--row", "backprop-team2"], capture_output=True, text=True)
+    assert online.returncode != 0 and "no row 'backprop-team2' on R1" in online.stderr
+
+
+@pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")
+def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
+    """The threads row trains lap after lap until LAP_SECONDS have passed, each
+    lap on fresh networks from the common start, and reports the time per lap:
+    every network ends where one network trained alone ends."""
+    loss, peers, worker, workloads = bench
+    module = peers.load("backprop")
+    monkeypatch.setattr(module, "LAP_SECONDS", 0.05)
+    wl = workloads.get("R1", quick=True)
+    X, Y = workloads.make_data(wl)
+    data = worker.Data(X, Y, workloads.initial_params(wl), tmp_path)
+    rows = {row.key: row for row in module.rows(wl)}
+    alone = module.Trainer(rows["backprop"], wl, data, tmp_path)
+    alone.train()
+    pair = module.Trainer(rows["backprop-threads"], wl, data, tmp_path)
+    assert pair.laps > 1 and [len(nets) for nets in pair.nets] == [pair.laps, pair.laps]
+    assert len({id(net) for nets in pair.nets for net in nets}) == 2 * pair.laps
+    assert 0 < pair.train() < module.LAP_SECONDS
+    np.testing.assert_array_equal(pair.params(), alone.params())
+    pair.nets[1][-1].weights[0][0, 0] += 1e-9
+    with pytest.raises(RuntimeError, match="differ"):
+        pair.params()
