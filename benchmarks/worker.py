@@ -7,8 +7,8 @@ with the thread counts pinned in its environment).
         train ROW on the workload stored in DATA_DIR; write the final parameters
         to PARAMS (raw float64) and the measurements to RESULT (JSON)
 
-A run: the timed runs (each from the common initial parameters; the best time
-counts), then the process's peak RSS, then, for peers that train in this
+A run: one untimed warm-up, then the timed runs (each from the common initial
+parameters; the best time counts), then the process's peak RSS, then, for peers that train in this
 process, one more run under tracemalloc whose peak is recorded. That run is the
 whole workload when a timed run took under FULL_MEMORY_RUN seconds, else it is
 shortened to the workload's ``memory_epochs`` (the per-sample working set is
@@ -31,6 +31,11 @@ import workloads
 AUTO_REPEAT = 3  # without --repeat: up to 3 runs, while they take under a second
 AUTO_REPEAT_BELOW = 1.0
 FULL_MEMORY_RUN = 2.0
+# The warm-up trains a throwaway trainer for one epoch on this many batches of
+# the data: what a library does once per process (SciPy's BLAS lookup imports
+# scipy.linalg, ~0.2 s; MKL and OpenMP start their thread pools) stays out of
+# every peer's timing, as imports and JIT compilation do.
+WARM_UP_BATCHES = 2
 
 
 class Data(NamedTuple):
@@ -60,11 +65,24 @@ def probe(peer):
         return {"unavailable": str(reason)}
 
 
+def warm_up(module, row, wl, data, build_dir):
+    """Train a throwaway trainer of row on the first WARM_UP_BATCHES batches of
+    the data, one epoch, untimed (peers that read the stored files get files of
+    their own)."""
+    n = min(wl.n_samples, WARM_UP_BATCHES * wl.batch_size)
+    small = dataclasses.replace(wl, n_samples=n, epochs=1)
+    directory = data.dir / "warm-up"
+    workloads.save(directory, small, data.X[:n], data.Y[:n], data.params0)
+    module.Trainer(row, small, Data(data.X[:n], data.Y[:n], data.params0, directory),
+                   build_dir).train()
+
+
 def run(peer, key, data_dir, build_dir, repeat):
     module = peers.load(peer)
     wl, X, Y, params0 = workloads.load(data_dir)
     (row,) = [r for r in module.rows(wl) if r.key == key]
     data = Data(X, Y, params0, data_dir)
+    warm_up(module, row, wl, data, build_dir)
 
     runs, final, same_bits = [], None, True
     while len(runs) < (repeat or AUTO_REPEAT):
