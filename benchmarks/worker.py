@@ -9,7 +9,9 @@ with the thread counts pinned in its environment).
 
 A run: one untimed warm-up, then the timed runs (each from the common initial
 parameters; the best time counts), then the process's peak RSS, then, for peers that train in this
-process, one more run under tracemalloc whose peak is recorded. That run is the
+process, one more run under tracemalloc whose peak is recorded. A trainer that
+times a one-thread reference along with each run (backprop's threads row) sets
+``pair`` = (seconds alone, seconds of the run): the result lists them. That run is the
 whole workload when a timed run took under FULL_MEMORY_RUN seconds, else it is
 shortened to the workload's ``memory_epochs`` (the per-sample working set is
 reached in the first epoch, though not what grows with the epoch count).
@@ -84,10 +86,12 @@ def run(peer, key, data_dir, build_dir, repeat):
     data = Data(X, Y, params0, data_dir)
     warm_up(module, row, wl, data, build_dir)
 
-    runs, final, same_bits = [], None, True
+    runs, pairs, final, same_bits = [], [], None, True
     while len(runs) < (repeat or AUTO_REPEAT):
         trainer = module.Trainer(row, wl, data, build_dir)
         runs.append(trainer.train())
+        if getattr(trainer, "pair", None):
+            pairs.append(trainer.pair)
         params = np.array(trainer.params(), dtype=np.float64)
         if final is not None and not np.array_equal(params, final):
             same_bits = False
@@ -109,6 +113,7 @@ def run(peer, key, data_dir, build_dir, repeat):
     result = {
         "seconds": min(runs),
         "runs": runs,
+        "pairs": pairs,
         "repeats_same_bits": same_bits,
         "rss_kib": rss_kib,
         "tracemalloc_peak": tracemalloc_peak,

@@ -5,6 +5,7 @@ import importlib.util
 import itertools
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,17 @@ def test_quick_run_runs_every_peer_it_can(quick_run):
     assert ("backprop" in peers_ran) == backprop_has_network()
     skipped = {r["key"]: r["reason"] for r in results["rows"] if r["status"] == "skipped"}
     assert "too slow" in skipped["python"]  # W2 and W3
+
+
+def test_quick_run_judges_the_threads_row_on_pairs(quick_run):
+    _, _, results = quick_run
+    rows = [r for r in results["rows"] if r["key"] == "backprop-threads" and r["status"] == "ok"]
+    assert len(rows) == len([r for r in results["rows"] if r["key"] == "backprop" and r["status"] == "ok"])
+    for r in rows:
+        assert len(r["pairs"]) == len(r["runs"])
+        gain = statistics.median(2 * alone / both for alone, both in r["pairs"])
+        assert f"{gain:.2f}x the throughput of one network: median of {len(r['pairs'])} pairs" in r["note"]
+    assert all(not r["pairs"] for r in results["rows"] if r["status"] == "ok" and r["key"] != "backprop-threads")
 
 
 def test_quick_run_same_algorithm_peers_agree(quick_run):
@@ -163,9 +175,13 @@ def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
     alone.train()
     pair = module.Trainer(rows["backprop-threads"], wl, data, tmp_path)
     assert pair.laps > 1 and [len(nets) for nets in pair.nets] == [pair.laps, pair.laps]
-    assert len({id(net) for nets in pair.nets for net in nets}) == 2 * pair.laps
-    assert 0 < pair.train() < module.LAP_SECONDS
+    assert len(pair.alone) == pair.laps     # the one-thread reference, timed before each run
+    assert len({id(net) for nets in pair.nets + [pair.alone] for net in nets}) == 3 * pair.laps
+    seconds = pair.train()
+    assert 0 < seconds < module.LAP_SECONDS
+    assert pair.pair[1] == seconds and 0 < pair.pair[0] < module.LAP_SECONDS
     np.testing.assert_array_equal(pair.params(), alone.params())
-    pair.nets[1][-1].weights[0][0, 0] += 1e-9
+    assert alone.pair is None
+    pair.alone[-1].weights[0][0, 0] += 1e-9
     with pytest.raises(RuntimeError, match="differ"):
         pair.params()

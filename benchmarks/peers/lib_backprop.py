@@ -7,7 +7,11 @@ The threads row measures throughput over at least LAP_SECONDS: each thread
 trains the workload on fresh networks lap after lap until a lap count that
 lasts that long (calibrated untimed), and the row's time is the time per lap.
 A lone lap of W1 lasts ~8 ms, and on a VM the second thread can start 1-4 ms
-after the first: that start-up, not the throughput, would be measured.
+after the first: that start-up, not the throughput, would be measured.  Right
+before, each run times the same laps on one network in this thread alone
+(``pair``: seconds per lap alone, then in two threads), so that the gain is
+also judged on two measurements a moment apart: the best of a row's runs on a
+shared machine favours one thread, whose best needs one quiet core, not two.
 """
 import math
 import threading
@@ -70,8 +74,10 @@ class Trainer:
             start = time.perf_counter()
             self._fit(self._network())
             self.laps = max(1, math.ceil(LAP_SECONDS / (time.perf_counter() - start)))
-        # each copy's laps, a fresh network each
+        # each copy's laps, a fresh network each; the threads row's laps alone
         self.nets = [[self._network() for _ in range(self.laps)] for _ in range(row.copies)]
+        self.alone = [self._network() for _ in range(self.laps)] if row.copies > 1 else []
+        self.pair = None
 
     def _network(self):
         import backprop
@@ -95,6 +101,10 @@ class Trainer:
             start = time.perf_counter()
             self._fit(self.nets[0][0])
             return time.perf_counter() - start
+        start = time.perf_counter()
+        for net in self.alone:
+            self._fit(net)
+        alone = (time.perf_counter() - start) / self.laps
         ready = threading.Barrier(len(self.nets) + 1)
         threads = [threading.Thread(target=self._laps, args=(nets, ready)) for nets in self.nets]
         for thread in threads:
@@ -103,12 +113,14 @@ class Trainer:
         start = time.perf_counter()
         for thread in threads:
             thread.join()
-        return (time.perf_counter() - start) / self.laps
+        self.pair = (alone, (time.perf_counter() - start) / self.laps)
+        return self.pair[1]
 
     def params(self):
         """The first network's parameters; in the threads row every network of
-        every lap must agree with it bit for bit."""
-        flat = [workloads.join(net.weights, net.biases) for nets in self.nets for net in nets]
+        every lap, alone or not, must agree with it bit for bit."""
+        flat = [workloads.join(net.weights, net.biases)
+                for nets in self.nets + [self.alone] for net in nets]
         apart = max(float(abs(f - flat[0]).max()) for f in flat)
         if apart:
             raise RuntimeError("two networks trained from the same start in two threads differ "
