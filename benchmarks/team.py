@@ -35,7 +35,7 @@ def main(argv=None):
     X, Y = workloads.make_data(wl)
     weights, biases = workloads.split(wl, workloads.initial_params(wl))
 
-    def rate(threads, blas_threads):
+    def rate(threads, blas_threads, n=len(X)):
         net = backprop.Network.from_weights(
             weights=[W.copy() for W in weights], biases=[b.copy() for b in biases],
             activation=list(wl.activations), loss=wl.loss, bias=wl.bias,
@@ -43,10 +43,12 @@ def main(argv=None):
         optimizer = backprop.Adam() if args.optimizer == "adam" else backprop.SGD()
         with threadpool_limits(blas_threads, user_api="blas"):
             start = time.perf_counter()
-            net.train(X, Y, epochs=args.epochs, lr=wl.lr, batch_size=wl.batch_size,
+            net.train(X[:n], Y[:n], epochs=args.epochs, lr=wl.lr, batch_size=wl.batch_size,
                       optimizer=optimizer, threads=threads)
-            return args.epochs * len(X) / (time.perf_counter() - start)
+            return args.epochs * n / (time.perf_counter() - start)
 
+    for config in CONFIGS.values():
+        rate(*config, n=2 * wl.batch_size)  # warm-up, as run.py's workers: SciPy's import
     rates = {name: [] for name in CONFIGS}
     for _ in range(args.rounds):
         for name, config in CONFIGS.items():
