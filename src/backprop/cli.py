@@ -23,7 +23,7 @@ import numpy as np
 from . import plotting
 from .examples import format_walkthrough
 from .functions import Huber, LeakyReLU
-from .io import _ARCHIVE_ERRORS, ModelFileError, load, read_header
+from .io import ARCHIVE_ERRORS, ModelFileError, load, read_header
 from .network import DivergenceError, Network
 from .optim import SGD, Adam
 
@@ -107,7 +107,7 @@ def _read_npz(path, need_y):
                                    "an .npz data file holds inputs X and targets Y")
             X = archive["X"]
             Y = archive["Y"] if need_y else None
-    except _ARCHIVE_ERRORS as exc:
+    except ARCHIVE_ERRORS as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CommandError(f"{path}: not a readable .npz file ({exc})") from None

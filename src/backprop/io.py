@@ -49,7 +49,7 @@ _STATE_ARRAYS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
 # file (besides MemoryError): zipfile's RuntimeError for a member flagged as
 # encrypted and NotImplementedError for an unknown compression method or zip
 # version, and the tokenize.TokenError numpy lets out of a garbled .npy header.
-_ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
                    zlib.error, tokenize.TokenError)
 _HEADER_KEYS = {"format", "format_version", "backprop_version", "sizes", "activations", "loss",
                 "bias", "train_bias", "seed", "optimizer", "optimizer_steps", "beta1_power",
@@ -161,7 +161,7 @@ def _read(path):
         raise ModelFileError(f"{path}: not a backprop model file ({what})")
     try:
         archive = np.load(path, allow_pickle=False)
-    except _ARCHIVE_ERRORS as exc:
+    except ARCHIVE_ERRORS as exc:
         raise ModelFileError(f"{path}: corrupted or truncated .npz archive ({exc})") from None
     with archive:
         if "header" not in archive.files:
@@ -185,7 +185,7 @@ def _read(path):
 def _member(archive, name, path):
     try:
         arr = archive[name]
-    except _ARCHIVE_ERRORS as exc:
+    except ARCHIVE_ERRORS as exc:
         raise ModelFileError(f"{path}: corrupted or truncated: cannot read array {name!r} ({exc})") from None
     except MemoryError as exc:
         raise ModelFileError(f"{path}: cannot read array {name!r}: its .npy header asks for more "

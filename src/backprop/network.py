@@ -682,7 +682,7 @@ class _EpochTimes:
     read (W0 ends 10^6 epochs in one call)."""
 
     def __init__(self, epochs, steps_per_epoch):
-        self.times = np.zeros(epochs)
+        self.seconds = np.zeros(epochs)
         self.S = steps_per_epoch
         self.pending = []
 
@@ -693,12 +693,12 @@ class _EpochTimes:
 
     def first(self, count):
         for first, last, step, done, t0, t1 in self.pending:
-            ended = self.times[first:last]
+            ended = self.seconds[first:last]
             ended[:] = np.arange((first + 1) * self.S - step, (last + 1) * self.S - step, self.S)
             ended *= (t1 - t0) / done
             ended += t0
         self.pending.clear()
-        return self.times[:count]
+        return self.seconds[:count]
 
 
 def _blas_alone(threads):
