@@ -952,6 +952,179 @@ cdef inline void note_loss(bp_run* run, Py_ssize_t e, double E) noexcept nogil:
             run.record_count = 0
 
 
+cdef inline void small2_load(const bp_net* net, double* w0, double* b0, double* w1,
+                             double* b1) noexcept nogil:
+    """Copy a small two-layer network's parameters into small2_online's
+    locals: rows of W_l at a stride of NARROW_WIDTH, the biases in order."""
+    cdef Py_ssize_t j, i
+    for j in range(net.size[1]):
+        for i in range(net.size[0]):
+            w0[j * NARROW_WIDTH + i] = net.params[net.w_off[0] + j * net.size[0] + i]
+    for j in range(net.size[2]):
+        for i in range(net.size[1]):
+            w1[j * NARROW_WIDTH + i] = net.params[net.w_off[1] + j * net.size[1] + i]
+    for j in range(net.n_bias[0]):
+        b0[j] = net.params[net.b_off[0] + j]
+    for j in range(net.n_bias[1]):
+        b1[j] = net.params[net.b_off[1] + j]
+
+
+cdef inline void small2_store(bp_net* net, const double* w0, const double* b0,
+                              const double* w1, const double* b1) noexcept nogil:
+    """small2_load's inverse: write the locals back to the parameters."""
+    cdef Py_ssize_t j, i
+    for j in range(net.size[1]):
+        for i in range(net.size[0]):
+            net.params[net.w_off[0] + j * net.size[0] + i] = w0[j * NARROW_WIDTH + i]
+    for j in range(net.size[2]):
+        for i in range(net.size[1]):
+            net.params[net.w_off[1] + j * net.size[1] + i] = w1[j * NARROW_WIDTH + i]
+    for j in range(net.n_bias[0]):
+        net.params[net.b_off[0] + j] = b0[j]
+    for j in range(net.n_bias[1]):
+        net.params[net.b_off[1] + j] = b1[j]
+
+
+cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* Y,
+                       Py_ssize_t n, const Py_ssize_t* order, Py_ssize_t step0,
+                       Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil:
+    """train_online for a network of two layers that small_path accepts: the
+    steps of small_step, the same operations in the same order, with the
+    parameters held in fixed-size locals from one sample to the next.  Every
+    loop has the constant trip count NARROW_WIDTH and a guard, so the
+    compiler unrolls them and keeps the locals in registers: a sample's
+    forward pass no longer waits for the last sample's updates to go through
+    memory (the worked example is one chain of dependent operations from
+    sample to sample).  The parameters are written back before every
+    finiteness check and every return.  The workspace is not filled."""
+    cdef Py_ssize_t n_in = net.size[0], n_h = net.size[1], n_out = net.size[2]
+    cdef Py_ssize_t nb0 = net.n_bias[0], nb1 = net.n_bias[1]
+    cdef int code0 = net.act[0], code1 = net.act[1]
+    cdef double slope0 = net.act_param[0], slope1 = net.act_param[1]
+    cdef bint bias0 = nb0 > 0 and net.train_bias, bias1 = nb1 > 0 and net.train_bias
+    cdef double w0[NARROW_WIDTH * NARROW_WIDTH]
+    cdef double w1[NARROW_WIDTH * NARROW_WIDTH]
+    cdef double b0[NARROW_WIDTH]
+    cdef double b1[NARROW_WIDTH]
+    cdef double zh[NARROW_WIDTH]
+    cdef double h[NARROW_WIDTH]
+    cdef double dh[NARROW_WIDTH]
+    cdef double zo[NARROW_WIDTH]
+    cdef double o[NARROW_WIDTH]
+    cdef double d[NARROW_WIDTH]
+    cdef Py_ssize_t e = step0 // n, p = step0 - e * n, p_end, idx, left = n_steps
+    cdef Py_ssize_t unchecked = 0, steps = 0, j, i
+    cdef const double* x
+    cdef const double* t
+    cdef double lr, s, r, E, sb
+    small2_load(net, w0, b0, w1, b1)
+    done[0] = 0
+    while left > 0:
+        lr = epoch_lr(run, e)
+        p_end = p + left if p + left < n else n
+        unchecked += p_end - p
+        while p < p_end:
+            idx = order[e * n + p] if order != NULL else p
+            x = X + idx * n_in
+            t = Y + idx * n_out
+            for j in range(NARROW_WIDTH):
+                if j < n_h:
+                    s = 0.0
+                    for i in range(NARROW_WIDTH):
+                        if i < n_in:
+                            s = s + w0[j * NARROW_WIDTH + i] * x[i]
+                    if nb0 == n_h:
+                        s = s + b0[j]
+                    elif nb0 == 1:
+                        s = s + b0[0]
+                    zh[j] = s
+                    h[j] = act_one(code0, slope0, s)
+            E = 0.0
+            for j in range(NARROW_WIDTH):
+                if j < n_out:
+                    s = 0.0
+                    for i in range(NARROW_WIDTH):
+                        if i < n_h:
+                            s = s + w1[j * NARROW_WIDTH + i] * h[i]
+                    if nb1 == n_out:
+                        s = s + b1[j]
+                    elif nb1 == 1:
+                        s = s + b1[0]
+                    zo[j] = s
+                    o[j] = act_one(code1, slope1, s)
+                    r = o[j] - t[j]
+                    d[j] = r * act_slope(code1, slope1, s, o[j])
+                    E = E + 0.5 * r * r
+            if not isfinite(E):
+                net.n_steps += steps
+                small2_store(net, w0, b0, w1, b1)
+                return BP_NONFINITE_LOSS
+            note_loss(run, e, E)
+            steps += 1
+            # backward: the hidden deltas from W_1 before its update, then the updates
+            for i in range(NARROW_WIDTH):
+                if i < n_h:
+                    s = 0.0 + d[0] * w1[i]
+                    for j in range(1, NARROW_WIDTH):
+                        if j < n_out:
+                            s = s + d[j] * w1[j * NARROW_WIDTH + i]
+                    dh[i] = s * act_slope(code0, slope0, zh[i], h[i])
+            for j in range(NARROW_WIDTH):
+                if j < n_out:
+                    for i in range(NARROW_WIDTH):
+                        if i < n_h:
+                            w1[j * NARROW_WIDTH + i] = w1[j * NARROW_WIDTH + i] - (lr * d[j]) * h[i]
+            if bias1:
+                if nb1 == 1:
+                    sb = 0.0
+                    for j in range(NARROW_WIDTH):
+                        if j < n_out:
+                            sb = sb + d[j]
+                    b1[0] = b1[0] - lr * sb
+                else:
+                    for j in range(NARROW_WIDTH):
+                        if j < n_out:
+                            b1[j] = b1[j] - lr * d[j]
+            for j in range(NARROW_WIDTH):
+                if j < n_h:
+                    for i in range(NARROW_WIDTH):
+                        if i < n_in:
+                            w0[j * NARROW_WIDTH + i] = w0[j * NARROW_WIDTH + i] - (lr * dh[j]) * x[i]
+            if bias0:
+                if nb0 == 1:
+                    sb = 0.0
+                    for j in range(NARROW_WIDTH):
+                        if j < n_h:
+                            sb = sb + dh[j]
+                    b0[0] = b0[0] - lr * sb
+                else:
+                    for j in range(NARROW_WIDTH):
+                        if j < n_h:
+                            b0[j] = b0[j] - lr * dh[j]
+            p += 1
+            done[0] += 1
+        left = n_steps - done[0]
+        if left == 0 or (p == n and unchecked >= CHECK_EVERY):
+            net.n_steps += steps
+            steps = 0
+            small2_store(net, w0, b0, w1, b1)
+            if not state_finite(net):
+                done[0] -= 1
+                return BP_NONFINITE_PARAMS
+            unchecked = 0
+        if p == n:
+            if run.target > -INFINITY and run.loss_sums[e] / n <= run.target:
+                net.n_steps += steps
+                small2_store(net, w0, b0, w1, b1)
+                run.stopped = True
+                return BP_OK
+            e += 1
+            p = 0
+    net.n_steps += steps
+    small2_store(net, w0, b0, w1, b1)
+    return BP_OK
+
+
 cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
                       const double* Y, Py_ssize_t n, const Py_ssize_t* order,
                       Py_ssize_t step0, Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil:
@@ -971,6 +1144,8 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     cdef bint small = small_path(net)
     cdef bint defer = n > 1 and plain_sgd(net) and not small
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE
+    if small and net.n_layers == 2:
+        return small2_online(net, run, X, Y, n, order, step0, n_steps, done)
     done[0] = 0
     while left > 0:
         lr = epoch_lr(run, e)

@@ -236,6 +236,9 @@ SMALL_CASES = [
     ([4, 3, 4, 2], ["leaky_relu", "relu", "logistic"], "none", True),
     ([2, 3, 3], [bp.LeakyReLU(0.3), "tanh"], "shared", True),
     ([4, 4, 4, 4], ["identity", "logistic", "tanh"], "neuron", False),
+    ([1, 4, 4], ["logistic", "logistic"], "neuron", True),
+    ([4, 1, 3], ["relu", "tanh"], "none", True),
+    ([3, 2, 1], [bp.LeakyReLU(0.1), "identity"], "shared", True),
     ([2, 5, 2], ["logistic", "logistic"], "neuron", True),   # too wide: the generic step
 ]
 
@@ -259,3 +262,26 @@ def test_the_fused_step_of_small_networks_gives_the_bits_of_the_generic_step(
         assert total / len(X) == hist.loss[epoch]
     assert fused.params.tobytes() == generic.params.tobytes()
     assert fused.samples_seen == generic.samples_seen == 15
+    assert fused._model.get_counters() == generic._model.get_counters()
+
+
+def test_the_small_two_layer_loop_follows_schedules_orders_and_targets():
+    # Two-layer small networks train in small2_online, which keeps the
+    # parameters in locals between samples: its epochs, learning-rate schedule,
+    # sample order and target stop must be those of per-sample learn_one calls.
+    rng = np.random.default_rng(11)
+    X = rng.uniform(-1.0, 1.0, (7, 3))
+    Y = rng.uniform(0.0, 1.0, (7, 2))
+    order = [int(i) for i in rng.permutation(7)]
+    lr = lambda epoch: 0.9 / (1 + epoch)
+    fused = bp.Network([3, 4, 2], seed=5)
+    generic = fused.copy()
+    hist = fused.train(X[order], Y[order], epochs=400, lr=lr, target_loss=0.072)
+    assert 1 < len(hist.loss) < 400 and hist.loss[-1] <= 0.072 < hist.loss[-2]
+    for epoch in range(len(hist.loss)):
+        total = 0.0
+        for i in order:
+            total = total + generic.learn_one(X[i], Y[i], lr=lr(epoch))
+        assert total / len(X) == hist.loss[epoch], epoch
+    assert fused.params.tobytes() == generic.params.tobytes()
+    assert fused._model.get_counters() == generic._model.get_counters()
