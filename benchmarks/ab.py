@@ -16,7 +16,7 @@ finds the build to test, say a checkout's ``src`` after
 (a speed change must not change a result): the script says so if they do not.
 
     python benchmarks/ab.py NEW/src OLD/src --workload W1 --pairs 16
-    python benchmarks/ab.py NEW/src OLD/src --workload W3 --row backprop-team2 --pairs 6
+    python benchmarks/ab.py NEW/src OLD/src --workload W3 --row backprop-team2 --pairs 8 --repeat 2
 """
 import argparse
 import json

@@ -8,13 +8,14 @@ with the thread counts pinned in its environment).
         to PARAMS (raw float64) and the measurements to RESULT (JSON)
 
 A run: one untimed warm-up, then the timed runs (each from the common initial
-parameters; the best time counts), then the process's peak RSS, then, for peers that train in this
-process, one more run under tracemalloc whose peak is recorded. A trainer that
-times a one-thread reference along with each run (backprop's threads row) sets
-``pair`` = (seconds alone, seconds of the run): the result lists them. That run is the
-whole workload when a timed run took under FULL_MEMORY_RUN seconds, else it is
-shortened to the workload's ``memory_epochs`` (the per-sample working set is
-reached in the first epoch, though not what grows with the epoch count).
+parameters; the best time counts), then the process's peak RSS, then, for peers
+that train in this process, one more run under tracemalloc whose peak is
+recorded. That run is the whole workload when a timed run took under
+FULL_MEMORY_RUN seconds, else it is shortened to the workload's
+``memory_epochs`` (the per-sample working set is reached in the first epoch,
+though not what grows with the epoch count). A trainer that times a one-thread
+reference along with each timed run (backprop's threads row) sets ``pair`` =
+(seconds alone, seconds of the run): the result lists them as ``pairs``.
 """
 import argparse
 import dataclasses
