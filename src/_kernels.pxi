@@ -952,37 +952,40 @@ cdef inline void note_loss(bp_run* run, Py_ssize_t e, double E) noexcept nogil:
             run.record_count = 0
 
 
-cdef inline void small2_load(const bp_net* net, double* w0, double* b0, double* w1,
-                             double* b1) noexcept nogil:
-    """Copy a small two-layer network's parameters into small2_online's
-    locals: rows of W_l at a stride of NARROW_WIDTH, the biases in order."""
-    cdef Py_ssize_t j, i
-    for j in range(net.size[1]):
-        for i in range(net.size[0]):
-            w0[j * NARROW_WIDTH + i] = net.params[net.w_off[0] + j * net.size[0] + i]
-    for j in range(net.size[2]):
-        for i in range(net.size[1]):
-            w1[j * NARROW_WIDTH + i] = net.params[net.w_off[1] + j * net.size[1] + i]
-    for j in range(net.n_bias[0]):
-        b0[j] = net.params[net.b_off[0] + j]
-    for j in range(net.n_bias[1]):
-        b1[j] = net.params[net.b_off[1] + j]
+cdef inline void small2_copy(bp_net* net, double* w0, double* b0, double* w1, double* b1,
+                             bint store) noexcept nogil:
+    """Copy a small two-layer network's parameters into small2_online's locals
+    (rows of W_l at a stride of NARROW_WIDTH, the biases in order), or with
+    store, the locals back into the parameters."""
+    cdef Py_ssize_t l, j, i
+    cdef double* w
+    cdef double* b
+    cdef double* p
+    for l in range(2):
+        w = w0 if l == 0 else w1
+        b = b0 if l == 0 else b1
+        for j in range(net.size[l + 1]):
+            p = net.params + net.w_off[l] + j * net.size[l]
+            for i in range(net.size[l]):
+                if store:
+                    p[i] = w[j * NARROW_WIDTH + i]
+                else:
+                    w[j * NARROW_WIDTH + i] = p[i]
+        p = net.params + net.b_off[l]
+        for j in range(net.n_bias[l]):
+            if store:
+                p[j] = b[j]
+            else:
+                b[j] = p[j]
 
 
-cdef inline void small2_store(bp_net* net, const double* w0, const double* b0,
-                              const double* w1, const double* b1) noexcept nogil:
-    """small2_load's inverse: write the locals back to the parameters."""
-    cdef Py_ssize_t j, i
-    for j in range(net.size[1]):
-        for i in range(net.size[0]):
-            net.params[net.w_off[0] + j * net.size[0] + i] = w0[j * NARROW_WIDTH + i]
-    for j in range(net.size[2]):
-        for i in range(net.size[1]):
-            net.params[net.w_off[1] + j * net.size[1] + i] = w1[j * NARROW_WIDTH + i]
-    for j in range(net.n_bias[0]):
-        net.params[net.b_off[0] + j] = b0[j]
-    for j in range(net.n_bias[1]):
-        net.params[net.b_off[1] + j] = b1[j]
+cdef inline void small2_flush(bp_net* net, double* w0, double* b0, double* w1, double* b1,
+                              Py_ssize_t* steps) noexcept nogil:
+    """Write small2_online's locals back: the parameters, and the steps taken
+    since the last flush into the network's step count."""
+    net.n_steps += steps[0]
+    steps[0] = 0
+    small2_copy(net, w0, b0, w1, b1, True)
 
 
 cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* Y,
@@ -1017,7 +1020,7 @@ cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* 
     cdef const double* x
     cdef const double* t
     cdef double lr, s, r, E, sb
-    small2_load(net, w0, b0, w1, b1)
+    small2_copy(net, w0, b0, w1, b1, False)
     done[0] = 0
     while left > 0:
         lr = epoch_lr(run, e)
@@ -1056,8 +1059,7 @@ cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* 
                     d[j] = r * act_slope(code1, slope1, s, o[j])
                     E = E + 0.5 * r * r
             if not isfinite(E):
-                net.n_steps += steps
-                small2_store(net, w0, b0, w1, b1)
+                small2_flush(net, w0, b0, w1, b1, &steps)
                 return BP_NONFINITE_LOSS
             note_loss(run, e, E)
             steps += 1
@@ -1105,23 +1107,19 @@ cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* 
             done[0] += 1
         left = n_steps - done[0]
         if left == 0 or (p == n and unchecked >= CHECK_EVERY):
-            net.n_steps += steps
-            steps = 0
-            small2_store(net, w0, b0, w1, b1)
+            small2_flush(net, w0, b0, w1, b1, &steps)
             if not state_finite(net):
                 done[0] -= 1
                 return BP_NONFINITE_PARAMS
             unchecked = 0
         if p == n:
             if run.target > -INFINITY and run.loss_sums[e] / n <= run.target:
-                net.n_steps += steps
-                small2_store(net, w0, b0, w1, b1)
+                small2_flush(net, w0, b0, w1, b1, &steps)
                 run.stopped = True
                 return BP_OK
             e += 1
             p = 0
-    net.n_steps += steps
-    small2_store(net, w0, b0, w1, b1)
+    small2_flush(net, w0, b0, w1, b1, &steps)
     return BP_OK
 
 
