@@ -15,7 +15,10 @@ FULL_MEMORY_RUN seconds, else it is shortened to the workload's
 ``memory_epochs`` (the per-sample working set is reached in the first epoch,
 though not what grows with the epoch count). A trainer that times a one-thread
 reference along with each timed run (backprop's threads row) sets ``pair`` =
-(seconds alone, seconds of the run): the result lists them as ``pairs``.
+(seconds alone, seconds of the run): the result lists them as ``pairs``, and
+without --repeat it always makes AUTO_REPEAT runs, however long they take: a
+median of five pairs (W2's and W3's, one run per round) moved by a few
+hundredths from one table to the next.
 """
 import argparse
 import dataclasses
@@ -31,7 +34,9 @@ import numpy as np
 import peers
 import workloads
 
-AUTO_REPEAT = 3  # without --repeat: up to 3 runs, while they take under a second
+# Without --repeat: up to 3 runs, while they take under a second; always 3 for
+# a trainer that times pairs (its gain is the median of the pairs).
+AUTO_REPEAT = 3
 AUTO_REPEAT_BELOW = 1.0
 FULL_MEMORY_RUN = 2.0
 # The warm-up trains a throwaway trainer for one epoch on this many batches of
@@ -97,7 +102,7 @@ def run(peer, key, data_dir, build_dir, repeat):
         if final is not None and not np.array_equal(params, final):
             same_bits = False
         final = params
-        if repeat is None and min(runs) >= AUTO_REPEAT_BELOW:
+        if repeat is None and min(runs) >= AUTO_REPEAT_BELOW and not pairs:
             break
     rss_kib = getattr(trainer, "peak_rss_kib", None)
     tracemalloc_peak = tracemalloc_epochs = None

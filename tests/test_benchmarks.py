@@ -185,3 +185,21 @@ def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
     pair.alone[-1].weights[0][0, 0] += 1e-9
     with pytest.raises(RuntimeError, match="differ"):
         pair.params()
+
+
+@pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")
+def test_a_row_that_times_pairs_always_runs_auto_repeat_times(bench, monkeypatch, tmp_path):
+    """Runs that take AUTO_REPEAT_BELOW seconds or more stop after one, but a
+    row judged on the median of its pairs makes its AUTO_REPEAT runs anyway."""
+    _, peers, worker, workloads = bench
+    monkeypatch.setattr(peers.load("backprop"), "LAP_SECONDS", 0.01)
+    monkeypatch.setattr(worker, "AUTO_REPEAT_BELOW", 0.0)
+    wl = workloads.get("R1", quick=True)
+    X, Y = workloads.make_data(wl)
+    workloads.save(tmp_path, wl, X, Y, workloads.initial_params(wl))
+    alone, _ = worker.run("backprop", "backprop", tmp_path, tmp_path, None)
+    threads, _ = worker.run("backprop", "backprop-threads", tmp_path, tmp_path, None)
+    assert len(alone["runs"]) == 1 and not alone["pairs"]
+    assert len(threads["runs"]) == len(threads["pairs"]) == worker.AUTO_REPEAT
+    repeated, _ = worker.run("backprop", "backprop-threads", tmp_path, tmp_path, 2)
+    assert len(repeated["pairs"]) == 2
