@@ -1012,7 +1012,6 @@ cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* 
     cdef double zh[NARROW_WIDTH]
     cdef double h[NARROW_WIDTH]
     cdef double dh[NARROW_WIDTH]
-    cdef double zo[NARROW_WIDTH]
     cdef double o[NARROW_WIDTH]
     cdef double d[NARROW_WIDTH]
     cdef Py_ssize_t e = step0 // n, p = step0 - e * n, p_end, idx, left = n_steps
@@ -1021,6 +1020,8 @@ cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* 
     cdef const double* t
     cdef double lr, s, r, E, sb
     small2_copy(net, w0, b0, w1, b1, False)
+    for j in range(NARROW_WIDTH):
+        dh[j] = 0.0  # set by every sample before use, but gcc cannot see that
     done[0] = 0
     while left > 0:
         lr = epoch_lr(run, e)
@@ -1053,7 +1054,6 @@ cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* 
                         s = s + b1[j]
                     elif nb1 == 1:
                         s = s + b1[0]
-                    zo[j] = s
                     o[j] = act_one(code1, slope1, s)
                     r = o[j] - t[j]
                     d[j] = r * act_slope(code1, slope1, s, o[j])
