@@ -233,8 +233,8 @@ def parse_args(argv):
                         help="best of N runs of every measurement (default: best of up to 3, "
                              "while runs take under a second)")
     parser.add_argument("--rounds", type=int, default=1,
-                        help="run every row this many times, the rows of a workload interleaved "
-                             "round by round, and keep each row's best (default 1)")
+                        help="run every row this many times, in rounds that go over every "
+                             "workload's rows in turn, and keep each row's best (default 1)")
     parser.add_argument("--output", type=Path,
                         help=f"the Markdown report (default {DEFAULT_OUTPUT.relative_to(HERE.parent)}; "
                              f"with --quick, {QUICK_OUTPUT.relative_to(HERE.parent)})")
@@ -287,6 +287,7 @@ def main(argv=None) -> int:
                     skipped[peer] = f"build failed: {last_line(error.stderr)}"
                     available.remove(peer)
                     progress(f"skipping {peer}: {skipped[peer]}")
+        prepared = {}
         for name in args.workloads:
             wl = workloads.get(name, quick=args.quick)
             try:
@@ -297,10 +298,13 @@ def main(argv=None) -> int:
                 continue
             data_dir = Path(tmp) / name
             workloads.save(data_dir, wl, X, Y, workloads.initial_params(wl))
-            rows = []
-            for round_ in range(args.rounds):
-                # Rounds interleave the rows, so that a slow spell of a shared
-                # machine does not fall on one peer only; each row keeps its best.
+            prepared[name] = (wl, X, Y, data_dir, [])
+        for round_ in range(args.rounds):
+            # Rounds interleave the rows, so that a slow spell of a shared
+            # machine does not fall on one peer only, and they go over every
+            # workload in turn, so that a workload's rounds are minutes apart
+            # and one slow minute cannot spoil all of them; each row keeps its best.
+            for name, (wl, X, Y, data_dir, rows) in prepared.items():
                 todo = [(peer, row) for peer in available for row in peers.load(peer).rows(wl)]
                 for i, (peer, row) in enumerate(todo):
                     if round_ == 0:
@@ -321,6 +325,7 @@ def main(argv=None) -> int:
                     progress(f"{name:4} {row.label:55} "
                              + (f"{wl.samples_trained * row.copies / r['seconds']:11.4g} /s"
                                 if r["status"] == "ok" else f"{r['status']}: {r['reason']}"))
+        for name, (wl, X, Y, data_dir, rows) in prepared.items():
             judge(wl, rows, X, Y)
             references[name] = next((r["key"] for r in rows if r.get("reference")), "none")
             all_rows += rows

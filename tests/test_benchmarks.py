@@ -203,3 +203,21 @@ def test_a_row_that_times_pairs_always_runs_auto_repeat_times(bench, monkeypatch
     assert len(threads["runs"]) == len(threads["pairs"]) == worker.AUTO_REPEAT
     repeated, _ = worker.run("backprop", "backprop-threads", tmp_path, tmp_path, 2)
     assert len(repeated["pairs"]) == 2
+
+
+@pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")
+def test_rounds_go_over_every_workload_in_turn(tmp_path):
+    """With --rounds, round 2 of a workload comes after round 1 of every
+    workload, and each row gathers every round's runs (the threads row's pairs)."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--peers", "backprop,numpy",
+         "--workloads", "W0,R1", "--rounds", "2", "--output", str(tmp_path / "t.md"),
+         "--json", str(tmp_path / "t.json")], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    order = [line.split()[0] for line in proc.stderr.splitlines() if line.endswith("/s")]
+    per_round = len(order) // 4
+    assert order == (["W0"] * per_round + ["R1"] * per_round) * 2
+    rows = json.loads((tmp_path / "t.json").read_text())["rows"]
+    for r in rows:
+        if r["key"] == "backprop-threads":
+            assert len(r["pairs"]) == 2 * 3      # three runs a round (worker.AUTO_REPEAT)
