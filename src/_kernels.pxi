@@ -366,11 +366,15 @@ cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
 
     `reverse` takes the blocks of four rows last to first, and so the rows
     one by one (the remainder after the blocks, or all of them).  Rows are
-    independent, so the order changes no bits; online training alternates it
-    from sample to sample, so that each sweep starts on the rows the last one
-    ended on, still in the cache: a matrix a little larger than the L2 cache
-    (W2's 784 x 256, 1.6 MB) is otherwise evicted row by row just before it
-    is needed again."""
+    independent, so the order changes no bits.  Every sweep over a matrix
+    should start on the rows the last one ended on, still in the cache: a
+    matrix a little larger than the L2 cache (W2's 784 x 256, 1.6 MB) is
+    otherwise evicted row by row just before it is needed again.  So online
+    training with the deferred update (the forward sweeps alone meet the
+    matrix), prediction and the loss alternate the direction from sample to
+    sample.  (Where the backward pass sweeps the matrix too, the optimiser's
+    state or learn_one's undo copy outgrows the cache anyway: a last-to-first
+    forward sweep gained nothing there.)"""
     cdef Py_ssize_t l, j, jb, j4, n_in, n_out, nb
     cdef const double* a_in = x
     cdef double* W
@@ -750,13 +754,18 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
     return BP_OK
 
 
+cdef inline void predict_into(const bp_net* net, bp_work* work, const double* x,
+                              double* out, bint reverse) noexcept nogil:
+    cdef Py_ssize_t k, L = net.n_layers, u = net.u_off[L - 1]
+    forward(<bp_net*>net, work, x, NULL, 0.0, reverse)
+    for k in range(net.size[L]):
+        out[k] = work.out[u + k]
+
+
 cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
                         double* out) noexcept nogil:
     """Forward one sample and copy the network's outputs to out."""
-    cdef Py_ssize_t k, L = net.n_layers, u = net.u_off[L - 1]
-    bp_forward(net, work, x)
-    for k in range(net.size[L]):
-        out[k] = work.out[u + k]
+    predict_into(net, work, x, out, False)
     return BP_OK
 
 
@@ -1166,7 +1175,7 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
                 # the update is part of the step, and skipped if E is not finite
                 E = small_step(net, work, x, Y + idx * n_out, lr)
             else:
-                forward(net, work, x, xp, lrp, (p & 1) != 0)
+                forward(net, work, x, xp, lrp, defer and (p & 1) != 0)
                 xp = NULL
                 E = bp_output(net, work, Y + idx * n_out)
             if not isfinite(E):
@@ -1644,7 +1653,8 @@ cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
     """losses[i] = E of sample i under the current parameters."""
     cdef Py_ssize_t i, n_in = net.size[0], n_out = net.size[net.n_layers]
     for i in range(n):
-        bp_forward(net, work, X + i * n_in)
+        # sweeps in alternate directions, as in train_online
+        forward(<bp_net*>net, work, X + i * n_in, NULL, 0.0, (i & 1) != 0)
         losses[i] = bp_output(net, work, Y + i * n_out)
 
 
@@ -1653,7 +1663,7 @@ cdef void predict_rows(const bp_net* net, bp_work* work, const double* X,
     """out[i, :] = the network's outputs for X[i] (Y is not used)."""
     cdef Py_ssize_t i, n_in = net.size[0], n_out = net.size[net.n_layers]
     for i in range(n):
-        bp_predict_one(net, work, X + i * n_in, out + i * n_out)
+        predict_into(net, work, X + i * n_in, out + i * n_out, (i & 1) != 0)
 
 
 cdef void fill_table(bp_kernels* table, const char* name) noexcept nogil:

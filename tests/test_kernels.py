@@ -231,6 +231,30 @@ def test_train_results_do_not_depend_on_chunk_or_kernel_combination(restore_kern
         assert a.params.tobytes() == b.params.tobytes(), kernels
 
 
+def test_sweeps_in_either_direction_give_the_same_bits(restore_kernels):
+    # predict and loss take every other sample's rows last to first, predict_one
+    # and a one-sample loss first to last.  Adam's online steps, which do not
+    # defer the update, sweep first to last, as learn_one does.
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(9, 50)), rng.uniform(size=(9, 3))
+    for kernels in _core.available_kernels():
+        _core.use_kernels(kernels)
+        net = bp.Network([50, 39, 11, 3], seed=3)
+        rows = np.array([net.predict_one(x) for x in X])
+        assert net.predict(X).tobytes() == rows.tobytes(), kernels
+        losses, one = np.empty(len(X)), np.empty(1)
+        net._model.sample_losses(X, Y, losses)
+        for i in range(len(X)):
+            net._model.sample_losses(X[i:i + 1], Y[i:i + 1], one)   # first to last
+            assert losses[i] == one[0], (kernels, i)
+        a, b = net.copy(), net.copy()
+        a.train(X, Y, epochs=2, optimizer=bp.Adam(), lr=0.01)
+        b.train(X[:1], Y[:1], epochs=0, optimizer=bp.Adam())
+        for _, (x, y) in itertools.product(range(2), zip(X, Y)):
+            b.learn_one(x, y, lr=0.01)
+        assert a.params.tobytes() == b.params.tobytes(), kernels
+
+
 SMALL_CASES = [
     ([2, 2, 2], ["logistic", "logistic"], "shared", False),
     ([2, 2, 2], ["logistic", "logistic"], "shared", True),
