@@ -213,6 +213,12 @@ def test_marked_loops_stay_vectorised(tmp_path, level_flags):
     assert missing == [], f"loops no longer vectorised with {level_flags}: lines {missing}"
 
 
+def learn_one_epochs(net, X, Y, epochs, lr):
+    """What train(X, Y, epochs, lr) does, one learn_one call at a time."""
+    for _, (x, y) in itertools.product(range(epochs), zip(X, Y)):
+        net.learn_one(x, y, lr=lr)
+
+
 @pytest.mark.parametrize("sizes, n", [([50, 40, 10], 40), ([50, 39, 11, 3], 41)])
 def test_train_results_do_not_depend_on_chunk_or_kernel_combination(restore_kernels, sizes, n):
     # learn_one always runs this module's own (baseline) code, train the active
@@ -226,8 +232,7 @@ def test_train_results_do_not_depend_on_chunk_or_kernel_combination(restore_kern
         a = bp.Network(sizes, seed=3)
         b = a.copy()
         a.train(X, Y, epochs=2)
-        for _, (x, y) in itertools.product(range(2), zip(X, Y)):
-            b.learn_one(x, y, lr=0.1)
+        learn_one_epochs(b, X, Y, 2, lr=0.1)
         assert a.params.tobytes() == b.params.tobytes(), kernels
 
 
@@ -250,8 +255,7 @@ def test_sweeps_in_either_direction_give_the_same_bits(restore_kernels):
         a, b = net.copy(), net.copy()
         a.train(X, Y, epochs=2, optimizer=bp.Adam(), lr=0.01)
         b.train(X[:1], Y[:1], epochs=0, optimizer=bp.Adam())
-        for _, (x, y) in itertools.product(range(2), zip(X, Y)):
-            b.learn_one(x, y, lr=0.01)
+        learn_one_epochs(b, X, Y, 2, lr=0.01)
         assert a.params.tobytes() == b.params.tobytes(), kernels
 
 

@@ -50,7 +50,7 @@ _STATE_ARRAYS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
 # encrypted and NotImplementedError for an unknown compression method or zip
 # version, and the tokenize.TokenError numpy lets out of a garbled .npy header.
 ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
-                   zlib.error, tokenize.TokenError)
+                  zlib.error, tokenize.TokenError)
 _HEADER_KEYS = {"format", "format_version", "backprop_version", "sizes", "activations", "loss",
                 "bias", "train_bias", "seed", "optimizer", "optimizer_steps", "beta1_power",
                 "beta2_power", "rng_state", "epochs_trained", "samples_seen", "arrays"}
