@@ -298,13 +298,13 @@ def main(argv=None) -> int:
                 continue
             data_dir = Path(tmp) / name
             workloads.save(data_dir, wl, X, Y, workloads.initial_params(wl))
-            prepared[name] = (wl, X, Y, data_dir, [])
+            prepared[name] = (wl, data_dir, [])
         for round_ in range(args.rounds):
             # Rounds interleave the rows, so that a slow spell of a shared
             # machine does not fall on one peer only, and they go over every
             # workload in turn, so that a workload's rounds are minutes apart
             # and one slow minute cannot spoil all of them; each row keeps its best.
-            for name, (wl, X, Y, data_dir, rows) in prepared.items():
+            for name, (wl, data_dir, rows) in prepared.items():
                 todo = [(peer, row) for peer in available for row in peers.load(peer).rows(wl)]
                 for i, (peer, row) in enumerate(todo):
                     if round_ == 0:
@@ -325,7 +325,9 @@ def main(argv=None) -> int:
                     progress(f"{name:4} {row.label:55} "
                              + (f"{wl.samples_trained * row.copies / r['seconds']:11.4g} /s"
                                 if r["status"] == "ok" else f"{r['status']}: {r['reason']}"))
-        for name, (wl, X, Y, data_dir, rows) in prepared.items():
+        for name, (wl, data_dir, rows) in prepared.items():
+            # the data back from its file: the harness holds one workload's at a time
+            _, X, Y, _ = workloads.load(data_dir)
             judge(wl, rows, X, Y)
             references[name] = next((r["key"] for r in rows if r.get("reference")), "none")
             all_rows += rows
