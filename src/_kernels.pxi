@@ -206,6 +206,70 @@ cdef extern from *:
                   const double* x, Py_ssize_t n, double* out) noexcept nogil
 
 
+# A whole layer of `back_and_update` on builds with 512-bit vectors, column
+# block by column block: d_prev[i] = 0.0 + d[0] w_0[i] + d[1] w_1[i] + ...
+# added in the order of the rows, as row-by-row calls add it, but with a
+# block of 32 columns of d_prev held in four vector registers through all
+# the rows instead of stored and loaded again for each row, whose sum would
+# wait on the store at every row.  Each row is updated, w_j -= (lr d[j]) a,
+# right after it was read.  The same bits as n_out calls.
+cdef extern from *:
+    """
+    #if BP_ROWS4
+    static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
+                             Py_ssize_t n, double lr, const double *a) {
+        Py_ssize_t i, j, m32 = n - (n & 31), m8 = n - (n & 7);
+        double *r;
+        double s, dj, c;
+        for (i = 0; i < m32; i += 32) {
+            bp_v8d a0 = bp_ld8(a + i), a1 = bp_ld8(a + i + 8);
+            bp_v8d a2 = bp_ld8(a + i + 16), a3 = bp_ld8(a + i + 24);
+            bp_v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, w0, w1, w2, w3;
+            for (j = 0; j < n_out; j++) {
+                r = w + j * n + i;
+                dj = d[j];
+                c = lr * dj;
+                w0 = bp_ld8(r); w1 = bp_ld8(r + 8); w2 = bp_ld8(r + 16); w3 = bp_ld8(r + 24);
+                s0 = s0 + dj * w0; s1 = s1 + dj * w1; s2 = s2 + dj * w2; s3 = s3 + dj * w3;
+                bp_st8(r, w0 - c * a0); bp_st8(r + 8, w1 - c * a1);
+                bp_st8(r + 16, w2 - c * a2); bp_st8(r + 24, w3 - c * a3);
+            }
+            bp_st8(d_prev + i, s0); bp_st8(d_prev + i + 8, s1);
+            bp_st8(d_prev + i + 16, s2); bp_st8(d_prev + i + 24, s3);
+        }
+        for (; i < m8; i += 8) {
+            bp_v8d a0 = bp_ld8(a + i), s0 = {0}, w0;
+            for (j = 0; j < n_out; j++) {
+                r = w + j * n + i;
+                dj = d[j];
+                w0 = bp_ld8(r);
+                s0 = s0 + dj * w0;
+                bp_st8(r, w0 - (lr * dj) * a0);
+            }
+            bp_st8(d_prev + i, s0);
+        }
+        for (; i < n; i++) {
+            s = 0.0;
+            for (j = 0; j < n_out; j++) {
+                r = w + j * n + i;
+                dj = d[j];
+                s = s + dj * r[0];
+                r[0] = r[0] - (lr * dj) * a[i];
+            }
+            d_prev[i] = s;
+        }
+    }
+    #else
+    static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
+                             Py_ssize_t n, double lr, const double *a) {
+        (void)d_prev; (void)d; (void)w; (void)n_out; (void)n; (void)lr; (void)a;
+    }
+    #endif
+    """
+    void bp_back_rows(double* d_prev, const double* d, double* w, Py_ssize_t n_out,
+                      Py_ssize_t n, double lr, const double* a) noexcept nogil
+
+
 cdef inline void axpy(out_vec y, double alpha, in_vec x, Py_ssize_t n) noexcept nogil:
     """y += alpha x"""
     cdef Py_ssize_t i
@@ -665,6 +729,9 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
         # MODE_DEFER leaves the first layer's rows alone (no deltas below it):
         # its row loop, 32 passes through the tests below for W1, is skipped.
         rows = 0 if l == 0 and mode == MODE_DEFER else n_out
+        if BP_ROWS4 and d_prev != NULL and plain and not capture:
+            bp_back_rows(d_prev, d, W, n_out, n_in, st.lr, a)
+            rows = 0
         for j in range(rows):
             if d_prev != NULL and plain and not capture:
                 # The common case in one pass over the row: read w into
