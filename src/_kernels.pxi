@@ -222,47 +222,59 @@ cdef extern from *:
                   const double* x, Py_ssize_t n, double* out) noexcept nogil
 
 
-# A whole layer of `back_and_update` on builds with 512-bit vectors, column
+# A whole layer of `back_and_update` on builds with AVX2 or AVX-512, column
 # block by column block: d_prev[i] = 0.0 + d[0] w_0[i] + d[1] w_1[i] + ...
 # added in the order of the rows, as row-by-row calls add it, but with a
-# block of 32 columns of d_prev held in four vector registers through all
-# the rows instead of stored and loaded again for each row, whose sum would
-# wait on the store at every row.  Each row is updated, w_j -= (lr d[j]) a,
-# right after it was read.  The same bits as n_out calls.
+# block of four vectors of d_prev (32 columns with AVX-512, 16 with AVX2)
+# held in registers through all the rows instead of stored and loaded again
+# for each row, whose sum would wait on the store at every row.  Each row is
+# updated, w_j -= (lr d[j]) a, right after it was read.  The same bits as
+# n_out calls.
 cdef extern from *:
     """
-    #if BP_ROWS4
+    #if defined(__GNUC__) && (defined(__AVX512F__) || defined(__AVX2__))
+    #define BP_BACK_ROWS 1
+    #if defined(__AVX512F__)
+    #define BP_VB 8
+    #else
+    #define BP_VB 4
+    #endif
+    typedef double bp_vb __attribute__((vector_size(BP_VB * 8)));
+    static inline bp_vb bp_ldb(const double *p) { bp_vb v; memcpy(&v, p, sizeof v); return v; }
+    static inline void bp_stb(double *p, bp_vb v) { memcpy(p, &v, sizeof v); }
     static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
                              Py_ssize_t n, double lr, const double *a) {
-        Py_ssize_t i, j, m32 = n - (n & 31), m8 = n - (n & 7);
+        const Py_ssize_t B = 4 * BP_VB;
+        Py_ssize_t i, j, m4 = n - n % B, m1 = n - n % BP_VB;
         double *r;
         double s, dj, c;
-        for (i = 0; i < m32; i += 32) {
-            bp_v8d a0 = bp_ld8(a + i), a1 = bp_ld8(a + i + 8);
-            bp_v8d a2 = bp_ld8(a + i + 16), a3 = bp_ld8(a + i + 24);
-            bp_v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, w0, w1, w2, w3;
+        for (i = 0; i < m4; i += B) {
+            bp_vb a0 = bp_ldb(a + i), a1 = bp_ldb(a + i + BP_VB);
+            bp_vb a2 = bp_ldb(a + i + 2 * BP_VB), a3 = bp_ldb(a + i + 3 * BP_VB);
+            bp_vb s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, w0, w1, w2, w3;
             for (j = 0; j < n_out; j++) {
                 r = w + j * n + i;
                 dj = d[j];
                 c = lr * dj;
-                w0 = bp_ld8(r); w1 = bp_ld8(r + 8); w2 = bp_ld8(r + 16); w3 = bp_ld8(r + 24);
+                w0 = bp_ldb(r); w1 = bp_ldb(r + BP_VB);
+                w2 = bp_ldb(r + 2 * BP_VB); w3 = bp_ldb(r + 3 * BP_VB);
                 s0 = s0 + dj * w0; s1 = s1 + dj * w1; s2 = s2 + dj * w2; s3 = s3 + dj * w3;
-                bp_st8(r, w0 - c * a0); bp_st8(r + 8, w1 - c * a1);
-                bp_st8(r + 16, w2 - c * a2); bp_st8(r + 24, w3 - c * a3);
+                bp_stb(r, w0 - c * a0); bp_stb(r + BP_VB, w1 - c * a1);
+                bp_stb(r + 2 * BP_VB, w2 - c * a2); bp_stb(r + 3 * BP_VB, w3 - c * a3);
             }
-            bp_st8(d_prev + i, s0); bp_st8(d_prev + i + 8, s1);
-            bp_st8(d_prev + i + 16, s2); bp_st8(d_prev + i + 24, s3);
+            bp_stb(d_prev + i, s0); bp_stb(d_prev + i + BP_VB, s1);
+            bp_stb(d_prev + i + 2 * BP_VB, s2); bp_stb(d_prev + i + 3 * BP_VB, s3);
         }
-        for (; i < m8; i += 8) {
-            bp_v8d a0 = bp_ld8(a + i), s0 = {0}, w0;
+        for (; i < m1; i += BP_VB) {
+            bp_vb a0 = bp_ldb(a + i), s0 = {0}, w0;
             for (j = 0; j < n_out; j++) {
                 r = w + j * n + i;
                 dj = d[j];
-                w0 = bp_ld8(r);
+                w0 = bp_ldb(r);
                 s0 = s0 + dj * w0;
-                bp_st8(r, w0 - (lr * dj) * a0);
+                bp_stb(r, w0 - (lr * dj) * a0);
             }
-            bp_st8(d_prev + i, s0);
+            bp_stb(d_prev + i, s0);
         }
         for (; i < n; i++) {
             s = 0.0;
@@ -276,12 +288,14 @@ cdef extern from *:
         }
     }
     #else
+    #define BP_BACK_ROWS 0
     static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
                              Py_ssize_t n, double lr, const double *a) {
         (void)d_prev; (void)d; (void)w; (void)n_out; (void)n; (void)lr; (void)a;
     }
     #endif
     """
+    const bint BP_BACK_ROWS
     void bp_back_rows(double* d_prev, const double* d, double* w, Py_ssize_t n_out,
                       Py_ssize_t n, double lr, const double* a) noexcept nogil
 
@@ -745,7 +759,7 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
         # MODE_DEFER leaves the first layer's rows alone (no deltas below it):
         # its row loop, 32 passes through the tests below for W1, is skipped.
         rows = 0 if l == 0 and mode == MODE_DEFER else n_out
-        if BP_ROWS4 and d_prev != NULL and plain and not capture:
+        if BP_BACK_ROWS and d_prev != NULL and plain and not capture:
             bp_back_rows(d_prev, d, W, n_out, n_in, st.lr, a)
             rows = 0
         for j in range(rows):
