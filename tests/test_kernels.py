@@ -6,6 +6,7 @@ and gcc; they are skipped (with the reason) only where those sources or tools
 are absent, e.g. when the suite runs against an installed wheel elsewhere.
 """
 import html
+import importlib
 import itertools
 import os
 import pathlib
@@ -211,6 +212,23 @@ def test_marked_loops_stay_vectorised(tmp_path, level_flags):
     done = vectorised_lines(cythonize_kernels(tmp_path), level_flags)
     missing = [n for n in marked if n not in done]
     assert missing == [], f"loops no longer vectorised with {level_flags}: lines {missing}"
+
+
+@pytest.mark.skipif(not _core.cpu_level(), reason="the x86-64 kernel builds exist on x86-64 only")
+def test_level_builds_keep_their_vector_paths():
+    # Losing one of these paths (a changed preprocessor test, a compiler
+    # without the macros) would cost only speed, silently.  bp_rows4 needs
+    # 512-bit vectors, bp_back_rows AVX2 or better; the scalar build (the
+    # baseline's flags) has neither.
+    from backprop import _kernels_scalar
+
+    expected = {"x86-64-v3": {"bp_rows4": False, "bp_back_rows": True},
+                "x86-64-v4": {"bp_rows4": True, "bp_back_rows": True}}
+    assert _kernels_scalar.VECTOR_PATHS == {"bp_rows4": False, "bp_back_rows": False}
+    for name in _core.available_kernels():
+        if name in expected:
+            module = importlib.import_module(_core.KERNEL_VARIANTS[name][0])
+            assert module.VECTOR_PATHS == expected[name], name
 
 
 def learn_one_epochs(net, X, Y, epochs, lr):
