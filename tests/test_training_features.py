@@ -185,6 +185,10 @@ INTERRUPTED = textwrap.dedent("""
     import backprop as bp
     import backprop.network as nm
     mode = sys.argv[1]
+    # A process started in the background by a non-interactive shell inherits
+    # SIGINT ignored, and Python then leaves it so: give it Python's own handler,
+    # the one an interactive run has.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(400, 30)), rng.uniform(size=(400, 5))
     net = bp.Network([30, 50, 5], seed=0)
