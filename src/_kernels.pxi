@@ -328,16 +328,31 @@ cdef inline void sub_scaled(out_vec y, double c, in_vec x, Py_ssize_t n) noexcep
 cdef inline void back_and_update(out_vec d_prev, bint first, double dj, out_vec w, double c,
                                  in_vec a, Py_ssize_t n) noexcept nogil:
     """d_prev (+)= dj w, then w -= c a: one row of the online backward pass with
-    plain SGD, the same bits as the separate passes (`first`: d_prev = 0.0 + ...)."""
+    plain SGD, the same bits as the separate passes (`first`: d_prev = 0.0 + ...).
+    Only the builds without bp_back_rows (baseline, scalar) call it, so the
+    vectoriser test, which compiles the AVX2 and AVX-512 levels, does not see
+    its loops."""
     cdef Py_ssize_t i
     if first:
-        for i in range(n):  # vectorised
+        for i in range(n):
             d_prev[i] = 0.0 + dj * w[i]
             w[i] = w[i] - c * a[i]
     else:
-        for i in range(n):  # vectorised
+        for i in range(n):
             d_prev[i] = d_prev[i] + dj * w[i]
             w[i] = w[i] - c * a[i]
+
+
+cdef inline void back_rows(double* d_prev, const double* d, double* W, Py_ssize_t n_out,
+                           Py_ssize_t n_in, double lr, const double* a) noexcept nogil:
+    """A whole layer of back_and_update, rows in order: through bp_back_rows
+    where the build has it, else row by row.  The same bits either way."""
+    cdef Py_ssize_t j
+    if BP_BACK_ROWS:
+        bp_back_rows(d_prev, d, W, n_out, n_in, lr, a)
+        return
+    for j in range(n_out):
+        back_and_update(d_prev, j == 0, d[j], W + j * n_in, lr * d[j], a, n_in)
 
 
 cdef inline double logistic_of(double z, double e) noexcept nogil:
@@ -759,15 +774,12 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
         # MODE_DEFER leaves the first layer's rows alone (no deltas below it):
         # its row loop, 32 passes through the tests below for W1, is skipped.
         rows = 0 if l == 0 and mode == MODE_DEFER else n_out
-        if BP_BACK_ROWS and d_prev != NULL and plain and not capture:
-            bp_back_rows(d_prev, d, W, n_out, n_in, st.lr, a)
+        if d_prev != NULL and plain and not capture:
+            # The common case in one pass over each row: read w into d_prev,
+            # then update it (d_prev sees the old weights).
+            back_rows(d_prev, d, W, n_out, n_in, st.lr, a)
             rows = 0
         for j in range(rows):
-            if d_prev != NULL and plain and not capture:
-                # The common case in one pass over the row: read w into
-                # d_prev, then update it (d_prev sees the old weights).
-                back_and_update(d_prev, j == 0, d[j], W + j * n_in, st.lr * d[j], a, n_in)
-                continue
             if d_prev != NULL:
                 if j == 0:
                     # 0.0 + ...: the same bits as clearing d_prev and adding.
@@ -777,11 +789,10 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                     axpy(d_prev, d[j], W + j * n_in, n_in)
             if capture:
                 axpy(G + j * n_in, d[j], a, n_in)
-            if not (l == 0 and mode == MODE_DEFER):
-                if plain:
-                    sub_scaled(W + j * n_in, st.lr * d[j], a, n_in)
-                else:
-                    opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
+            if plain:
+                sub_scaled(W + j * n_in, st.lr * d[j], a, n_in)
+            else:
+                opt_update(net, st, net.w_off[l] + j * n_in, n_in, d[j], a, wd)
         if nb > 0:
             G = work.grad + net.b_off[l]
             if nb == 1:
