@@ -16,7 +16,7 @@
  * f' is written in terms of the unit's output: logistic a(1 - a), tanh 1 - a^2,
  * ReLU 1 if a > 0 else 0. exp and tanh are libm's.
  *
- * Usage: reference SPEC X Y PARAMS0 OUT [fused]
+ * Usage: reference SPEC X Y PARAMS0 OUT [fused] [laps=N] [share=COUNTER] [wait]
  *   SPEC     the network and training options, "key value" lines (see read_spec)
  *   X, Y     inputs and targets, raw float64, row-major, one sample per row
  *   PARAMS0  initial parameters, raw float64, layer by layer: W_l (n_l x n_{l-1},
@@ -27,13 +27,27 @@
  *            forward sweep of sample s + 1, row by row, just before that row's dot
  *            product (flushed after the last sample). Same arithmetic, so the
  *            same bits; one sweep over W_1 per sample instead of two.
+ *   laps=N   train N fresh copies of the network from PARAMS0, one after the
+ *            other (all set up before the clock starts); they must end with the
+ *            same bits, and OUT gets them
+ *   share=COUNTER  the N laps are shared out among the processes given the same
+ *            COUNTER, a file holding a zero 64-bit integer: each process takes
+ *            the next lap from it until all N are taken. Prints "laps L", the
+ *            laps this process trained; with none, OUT is not written
+ *   wait     once loaded, print "ready" and wait for a line on stdin before the
+ *            clock starts (run.py starts two processes at once this way)
  * Prints "seconds S", the wall time of the training loop alone (clock_gettime),
- * and "peak_rss_kib N", this process's peak resident set size.
+ * "start T0" and "end T1", the loop's CLOCK_MONOTONIC times (comparable across
+ * processes), and "peak_rss_kib N", this process's peak resident set size.
  */
 #define _POSIX_C_SOURCE 200112L
+#include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -274,13 +288,68 @@ static double now(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+/* Point the layers into one flat parameter vector (and gradient vector). */
+static void bind(Layer *layers, const Spec *s, double *params, double *grads) {
+    size_t at = 0;
+    for (int l = 0; l < s->n_layers; l++) {
+        Layer *L = &layers[l];
+        L->W = params + at;
+        L->b = L->W + (size_t)L->n_out * L->n_in;
+        L->gW = grads ? grads + at : NULL;
+        L->gb = grads ? L->gW + (size_t)L->n_out * L->n_in : NULL;
+        at += (size_t)L->n_out * L->n_in + L->n_bias;
+    }
+}
+
+/* One training run of s->epochs epochs on the parameters the layers point to. */
+static void train(Layer *layers, const Spec *s, const double *X, const double *Y, int fused) {
+    int n_in = s->sizes[0], n_out = s->sizes[s->n_layers], online = s->batch_size == 1;
+    int pending = 0;
+    const double *x_prev = X;
+    for (int epoch = 0; epoch < s->epochs; epoch++) {
+        for (int first = 0; first < s->n_samples; first += s->batch_size) {
+            int last = first + s->batch_size < s->n_samples ? first + s->batch_size : s->n_samples;
+            for (int n = first; n < last; n++) {
+                const double *x = X + (size_t)n * n_in;
+                forward(layers, s->n_layers, x, x_prev, pending, s->lr, s->train_bias);
+                backward(layers, s->n_layers, x, Y + (size_t)n * n_out, s->loss, online, fused,
+                         s->lr, s->train_bias);
+                pending = fused;
+                x_prev = x;
+            }
+            if (!online)
+                for (int l = 0; l < s->n_layers; l++)
+                    apply(&layers[l], s->lr / (last - first), s->train_bias);
+        }
+    }
+    if (pending) update(&layers[0], x_prev, s->lr, s->train_bias);
+}
+
 int main(int argc, char **argv) {
     Spec s;
     Layer layers[MAX_LAYERS];
-    if (argc < 6 || argc > 7 || (argc == 7 && strcmp(argv[6], "fused")))
-        die("usage: reference SPEC X Y PARAMS0 OUT [fused]", NULL);
+    int fused = 0, laps = 1, wait = 0;
+    const char *share = NULL;
+    if (argc < 6)
+        die("usage: reference SPEC X Y PARAMS0 OUT [fused] [laps=N] [share=COUNTER] [wait]", NULL);
+    for (int a = 6; a < argc; a++) {
+        char end;
+        if (!strcmp(argv[a], "fused")) fused = 1;
+        else if (!strcmp(argv[a], "wait")) wait = 1;
+        else if (!strncmp(argv[a], "share=", 6) && argv[a][6]) share = argv[a] + 6;
+        else if (sscanf(argv[a], "laps=%d%c", &laps, &end) != 1 || laps < 1)
+            die("unknown option (expected fused, laps=N, share=COUNTER or wait)", argv[a]);
+    }
+    int64_t own = 0, *next = &own; /* the next lap to take */
+    if (share) {
+        int fd = open(share, O_RDWR);
+        if (fd < 0) die("cannot open", share);
+        next = mmap(NULL, sizeof *next, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (next == MAP_FAILED) die("cannot map", share);
+        close(fd);
+    }
     read_spec(argv[1], &s);
-    int fused = argc == 7, online = s.batch_size == 1;
+    int online = s.batch_size == 1;
     if (fused && !online) die("fused needs batch_size 1", NULL);
 
     int n_in = s.sizes[0], n_out = s.sizes[s.n_layers];
@@ -288,52 +357,47 @@ int main(int argc, char **argv) {
     for (int l = 0; l < s.n_layers; l++)
         n_params += (size_t)s.sizes[l + 1] * s.sizes[l] + (s.shared_bias ? 1 : s.sizes[l + 1]);
     double *X = alloc((size_t)s.n_samples * n_in), *Y = alloc((size_t)s.n_samples * n_out);
-    double *params = alloc(n_params), *grads = online ? NULL : alloc(n_params);
+    double *params = alloc(n_params * laps), *grads = online ? NULL : alloc(n_params);
     read_f64(argv[2], X, (size_t)s.n_samples * n_in);
     read_f64(argv[3], Y, (size_t)s.n_samples * n_out);
     read_f64(argv[4], params, n_params);
+    for (int lap = 1; lap < laps; lap++)
+        memcpy(params + (size_t)lap * n_params, params, n_params * sizeof(double));
 
-    size_t at = 0;
     for (int l = 0; l < s.n_layers; l++) {
         Layer *L = &layers[l];
         L->n_in = s.sizes[l];
         L->n_out = s.sizes[l + 1];
         L->n_bias = s.shared_bias ? 1 : L->n_out;
         L->act = s.acts[l];
-        L->W = params + at;
-        L->b = L->W + (size_t)L->n_out * L->n_in;
-        L->gW = grads ? grads + at : NULL;
-        L->gb = grads ? L->gW + (size_t)L->n_out * L->n_in : NULL;
         L->a = alloc(L->n_out);
         L->delta = alloc(L->n_out);
-        at += (size_t)L->n_out * L->n_in + L->n_bias;
+    }
+    if (wait) {
+        char line[16];
+        printf("ready\n");
+        fflush(stdout);
+        if (!fgets(line, sizeof line, stdin)) die("no go-ahead on stdin", NULL);
     }
 
     double start = now();
-    int pending = 0;
-    const double *x_prev = X;
-    for (int epoch = 0; epoch < s.epochs; epoch++) {
-        for (int first = 0; first < s.n_samples; first += s.batch_size) {
-            int last = first + s.batch_size < s.n_samples ? first + s.batch_size : s.n_samples;
-            for (int n = first; n < last; n++) {
-                const double *x = X + (size_t)n * n_in;
-                forward(layers, s.n_layers, x, x_prev, pending, s.lr, s.train_bias);
-                backward(layers, s.n_layers, x, Y + (size_t)n * n_out, s.loss, online, fused,
-                         s.lr, s.train_bias);
-                pending = fused;
-                x_prev = x;
-            }
-            if (!online)
-                for (int l = 0; l < s.n_layers; l++)
-                    apply(&layers[l], s.lr / (last - first), s.train_bias);
-        }
+    int done = 0;
+    while (__atomic_fetch_add(next, 1, __ATOMIC_RELAXED) < laps) {
+        bind(layers, &s, params + (size_t)done * n_params, grads);
+        train(layers, &s, X, Y, fused);
+        done++;
     }
-    if (pending) update(&layers[0], x_prev, s.lr, s.train_bias);
-    double seconds = now() - start;
+    double end = now();
+    for (int lap = 1; lap < done; lap++)
+        if (memcmp(params + (size_t)lap * n_params, params, n_params * sizeof(double)))
+            die("two laps from the same start ended with different parameters", NULL);
 
-    FILE *f = fopen(argv[5], "wb");
-    if (!f || fwrite(params, sizeof(double), n_params, f) != n_params || fclose(f))
-        die("cannot write", argv[5]);
-    printf("seconds %.9f\npeak_rss_kib %ld\n", seconds, peak_rss_kib());
+    if (done) {
+        FILE *f = fopen(argv[5], "wb");
+        if (!f || fwrite(params, sizeof(double), n_params, f) != n_params || fclose(f))
+            die("cannot write", argv[5]);
+    }
+    printf("seconds %.9f\nstart %.9f\nend %.9f\nlaps %d\npeak_rss_kib %ld\n", end - start, start,
+           end, done, peak_rss_kib());
     return 0;
 }

@@ -108,17 +108,28 @@ def judge(wl: workloads.Workload, rows: list[dict], X: np.ndarray, Y: np.ndarray
         if not r["repeats_same_bits"]:
             notes.append("repeated runs gave different parameters")
         if r["key"] == "backprop-threads" and r["pairs"]:
-            gains = [r["copies"] * alone / both for alone, both in r["pairs"]]
-            notes.append(f"{statistics.median(gains):.2f}x the throughput of one network: median of "
-                         f"{len(gains)} pairs, one thread then two, in the row's process "
+            notes.append(f"{pair_gain(r):.2f}x the throughput of one network: median of "
+                         f"{len(r['pairs'])} pairs, one thread then two, in the row's process "
                          "(target >= 1.8)")
+            if by_key.get("c-native-pair", {}).get("pairs"):
+                notes.append(f"C's pair row in this run: {pair_gain(by_key['c-native-pair']):.2f}x")
             if "backprop" in by_key:
                 notes.append(f"{r['rate'] / by_key['backprop']['rate']:.2f}x the best rate of the "
                              "backprop row")
+        if r["key"] == "c-native-pair" and r["pairs"]:
+            notes.append(f"{pair_gain(r):.2f}x the throughput of one process: median of "
+                         f"{len(r['pairs'])} pairs, one process then two at once (what this "
+                         "machine's two cores give hand-written C)")
         if r["key"] == "c-native-fused" and "c-native" in by_key:
             same = np.array_equal(r["params"], by_key["c-native"]["params"])
             notes.append("same bits as unfused" if same else "bits differ from unfused")
         r["note"] = "; ".join(notes)
+
+
+def pair_gain(r: dict) -> float:
+    """The median, over a row's pairs, of copies x (seconds alone) / (seconds of
+    the copies at once): the throughput of the copies over that of one."""
+    return statistics.median(r["copies"] * alone / both for alone, both in r["pairs"])
 
 
 def params_diff(params: np.ndarray, ref: np.ndarray) -> float:
@@ -206,7 +217,7 @@ def report(table: str, versions: dict, skipped: dict, references: dict, command:
         table,
         "",
         "rate: samples per second of training-loop time (W0: updates per second; the threads row "
-        "counts both networks). x C -O3 native: rate / the rate of the C reference built with "
+        "counts both networks, the C pair row both processes). x C -O3 native: rate / the rate of the C reference built with "
         "-O3 -march=native. final loss: mean per-sample loss of the final parameters on the "
         "training data, all evaluated by one NumPy function (benchmarks/loss.py). rel. diff. loss: "
         "|loss - loss_ref| / loss_ref, the reference being "

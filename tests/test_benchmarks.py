@@ -78,11 +78,24 @@ def test_quick_run_judges_the_threads_row_on_pairs(quick_run):
     _, _, results = quick_run
     rows = [r for r in results["rows"] if r["key"] == "backprop-threads" and r["status"] == "ok"]
     assert len(rows) == len([r for r in results["rows"] if r["key"] == "backprop" and r["status"] == "ok"])
+    c_pairs = {r["workload"]: r for r in results["rows"] if r["key"] == "c-native-pair"}
+    assert bool(c_pairs) == HAVE_CC
     for r in rows:
         assert len(r["pairs"]) == len(r["runs"])
         gain = statistics.median(2 * alone / both for alone, both in r["pairs"])
         assert f"{gain:.2f}x the throughput of one network: median of {len(r['pairs'])} pairs" in r["note"]
-    assert all(not r["pairs"] for r in results["rows"] if r["status"] == "ok" and r["key"] != "backprop-threads")
+        c = c_pairs.get(r["workload"])
+        if c and c["status"] == "ok":
+            c_gain = statistics.median(2 * alone / both for alone, both in c["pairs"])
+            assert len(c["pairs"]) == len(c["runs"])
+            assert f"{c_gain:.2f}x the throughput of one process: median of {len(c['pairs'])}" in c["note"]
+            assert f"C's pair row in this run: {c_gain:.2f}x" in r["note"]
+    # the C pair row runs on the online workloads
+    assert {w for w, c in c_pairs.items() if c["status"] == "ok"} == (
+        {r["workload"] for r in results["rows"] if r["key"] == "c-native" and r["status"] == "ok"}
+        - {"W3"})
+    assert all(not r["pairs"] for r in results["rows"] if r["status"] == "ok"
+               and r["key"] not in ("backprop-threads", "c-native-pair"))
 
 
 def test_quick_run_same_algorithm_peers_agree(quick_run):
@@ -162,8 +175,9 @@ def test_ab_compares_two_builds_in_pairs(tmp_path):
 @pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")
 def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
     """The threads row trains lap after lap until LAP_SECONDS have passed, each
-    lap on fresh networks from the common start, and reports the time per lap:
-    every network ends where one network trained alone ends."""
+    lap on a fresh network from the common start, the two threads taking the
+    laps from one queue, and reports the time per lap: every network ends where
+    one network trained alone ends."""
     loss, peers, worker, workloads = bench
     module = peers.load("backprop")
     monkeypatch.setattr(module, "LAP_SECONDS", 0.05)
@@ -174,9 +188,9 @@ def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
     alone = module.Trainer(rows["backprop"], wl, data, tmp_path)
     alone.train()
     pair = module.Trainer(rows["backprop-threads"], wl, data, tmp_path)
-    assert pair.laps > 1 and [len(nets) for nets in pair.nets] == [pair.laps, pair.laps]
+    assert pair.laps > 1 and len(pair.nets) == 2 * pair.laps    # the two threads' queue
     assert len(pair.alone) == pair.laps     # the one-thread reference, timed before each run
-    assert len({id(net) for nets in pair.nets + [pair.alone] for net in nets}) == 3 * pair.laps
+    assert len({id(net) for net in pair.nets + pair.alone}) == 3 * pair.laps
     seconds = pair.train()
     assert 0 < seconds < module.LAP_SECONDS
     assert pair.pair[1] == seconds and 0 < pair.pair[0] < module.LAP_SECONDS
@@ -185,6 +199,66 @@ def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
     pair.alone[-1].weights[0][0, 0] += 1e-9
     with pytest.raises(RuntimeError, match="differ"):
         pair.params()
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler")
+def test_c_pair_row_times_two_processes_started_together(bench, monkeypatch, tmp_path):
+    """The C reference's pair row: laps of fresh parameters lasting LAP_SECONDS,
+    one process alone, then two that start their clocks on one go-ahead and
+    share the laps out through one counter; every process ends where the
+    one-process row ends, bit for bit."""
+    _, peers, worker, workloads = bench
+    module = peers.load("c")
+    monkeypatch.setattr(module, "LAP_SECONDS", 0.05)
+    module.build(tmp_path)
+    wl = workloads.get("R1", quick=True)
+    X, Y = workloads.make_data(wl)
+    workloads.save(tmp_path, wl, X, Y, workloads.initial_params(wl))
+    data = worker.Data(X, Y, workloads.initial_params(wl), tmp_path)
+    rows = {row.key: row for row in module.rows(wl)}
+    alone = module.Trainer(rows["c-native"], wl, data, tmp_path)
+    alone.train()
+    assert alone.pair is None and len(alone.outs) == 1
+    pair = module.Trainer(rows["c-native-pair"], wl, data, tmp_path)
+    assert pair.laps > 1
+    seconds = pair.train()
+    assert pair.pair[1] == seconds and 0 < pair.pair[0] < module.LAP_SECONDS
+    assert int.from_bytes(pair.counter.read_bytes(), "little") >= 2 * pair.laps  # all laps taken
+    assert len(pair.outs) == 3 and pair.outs[0].exists()
+    np.testing.assert_array_equal(pair.params(), alone.params())
+    (np.fromfile(pair.outs[0]) + 1e-9).tofile(pair.outs[0])
+    with pytest.raises(RuntimeError, match="different parameters"):
+        pair.params()
+    assert module.rows(workloads.get("W3"))[-1].skip == "online workloads only"
+
+
+@pytest.mark.skipif(not HAVE_CC, reason="no C compiler")
+def test_c_reference_refuses_unknown_options(bench, tmp_path):
+    _, peers, _, workloads = bench
+    peers.load("c").build(tmp_path)
+    wl = workloads.get("W0", quick=True)
+    X, Y = workloads.make_data(wl)
+    workloads.save(tmp_path, wl, X, Y, workloads.initial_params(wl))
+    (tmp_path / "spec.txt").write_text(
+        "layers 2\nsizes 2 2 2\nactivations logistic logistic\nloss squared\nbias shared\n"
+        "train_bias 0\nlr 0.5\nepochs 1\nbatch_size 1\nsamples 1\n")
+    files = [str(tmp_path / name) for name in ("spec.txt", "X.f64", "Y.f64", "params0.f64", "out.f64")]
+    for option in ("laps=0", "laps=2x", "share=", "faster"):
+        proc = subprocess.run([str(tmp_path / "reference-native"), *files, option],
+                              capture_output=True, text=True)
+        assert proc.returncode == 1 and (
+            f"unknown option (expected fused, laps=N, share=COUNTER or wait): {option}" in proc.stderr)
+    (tmp_path / "counter").write_bytes((5).to_bytes(8, "little"))   # laps 0-4 already taken
+    for laps, trained in ((3, 3), (7, 2), (5, 0)):
+        share = [] if trained == 3 else [f"share={tmp_path / 'counter'}"]
+        (tmp_path / "out.f64").unlink(missing_ok=True)
+        proc = subprocess.run([str(tmp_path / "reference-native"), *files, f"laps={laps}", *share],
+                              capture_output=True, text=True)
+        report = dict(line.split() for line in proc.stdout.splitlines())
+        assert proc.returncode == 0 and int(report["laps"]) == trained
+        assert float(report["end"]) - float(report["start"]) == pytest.approx(
+            float(report["seconds"]), abs=1e-6)
+        assert (tmp_path / "out.f64").exists() == bool(trained)
 
 
 @pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")

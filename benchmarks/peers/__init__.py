@@ -40,6 +40,12 @@ MODULES = {
 }
 
 
+# The rows that train two networks at once (backprop's threads row, the C
+# reference's pair row) repeat the workload in laps, on fresh parameters each
+# lap, until a lap count that lasts at least this long.
+LAP_SECONDS = 0.25
+
+
 class Unavailable(Exception):
     """This peer cannot run on this machine; the message says why and how to fix it."""
 

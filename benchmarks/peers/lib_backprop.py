@@ -3,24 +3,28 @@
 once in two Python threads (the core releases the GIL), and for mini-batches a
 row of one network whose batches a team of two threads shares (threads=2).
 
-The threads row measures throughput over at least LAP_SECONDS: each thread
-trains the workload on fresh networks lap after lap until a lap count that
-lasts that long (calibrated untimed), and the row's time is the time per lap.
-A lone lap of W1 lasts ~8 ms, and on a VM the second thread can start 1-4 ms
-after the first: that start-up, not the throughput, would be measured.  Right
-before, each run times the same laps on one network in this thread alone
-(``pair``: seconds per lap alone, then in two threads), so that the gain is
-also judged on two measurements a moment apart: the best of a row's runs on a
-shared machine favours one thread, whose best needs one quiet core, not two.
+The threads row measures throughput over at least LAP_SECONDS: two threads
+train the workload lap after lap, each lap on a fresh network, taking the laps
+from one queue until it is empty, and the row's time is the time per lap of
+each thread. The lap count (per thread) is calibrated untimed to last
+LAP_SECONDS: a lone lap of W1 lasts ~8 ms, and on a VM the second thread can
+start 1-4 ms after the first: that start-up, not the throughput, would be
+measured. The queue is how a thread pool runs independent trainings: when the
+host slows one of the VM's cores for a while, the other thread takes more
+laps, rather than waiting idle at the end for a fixed share to finish. Right
+before, each run times the same number of laps on one network in this thread
+alone (``pair``: seconds per lap alone, then in two threads), so that the gain
+is also judged on two measurements a moment apart: the best of a row's runs
+on a shared machine favours one thread, whose best needs one quiet core, not
+two.
 """
 import math
+import queue
 import threading
 import time
 
 import workloads
-from peers import Row, Unavailable
-
-LAP_SECONDS = 0.25
+from peers import LAP_SECONDS, Row, Unavailable
 
 
 def probe():
@@ -69,14 +73,15 @@ class Trainer:
         self.wl, self.X, self.Y = wl, data.X, data.Y
         self.threads = 2 if row.key == "backprop-team2" else 1
         self.weights, self.biases = workloads.split(wl, data.params0)
-        self.laps = 1
-        if row.copies > 1:
+        self.copies, self.laps = row.copies, 1
+        if self.copies > 1:
             start = time.perf_counter()
             self._fit(self._network())
             self.laps = max(1, math.ceil(LAP_SECONDS / (time.perf_counter() - start)))
-        # each copy's laps, a fresh network each; the threads row's laps alone
-        self.nets = [[self._network() for _ in range(self.laps)] for _ in range(row.copies)]
-        self.alone = [self._network() for _ in range(self.laps)] if row.copies > 1 else []
+        # the networks the copies share out, a fresh one for every lap; the
+        # threads row's laps alone
+        self.nets = [self._network() for _ in range(self.copies * self.laps)]
+        self.alone = [self._network() for _ in range(self.laps)] if self.copies > 1 else []
         self.pair = None
 
     def _network(self):
@@ -91,36 +96,49 @@ class Trainer:
         net.train(self.X, self.Y, epochs=self.wl.epochs, lr=self.wl.lr,
                   batch_size=self.wl.batch_size, shuffle=False, threads=self.threads)
 
-    def _laps(self, nets, ready):
+    def _laps(self, nets, ready, errors):
         ready.wait()
-        for net in nets:
-            self._fit(net)
+        try:
+            while True:
+                try:
+                    net = nets.get_nowait()
+                except queue.Empty:
+                    return
+                self._fit(net)
+        except BaseException as error:
+            errors.append(error)
 
     def train(self):
-        if len(self.nets) == 1:
+        if self.copies == 1:
             start = time.perf_counter()
-            self._fit(self.nets[0][0])
+            self._fit(self.nets[0])
             return time.perf_counter() - start
         start = time.perf_counter()
         for net in self.alone:
             self._fit(net)
         alone = (time.perf_counter() - start) / self.laps
-        ready = threading.Barrier(len(self.nets) + 1)
-        threads = [threading.Thread(target=self._laps, args=(nets, ready)) for nets in self.nets]
+        nets, errors = queue.SimpleQueue(), []
+        for net in self.nets:
+            nets.put(net)
+        ready = threading.Barrier(self.copies + 1)
+        threads = [threading.Thread(target=self._laps, args=(nets, ready, errors))
+                   for _ in range(self.copies)]
         for thread in threads:
             thread.start()
         ready.wait()
         start = time.perf_counter()
         for thread in threads:
             thread.join()
-        self.pair = (alone, (time.perf_counter() - start) / self.laps)
+        both = (time.perf_counter() - start) / self.laps
+        if errors:
+            raise errors[0]
+        self.pair = (alone, both)
         return self.pair[1]
 
     def params(self):
         """The first network's parameters; in the threads row every network of
         every lap, alone or not, must agree with it bit for bit."""
-        flat = [workloads.join(net.weights, net.biases)
-                for nets in self.nets + [self.alone] for net in nets]
+        flat = [workloads.join(net.weights, net.biases) for net in self.nets + self.alone]
         apart = max(float(abs(f - flat[0]).max()) for f in flat)
         if apart:
             raise RuntimeError("two networks trained from the same start in two threads differ "
