@@ -32,13 +32,14 @@
  *            same bits, and OUT gets them
  *   share=COUNTER  the N laps are shared out among the processes given the same
  *            COUNTER, a file holding a zero 64-bit integer: each process takes
- *            the next lap from it until all N are taken. Prints "laps L", the
- *            laps this process trained; with none, OUT is not written
+ *            the next lap from it until all N are taken; a process that got
+ *            none does not write OUT
  *   wait     once loaded, print "ready" and wait for a line on stdin before the
  *            clock starts (run.py starts two processes at once this way)
  * Prints "seconds S", the wall time of the training loop alone (clock_gettime),
  * "start T0" and "end T1", the loop's CLOCK_MONOTONIC times (comparable across
- * processes), and "peak_rss_kib N", this process's peak resident set size.
+ * processes), "laps L", the laps this process trained, and "peak_rss_kib N",
+ * this process's peak resident set size.
  */
 #define _POSIX_C_SOURCE 200112L
 #include <fcntl.h>
