@@ -201,6 +201,31 @@ def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
         pair.params()
 
 
+@pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")
+def test_threads_row_raises_what_a_thread_raised(bench, monkeypatch, tmp_path):
+    """A lap that fails in one of the row's threads fails the run, with that
+    thread's exception, rather than leaving an untrained network behind."""
+    _, peers, worker, workloads = bench
+    module = peers.load("backprop")
+    monkeypatch.setattr(module, "LAP_SECONDS", 0.01)
+    wl = workloads.get("R1", quick=True)
+    X, Y = workloads.make_data(wl)
+    data = worker.Data(X, Y, workloads.initial_params(wl), tmp_path)
+    rows = {row.key: row for row in module.rows(wl)}
+    pair = module.Trainer(rows["backprop-threads"], wl, data, tmp_path)
+    failing = pair.nets[-1]
+    fit = pair._fit
+
+    def fit_or_fail(net):
+        if net is failing:
+            raise ArithmeticError("this lap failed")
+        fit(net)
+
+    monkeypatch.setattr(pair, "_fit", fit_or_fail)
+    with pytest.raises(ArithmeticError, match="this lap failed"):
+        pair.train()
+
+
 @pytest.mark.skipif(not HAVE_CC, reason="no C compiler")
 def test_c_pair_row_times_two_processes_started_together(bench, monkeypatch, tmp_path):
     """The C reference's pair row: laps of fresh parameters lasting LAP_SECONDS,
