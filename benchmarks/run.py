@@ -217,10 +217,10 @@ def report(table: str, versions: dict, skipped: dict, references: dict, command:
         table,
         "",
         "rate: samples per second of training-loop time (W0: updates per second; the threads row "
-        "counts both networks, the C pair row both processes). x C -O3 native: rate / the rate of the C reference built with "
-        "-O3 -march=native. final loss: mean per-sample loss of the final parameters on the "
-        "training data, all evaluated by one NumPy function (benchmarks/loss.py). rel. diff. loss: "
-        "|loss - loss_ref| / loss_ref, the reference being "
+        "counts both networks, the C pair row both processes). x C -O3 native: rate / the rate "
+        "of the C reference built with -O3 -march=native. final loss: mean per-sample loss of the "
+        "final parameters on the training data, all evaluated by one NumPy function "
+        "(benchmarks/loss.py). rel. diff. loss: |loss - loss_ref| / loss_ref, the reference being "
         + ", ".join(f"{wl}: {key}" for wl, key in references.items())
         + ". rel. diff. params: max |p - p_ref| / max |p_ref| over all parameters, for peers "
         f"that train the same model; beyond {AGREE:.0e} the row is flagged DISAGREES. "
