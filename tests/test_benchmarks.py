@@ -172,19 +172,27 @@ def test_ab_compares_two_builds_in_pairs(tmp_path):
     assert online.returncode != 0 and "no row 'backprop-team2' on R1" in online.stderr
 
 
+def quick_r1(bench, peer, tmp_path):
+    """peer's module, the quick R1 workload, its data (also stored in tmp_path,
+    for peers that read the files) and the peer's rows for it by key."""
+    _, peers, worker, workloads = bench
+    module = peers.load(peer)
+    wl = workloads.get("R1", quick=True)
+    X, Y = workloads.make_data(wl)
+    params0 = workloads.initial_params(wl)
+    workloads.save(tmp_path, wl, X, Y, params0)
+    rows = {row.key: row for row in module.rows(wl)}
+    return module, wl, worker.Data(X, Y, params0, tmp_path), rows
+
+
 @pytest.mark.skipif(not backprop_has_network(), reason="needs the backprop package importable")
 def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
     """The threads row trains lap after lap until LAP_SECONDS have passed, each
     lap on a fresh network from the common start, the two threads taking the
     laps from one queue, and reports the time per lap: every network ends where
     one network trained alone ends."""
-    loss, peers, worker, workloads = bench
-    module = peers.load("backprop")
+    module, wl, data, rows = quick_r1(bench, "backprop", tmp_path)
     monkeypatch.setattr(module, "LAP_SECONDS", 0.05)
-    wl = workloads.get("R1", quick=True)
-    X, Y = workloads.make_data(wl)
-    data = worker.Data(X, Y, workloads.initial_params(wl), tmp_path)
-    rows = {row.key: row for row in module.rows(wl)}
     alone = module.Trainer(rows["backprop"], wl, data, tmp_path)
     alone.train()
     pair = module.Trainer(rows["backprop-threads"], wl, data, tmp_path)
@@ -205,13 +213,8 @@ def test_threads_row_times_laps_of_fresh_networks(bench, monkeypatch, tmp_path):
 def test_threads_row_raises_what_a_thread_raised(bench, monkeypatch, tmp_path):
     """A lap that fails in one of the row's threads fails the run, with that
     thread's exception, rather than leaving an untrained network behind."""
-    _, peers, worker, workloads = bench
-    module = peers.load("backprop")
+    module, wl, data, rows = quick_r1(bench, "backprop", tmp_path)
     monkeypatch.setattr(module, "LAP_SECONDS", 0.01)
-    wl = workloads.get("R1", quick=True)
-    X, Y = workloads.make_data(wl)
-    data = worker.Data(X, Y, workloads.initial_params(wl), tmp_path)
-    rows = {row.key: row for row in module.rows(wl)}
     pair = module.Trainer(rows["backprop-threads"], wl, data, tmp_path)
     failing = pair.nets[-1]
     fit = pair._fit
@@ -232,15 +235,10 @@ def test_c_pair_row_times_two_processes_started_together(bench, monkeypatch, tmp
     one process alone, then two that start their clocks on one go-ahead and
     share the laps out through one counter; every process ends where the
     one-process row ends, bit for bit."""
-    _, peers, worker, workloads = bench
-    module = peers.load("c")
+    workloads = bench[-1]
+    module, wl, data, rows = quick_r1(bench, "c", tmp_path)
     monkeypatch.setattr(module, "LAP_SECONDS", 0.05)
     module.build(tmp_path)
-    wl = workloads.get("R1", quick=True)
-    X, Y = workloads.make_data(wl)
-    workloads.save(tmp_path, wl, X, Y, workloads.initial_params(wl))
-    data = worker.Data(X, Y, workloads.initial_params(wl), tmp_path)
-    rows = {row.key: row for row in module.rows(wl)}
     alone = module.Trainer(rows["c-native"], wl, data, tmp_path)
     alone.train()
     assert alone.pair is None and len(alone.outs) == 1
