@@ -1,7 +1,7 @@
 """The hand-written C reference (benchmarks/reference.c), compiled here with cc.
 
-Besides its one-process rows it has a pair row, the machine's own ceiling for
-the threads target: two processes of the -O3 -march=native build at once, as
+Besides its one-process rows it has a pair row, the machine's own yardstick
+for the threads target (what two cores give hand-written C): two processes of the -O3 -march=native build at once, as
 backprop's threads row runs two threads. They train the workload lap after
 lap, each lap on fresh parameters, taking the laps from one shared counter (a
 file both map) until a lap count calibrated to last LAP_SECONDS per process
