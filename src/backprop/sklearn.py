@@ -453,7 +453,8 @@ _SHARED_DOC = """
         training.  ``history.loss`` is this call's ``loss_curve_`` and
         ``history.val_loss`` its ``validation_loss_curve_``.
     threads : int, default=1.  Threads that share each mini-batch (the
-        Network's ``train(threads=...)``); the result does not depend on it.
+        Network's ``train(threads=...)``): the same bits as one thread with
+        the kernels' own loops, the same up to rounding with BLAS.
 
     ``fit`` also takes ``validation_data=(X_val, y_val)``: scored after every
     epoch (``validation_scores_``, ``validation_loss_curve_``) and, with
