@@ -387,3 +387,27 @@ def test_import_backprop_does_not_import_sklearn():
     code = "import sys, backprop, backprop.network; print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("labels", ["strings", "binary", "multilabel"])
+def test_partial_fit_label_kinds_match_sklearn(digits, labels):
+    X, y = digits
+    y = {"strings": np.array(["d%d" % v for v in y]), "binary": y > 4,
+         "multilabel": np.c_[y % 2, y > 4].astype(int)}[labels]
+    classes = np.unique(y)      # required even for multilabel y, then unused (as scikit-learn)
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", random_state=0, learning_rate_init=0.1)
+    ours, theirs = MLPClassifier(**params), sknn.MLPClassifier(**params)
+    for i, lo in enumerate(range(0, 400, 100)):
+        ours.partial_fit(X[lo:lo + 100], y[lo:lo + 100], classes=classes if i == 0 else None)
+        theirs.partial_fit(X[lo:lo + 100], y[lo:lo + 100], classes=classes if i == 0 else None)
+    assert_same_fit(ours, theirs, loss_rtol=1e-6)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_partial_fit_refuses_an_unknown_class(digits):
+    X, y = digits
+    est = MLPClassifier(max_iter=1).partial_fit(X, y % 3, classes=[0, 1, 2])
+    before = est.network_.params.copy()
+    with pytest.raises(ValueError, match="classes not in"):
+        est.partial_fit(X[:5], [0, 1, 2, 3, 1])
+    np.testing.assert_array_equal(est.network_.params, before)

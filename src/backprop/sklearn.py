@@ -519,6 +519,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
+        elif incremental and not self.warm_start and self._one_hot_applies(y):
+            return X, self._one_hot(y)
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -531,6 +533,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                                  f"{self.classes_}. 'y' has {classes}.")
         # bool, as scikit-learn (its early-stopping split stratifies on these values)
         return X, self._label_binarizer.transform(y).astype(bool)
+
+    def _one_hot_applies(self, y):
+        """Whether _one_hot encodes y as the label binarizer would: labels of a
+        binary or multiclass problem of at least two classes, given as a 1-D array."""
+        return (y.ndim == 1 and len(self.classes_) >= 2
+                and self._label_binarizer.y_type_ in ("binary", "multiclass")
+                and y.dtype.kind == self.classes_.dtype.kind)
+
+    def _one_hot(self, y):
+        """LabelBinarizer.transform(y).astype(bool) for partial_fit's labels by a
+        search in the sorted classes_ (the binarizer's checks cost more than a
+        small mini-batch's training); a label not in classes_ is refused."""
+        classes = self.classes_
+        idx = np.searchsorted(classes, y)
+        known = classes[np.minimum(idx, len(classes) - 1)] == y
+        if not known.all():
+            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                             f"{classes}. 'y' has {np.unique(y)}.")
+        if len(classes) == 2:
+            return (idx == 1).reshape(-1, 1)
+        Y = np.zeros((len(y), len(classes)), dtype=bool)
+        Y[np.arange(len(y)), idx] = True
+        return Y
 
     def _set_output_activation(self):
         self.out_activation_ = ("softmax" if self._label_binarizer.y_type_ == "multiclass"
