@@ -493,3 +493,28 @@ def test_class_weight(digits):
     assert_same_fit(both, product, loss_rtol=1e-6)
     with pytest.raises(ValueError, match="balanced"):
         MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=np.unique(y))
+
+
+def test_partial_fit_checks_changed_parameters_and_bad_arrays(digits):
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(4,)).partial_fit(X, y, classes=np.unique(y))
+    est.partial_fit(X[:10], y[:10])
+    est.set_params(alpha=-1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        est.partial_fit(X[:10], y[:10])
+    est.alpha = 0.0
+    est.learning_rate_init = "fast"
+    with pytest.raises(ValueError, match="learning_rate_init"):
+        est.partial_fit(X[:10], y[:10])
+    est.learning_rate_init = 0.001
+    before = est.network_.params.copy()
+    bad = X[:10].copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite|NaN"):
+        est.partial_fit(bad, y[:10])
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:10, :5], y[:10])
+    np.testing.assert_array_equal(est.network_.params, before)
+    reg = MLPRegressor(hidden_layer_sizes=(4,)).partial_fit(X, y.astype(float))
+    with pytest.raises(ValueError, match="non-finite|NaN"):
+        reg.partial_fit(X[:10], np.r_[np.inf, y[1:10]].astype(float))

@@ -49,7 +49,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, shuffle as _shuffle_indices
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.class_weight import compute_sample_weight
@@ -209,8 +209,21 @@ class _BaseMLP(BaseEstimator):
         error is averaged over the outputs, its log-losses are not."""
         return 1.0 / self.n_outputs_ if self._network_loss == "squared" else 1.0
 
+    def _check_params(self):
+        """scikit-learn's parameter validation, skipped when every parameter is
+        still the very object validated last time (partial_fit's common case:
+        the validation costs more than training a small batch)."""
+        cls = type(self)
+        if "_param_names_cache" not in cls.__dict__:
+            cls._param_names_cache = tuple(cls._get_param_names())
+        values = tuple(getattr(self, name) for name in cls._param_names_cache)
+        checked = self.__dict__.get("_checked_params")
+        if checked is None or any(a is not b for a, b in zip(values, checked)):
+            self._validate_params()
+            self._checked_params = values
+
     def _fit(self, X, y, incremental, sample_weight=None, validation_data=None):
-        self._validate_params()
+        self._check_params()
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
         if any(int(h) != h or h <= 0 for h in hidden):
@@ -245,6 +258,22 @@ class _BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         return sample_weight
+
+    def _passes_as_is(self, X, y, reset, y_kinds):
+        """Whether validate_data would pass X and y through unchanged (a later
+        partial_fit with plain float arrays of the fitted width, 1-D y of one of
+        y_kinds): then it is skipped, as its checks cost more than training a
+        small batch.  Non-finite values are refused here, as validate_data would."""
+        plain = (not reset and type(X) is np.ndarray and type(y) is np.ndarray
+                 and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+                 and X.shape[0] > 0 and X.shape[1] == self.n_features_in_
+                 and "feature_names_in_" not in self.__dict__
+                 and y.ndim == 1 and y.shape[0] == X.shape[0] and y.dtype.kind in y_kinds)
+        if plain:
+            for name, a in (("X", X), ("y", y)):
+                if a.dtype.kind == "f" and not np.isfinite(a).all():
+                    raise ValueError(f"Input {name} contains NaN or infinity.")
+        return plain
 
     def _validate_validation_data(self, validation_data):
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
@@ -378,7 +407,11 @@ class _BaseMLP(BaseEstimator):
             for _ in range(self.max_iter):
                 w_epoch = sample_weight
                 if self.shuffle:
-                    sample_idx = _shuffle_indices(sample_idx, random_state=random_state)
+                    # sklearn.utils.shuffle(sample_idx, random_state=random_state),
+                    # without its argument checks: the same draw, the same order
+                    perm = np.arange(n_samples)
+                    random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
                     X_epoch, Y_epoch = X[sample_idx], Y[sample_idx]
                     if sample_weight is not None:
                         w_epoch = sample_weight[sample_idx]
@@ -576,8 +609,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return weights if sample_weight is None else weights * sample_weight
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=reset)
+        if not (incremental and self._passes_as_is(X, y, reset, "biuUSO")):
+            X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+                                 reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -707,8 +741,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        if not (incremental and self._passes_as_is(X, y, reset, "fiu")):
+            X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                                 dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y.reshape(-1, 1) if y.ndim == 1 else y
