@@ -582,7 +582,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             callbacks=callbacks, threads=threads)
 
     def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the model to data matrix X and target(s) y; returns self."""
+        """Fit the model to data matrix X and target(s) y; returns self.
+        sample_weight: one weight >= 0 per sample (scikit-learn's meaning: a
+        batch's gradient is (Σ s_i ∇E_i + alpha W) / Σ s_i); validation_data:
+        (X_val, y_val), see the class docstring."""
         return self._fit(X, y, incremental=False, sample_weight=sample_weight,
                          validation_data=validation_data)
 
@@ -732,7 +735,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             callbacks=callbacks, threads=threads)
 
     def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the model to data matrix X and target(s) y; returns self."""
+        """Fit the model to data matrix X and target(s) y; returns self.
+        sample_weight: one weight >= 0 per sample (scikit-learn's meaning: a
+        batch's gradient is (Σ s_i ∇E_i + alpha W) / Σ s_i); validation_data:
+        (X_val, y_val), see the class docstring."""
         return self._fit(X, y, incremental=False, sample_weight=sample_weight,
                          validation_data=validation_data)
 
