@@ -6,9 +6,16 @@ tools) it is skipped, saying what is missing; with BACKPROP_REQUIRE_COMPILER=1
 (set by CI) a missing tool fails the test instead, so CI cannot skip it.
 
 ``repo``: the test checks the repository's packaging files (cibuildwheel
-configuration, GitHub workflow) with the dev extra's tools.  It says nothing
-about the installed package: test runs against a built wheel deselect it with
-``-m "not repo"``.
+configuration, GitHub workflow) with the dev extra's tools (cibuildwheel,
+jsonschema, check-jsonschema, ruamel.yaml).  It says nothing about the
+installed package: test runs against a built wheel deselect it with
+``-m "not repo"``.  Where those tools are missing (``pip install '.[test]'``
+does not bring them) it is skipped, naming them; with
+BACKPROP_REQUIRE_REPO_TOOLS=1 it fails instead.
+
+BACKPROP_NO_SKIPS=1 turns every skip into a failure: CI's run with every
+optional dependency installed uses it, so that no test it means to run can
+skip quietly.
 """
 import functools
 import importlib.util
@@ -46,12 +53,51 @@ def missing_build_tool():
     return None
 
 
+REPO_TOOLS = {"cibuildwheel": "cibuildwheel", "jsonschema": "jsonschema",
+              "check_jsonschema": "check-jsonschema", "ruamel.yaml": "ruamel.yaml",
+              "tomllib": "Python >= 3.11 (tomllib)"}
+
+
+@functools.cache
+def missing_repo_tools():
+    """The dev extra's tools that are not installed (their distribution names)."""
+    missing = []
+    for module, name in REPO_TOOLS.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:         # a dotted name whose parent is missing
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def _skip_or_fail(variable, reason):
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{variable}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def pytest_runtest_setup(item):
-    if item.get_closest_marker("needs_compiler") is None:
-        return
-    reason = missing_build_tool()
-    if reason is None:
-        return
-    if os.environ.get("BACKPROP_REQUIRE_COMPILER") == "1":
-        pytest.fail(f"BACKPROP_REQUIRE_COMPILER=1 but {reason}", pytrace=False)
-    pytest.skip(f"needs a C compiler, Cython and setuptools: {reason}")
+    if item.get_closest_marker("needs_compiler") is not None:
+        reason = missing_build_tool()
+        if reason is not None:
+            _skip_or_fail("BACKPROP_REQUIRE_COMPILER",
+                          f"needs a C compiler, Cython and setuptools: {reason}")
+    if item.get_closest_marker("repo") is not None:
+        missing = missing_repo_tools()
+        if missing:
+            _skip_or_fail("BACKPROP_REQUIRE_REPO_TOOLS",
+                          f"checks the packaging files with the dev extra's tools "
+                          f"(pip install '.[dev]'); missing: {', '.join(missing)}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if (report.skipped and not hasattr(report, "wasxfail")
+            and os.environ.get("BACKPROP_NO_SKIPS") == "1"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"BACKPROP_NO_SKIPS=1 but the test skipped: {reason}"
