@@ -63,6 +63,9 @@ def train_all_ways(kernels):
     return out
 
 
+# One configuration (tanh, momentum 0.9 on unscaled inputs) saturates its hidden
+# layer, which train reports; the bits are what this test compares.
+@pytest.mark.filterwarnings("ignore::backprop.SaturationWarning")
 @pytest.mark.parametrize("kernels", _core.available_kernels())
 def test_every_kernel_build_gives_the_same_bits(kernels, restore_kernels):
     baseline = train_all_ways("baseline")

@@ -5,6 +5,8 @@ import signal
 import sys
 import threading
 import time
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,12 +14,38 @@ from . import _core
 from ._validate import (as_bool, as_float_array, as_int, as_pair, as_real, as_samples,
                         check_finite, choice)
 from .functions import Huber, LeakyReLU, check_pairing, layer_activations, loss_spec
+from .data import split_validation
 from .init import check_init, default_init, draw_weights
 from ._progress import Progress
 from .optim import SGD, check_optimizer, learning_rates
 from .results import History, Trace, TraceLayer
 
 DivergenceError = _core.DivergenceError
+
+
+class SaturationWarning(UserWarning):
+    """After training, the network's logistic or softmax outputs are saturated
+    at the wrong end for many samples: their gradients vanish and training has
+    stalled (usually inputs far from unit scale, or too large a learning rate)."""
+
+
+# The range of each output activation's values: targets outside it cannot be fitted.
+OUTPUT_RANGES = {"logistic": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+# An output unit is "saturated at the wrong end" when it is this far from its
+# target (for 0/1 targets: o < 0.01 where t = 1, or o > 0.99 where t = 0).
+WRONG_END = 0.99
+# The end-of-run saturation check looks at this many training samples, and only
+# when the last epoch's mean loss is at least what this fraction of samples
+# saturated at the wrong end would give.
+SATURATION_SAMPLES = 64
+SATURATION_FRACTION = 0.5
+# A logistic/tanh hidden layer counts as saturated when at least this fraction
+# of its units, on the first HIDDEN_SAMPLES training samples, lie within
+# 1 - WRONG_END (of the range) of an end; looked at only when the call's loss
+# fell by less than STALLED (relative) from its first epoch to its last.
+HIDDEN_SAMPLES = 8
+HIDDEN_SATURATED = 0.9
+STALLED = 0.1
 
 BIAS_POLICIES = ("neuron", "shared", "none")
 
@@ -165,6 +193,7 @@ class Network:
             _core.LOSSES[loss_name], loss_param, train_bias)
         self._set_optimizer(SGD())
         self._epochs = 0
+        self._classes = None
         self._make_views()
 
     def _make_views(self):
@@ -185,14 +214,15 @@ class Network:
 
     @property
     def weights(self):
-        """One (n_out, n_in) view per layer into ``params``."""
-        return list(self._weights)
+        """One (n_out, n_in) view per layer into ``params``.  ``net.weights[l] = W``
+        copies W into layer l (same shape, finite); so does ``net.weights[l][...] = W``."""
+        return _LayerViews(self._weights, "weights", self._model)
 
     @property
     def biases(self):
         """One view per layer into ``params``: n_out values for bias="neuron",
-        one for "shared", none (empty) for "none"."""
-        return list(self._biases)
+        one for "shared", none (empty) for "none".  ``net.biases[l] = b`` copies b in."""
+        return _LayerViews(self._biases, "biases", self._model)
 
     @property
     def params(self):
@@ -239,6 +269,30 @@ class Network:
     def n_params(self):
         return self._model.n_params
 
+    @property
+    def classes(self):
+        """The class label of each output (two labels for one logistic output:
+        the label of 0, then of 1), or None.  Set it to name the outputs of a
+        classifier; ``classes[net.predict_classes(X)]`` then gives labels, and
+        it is saved with the network.  Labels are strings, integers, floats or
+        booleans."""
+        return self._classes
+
+    @classes.setter
+    def classes(self, labels):
+        if labels is None:
+            self._classes = None
+            return
+        labels = np.asarray(labels)
+        count = max(self._sizes[-1], 2)
+        if labels.shape != (count,) or labels.dtype.kind not in "biufU":
+            raise ValueError(f"classes must be {count} labels (strings or numbers), one per output"
+                             f"{' (two for one logistic output)' if count != self._sizes[-1] else ''}, "
+                             f"got {labels.dtype} of shape {labels.shape}")
+        if np.unique(labels).size != count:
+            raise ValueError(f"classes must not repeat a label, got {labels.tolist()!r:.200}")
+        self._classes = labels.copy()
+
     def __repr__(self):
         acts = self.activations
         act = acts[0] if len(set(acts)) == 1 else list(acts)
@@ -256,17 +310,101 @@ class Network:
     def loss(self, X, Y):
         """The mean over samples of the per-sample loss (for ``"squared"``,
         E = ½ Σ_k (t_k − o_k)²)."""
-        X, Y = as_pair(X, Y, self._sizes[0], self._sizes[-1])
-        self._check_targets(Y, "Y")
+        X, Y = self._pair(X, Y)
         losses = np.empty(X.shape[0])
         self._model.sample_losses(X, Y, losses)
         return float(np.mean(losses))
 
-    def _check_targets(self, Y, name):
+    def predict_classes(self, X):
+        """The predicted class of each sample, as an index into the outputs:
+        the largest output for two or more outputs; for one output, 1 where it
+        is above the middle of its range (0.5 for logistic, identity and the
+        others, 0 for tanh), else 0.  An (n,) integer array (a scalar for a 1-D x).
+
+        With labels from ``backprop.one_hot(labels)``, ``classes[net.predict_classes(X)]``
+        gives the predicted labels."""
+        out = self.predict(X)
+        if self._sizes[-1] > 1:
+            return out.argmax(axis=-1)
+        middle = 0.0 if self._activations[-1][0] == "tanh" else 0.5
+        return (out[..., 0] > middle).astype(np.intp)
+
+    def accuracy(self, X, Y):
+        """The fraction of samples whose predicted class (``predict_classes``) is
+        right.  Y is the targets as for ``train`` (one-hot rows, or 0/1 for one
+        output), or a 1-D array of class indices (0 to n_out - 1; 0/1 for one output)."""
+        predicted = np.atleast_1d(self.predict_classes(X))
+        n_out = self._sizes[-1]
+        if np.ndim(Y) == 1 and len(Y) == len(predicted):
+            labels = as_float_array(Y, "Y")
+            check_finite(labels, "Y")
+            if not ((labels == np.round(labels)).all() and labels.min() >= 0
+                    and labels.max() <= max(n_out - 1, 1)):
+                raise ValueError(f"a 1-D Y holds class indices from 0 to {max(n_out - 1, 1)}, "
+                                 f"got values from {labels.min():g} to {labels.max():g}")
+            truth = labels.astype(np.intp)
+        else:
+            _, Y = self._pair(X, Y)
+            if n_out > 1:
+                truth = Y.argmax(axis=1)
+            else:
+                middle = 0.0 if self._activations[-1][0] == "tanh" else 0.5
+                truth = (Y[:, 0] > middle).astype(np.intp)
+        return float(np.mean(predicted == truth))
+
+    def _pair(self, X, Y, names=("X", "Y"), fitting=False):
+        """(X, Y) validated for this network.  A 1-D Y with one value per sample
+        of a 2-D X is a column for a one-output network; for more outputs, a Y
+        of integer class labels is refused with the way to one-hot it."""
+        n_out = self._sizes[-1]
+        Yarr = Y if isinstance(Y, np.ndarray) else None
+        if Yarr is None and not isinstance(Y, (str, bytes)):
+            try:
+                Yarr = np.asarray(Y)
+            except Exception:       # as_pair below names the argument
+                Yarr = None
+        if Yarr is not None and Yarr.dtype.kind in "biuf" and np.ndim(X) == 2:
+            n = len(X)
+            column = Yarr.ndim == 1 and Yarr.shape[0] == n and n > 1
+            if column and n_out == 1:
+                Y = Yarr.reshape(n, 1)
+            elif n_out > 1 and Yarr.size == n and (column or Yarr.shape == (n, 1)):
+                values = Yarr[np.isfinite(Yarr)] if Yarr.dtype.kind == "f" else Yarr
+                if values.size and (values == np.round(values)).all() and values.min() >= 0:
+                    raise ValueError(
+                        f"{names[1]} holds one class label per sample (integers from "
+                        f"{int(values.min())} to {int(values.max())}), but the network has "
+                        f"{n_out} outputs and takes one target per output: one-hot the labels "
+                        f"with `{names[1]}, classes = backprop.one_hot(labels)` (or "
+                        f"np.eye({n_out})[labels] for labels 0 to {n_out - 1})")
+        X, Y = as_pair(X, Y, self._sizes[0], n_out, names=names)
+        self._check_targets(Y, names[1], fitting)
+        return X, Y
+
+    def _check_targets(self, Y, name, fitting=True):
+        """Targets the loss is defined for and, when fitting, in the range of
+        the output activation (a logistic unit cannot reach 2)."""
         if self._loss[0] == "cross_entropy" and ((Y < 0) | (Y > 1)).any():
             bad = np.argwhere((Y < 0) | (Y > 1))[0]
             raise ValueError(f"cross_entropy targets must lie in [0, 1], but {name}"
                              f"[{', '.join(str(int(i)) for i in bad)}] = {Y[tuple(bad)]}")
+        out = self._activations[-1][0]
+        if not fitting or out not in OUTPUT_RANGES:
+            return
+        lo, hi = OUTPUT_RANGES[out]
+        if Y.min() >= lo and Y.max() <= hi:
+            return
+        bad = np.argwhere((Y < lo) | (Y > hi))[0]
+        hint = ""
+        if Y.shape[1] == 1 and (Y == np.round(Y)).all() and Y.min() >= 0:
+            hint = (f" {name} looks like class labels: for K classes use K softmax outputs "
+                    f"(sizes=[..., K], activation=[..., 'softmax'], loss='cross_entropy') and "
+                    f"one-hot targets from backprop.one_hot(labels).")
+        raise ValueError(
+            f"{name}[{', '.join(str(int(i)) for i in bad)}] = {Y[tuple(bad)]} lies outside the "
+            f"range [{lo:g}, {hi:g}] of the network's {out} outputs, which cannot fit it.{hint} "
+            f"For targets of any range use an identity output layer, or scale the targets "
+            f"into the range.")
 
     def _lr(self, lr, optimizer):
         if lr is None:
@@ -282,8 +420,8 @@ class Network:
 
     # -------------------------------------------------------------- training
     def train(self, X, Y, epochs=1, lr=None, *, batch_size=1, optimizer=None, shuffle=False,
-              seed=None, validation=None, target_loss=None, callbacks=(), record_every=None,
-              progress=False, threads=1):
+              seed=None, validation=None, validation_split=None, target_loss=None, callbacks=(),
+              record_every=None, progress=False, threads=1):
         """Train by backpropagation; returns a ``History``.
 
         epochs:       passes over the data
@@ -295,13 +433,20 @@ class Network:
                       order before each update (the last batch of an epoch holds the
                       n mod k remaining samples and is averaged over its own size);
                       None is full batch
-        optimizer:    ``SGD(...)`` or ``Adam(...)``; becomes the network's optimiser.
-                      Its state continues from earlier calls unless the kind of
-                      optimiser changes (then it starts afresh)
+        optimizer:    ``SGD(...)`` or ``Adam(...)``, or a name with the defaults:
+                      "sgd", "momentum" (SGD(momentum=0.9)), "nesterov", "adam";
+                      becomes the network's optimiser.  Its state continues from
+                      earlier calls unless the kind of optimiser changes (then it
+                      starts afresh)
         shuffle:      visit the samples in a new random order every epoch
         seed:         re-seed the network's generator first (else it continues)
         validation:   ``(X_val, Y_val)``: the mean loss on them after every epoch
                       goes to ``History.val_loss``
+        validation_split: a fraction f in (0, 1): hold out round(n f) random
+                      samples of X, Y as the validation data instead (drawn with
+                      the network's seed, ``net.seed``, so every call on the same
+                      data holds out the same samples; as the CLI's
+                      ``--validation-split``)
         target_loss:  stop after the first epoch whose mean loss is at most this
                       (FANN's "desired error"), checked inside the compiled loop
         callbacks:    callables ``f(epoch, history, network)`` run after every epoch;
@@ -317,14 +462,21 @@ class Network:
                       to one thread of its own when threadpoolctl is installed.
 
         Ctrl-C stops training at the next chunk boundary (within about 0.1 s)
-        and returns the History so far with ``stop_reason == "interrupted"``;
-        the network then holds the updates of exactly the samples counted there
-        (a last, partial epoch included). Raises ``DivergenceError`` if the loss
+        and returns the History so far with ``stop_reason == "interrupted"``
+        (``History.interrupted``); the network then holds the updates of exactly
+        the samples counted there (a last, partial epoch included).  It does not
+        raise: a loop of train calls should test ``history.interrupted`` and stop.
+        Warns with ``SaturationWarning`` when, after training, the logistic or
+        softmax outputs are saturated at the wrong end for most samples. Raises ``DivergenceError`` if the loss
         or the parameters become non-finite: the network is then restored to
         the last state checked finite.
         """
-        X, Y = as_pair(X, Y, self._sizes[0], self._sizes[-1])
-        self._check_targets(Y, "Y")
+        X, Y = self._pair(X, Y, fitting=True)
+        if validation_split is not None:
+            if validation is not None:
+                raise ValueError("give validation=(X_val, Y_val) or validation_split, not both")
+            fraction = as_real(validation_split, "validation_split", 0.0, 1.0, True, True)
+            X, Y, *validation = split_validation(X, Y, fraction, self._seed)
         n = X.shape[0]
         epochs = as_int(epochs, "epochs", 0)
         if batch_size is None:
@@ -343,16 +495,14 @@ class Network:
             raise ValueError(f"threads={threads} shares each mini-batch among threads: it needs "
                              "batch_size > 1 (online updates are sequential)")
         if optimizer is not None:
-            check_optimizer(optimizer)
+            optimizer = check_optimizer(optimizer)
         lr = self._lr(lr, optimizer or self._optimizer)
         if seed is not None:
             seed = as_int(seed, "seed", 0)
         if validation is not None:
             if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
                 raise TypeError(f"validation must be a pair (X_val, Y_val), got {type(validation).__name__}")
-            validation = as_pair(*validation, self._sizes[0], self._sizes[-1],
-                                 names=("validation X", "validation Y"))
-            self._check_targets(validation[1], "validation Y")
+            validation = self._pair(*validation, names=("validation X", "validation Y"))
         target = -np.inf if target_loss is None else as_real(target_loss, "target_loss", 0.0)
         if callable(callbacks) or isinstance(callbacks, (str, bytes)):
             raise TypeError("callbacks must be a list of callables, got a single "
@@ -390,9 +540,9 @@ class Network:
                         cb.on_train_begin()
                 with bar, _stop_on_sigint() as sigint, _blas_alone(threads), \
                         (_core.Team(threads) if threads > 1 else contextlib.nullcontext()) as team:
-                    return self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
-                                          callbacks, record_every, bar, sigint, self._model.samples,
-                                          team))
+                    history = self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
+                                             callbacks, record_every, bar, sigint,
+                                             self._model.samples, team))
             except BaseException:
                 if undo is not None and (self._epochs, self._model.samples) == progress_before:
                     # Nothing was trained: the call leaves no trace, not even
@@ -403,6 +553,52 @@ class Network:
                 raise
         finally:
             self._model.unlock()
+        self._warn_if_saturated(X, Y, history, lrs)
+        return history
+
+    def _warn_if_saturated(self, X, Y, history, lrs):
+        """SaturationWarning when training has stalled on saturated units:
+        logistic/softmax outputs saturated at the wrong end for most of (a
+        sample of) the training data, looked at when the last epoch's loss is
+        as high as that makes it; or logistic/tanh hidden layers saturated
+        nearly everywhere, looked at when the loss did not fall over the call."""
+        if not len(history):
+            return
+        found = []
+        out = self._activations[-1][0]
+        if out in ("logistic", "softmax") and history.loss[-1] >= SATURATION_FRACTION * self._wrong_end_loss():
+            rows = X[:SATURATION_SAMPLES]
+            wrong = (np.abs(self.predict(rows) - Y[:SATURATION_SAMPLES]) > WRONG_END).any(axis=1)
+            if wrong.mean() >= SATURATION_FRACTION:
+                found.append(f"{wrong.mean():.0%} of the first {len(rows)} training samples meet {out} "
+                             f"outputs saturated at the wrong end (within {1 - WRONG_END:g} of 0 or 1 "
+                             "where the target is at the other end)")
+        hidden = [l for l, (name, _) in enumerate(self._activations[:-1]) if name in OUTPUT_RANGES]
+        if hidden and len(history) > 1 and not history.loss[-1] < (1 - STALLED) * history.loss[0]:
+            traces = [self.trace(x, t) for x, t in zip(X[:HIDDEN_SAMPLES], Y[:HIDDEN_SAMPLES])]
+            for l in hidden:
+                lo, hi = OUTPUT_RANGES[self._activations[l][0]]
+                a = np.array([tr.layers[l].out for tr in traces])
+                saturated = np.minimum(a - lo, hi - a) < (1 - WRONG_END) * (hi - lo)
+                if saturated.mean() >= HIDDEN_SATURATED:
+                    found.append(f"{saturated.mean():.0%} of the {self._activations[l][0]} units of "
+                                 f"hidden layer {l + 1} are saturated on the first {len(traces)} "
+                                 "training samples")
+        if found:
+            warnings.warn(SaturationWarning(
+                f"after training, {'; '.join(found)}: their gradients vanish, so training has "
+                f"stalled (last epoch's loss {history.loss[-1]:.4g}, lr {lrs[-1]:g}). Scale the "
+                "inputs to about unit size (subtract each column's mean, divide by its standard "
+                "deviation) and try a smaller learning rate."), stacklevel=3)
+
+    def _wrong_end_loss(self):
+        """The loss of one output unit saturated at the wrong end (|o - t| = WRONG_END)."""
+        name, delta = self._loss
+        if name == "cross_entropy":
+            return -np.log1p(-WRONG_END)
+        if name == "huber" and WRONG_END > delta:
+            return delta * (WRONG_END - 0.5 * delta)
+        return 0.5 * WRONG_END ** 2
 
     def _set_optimizer(self, optimizer):
         optimizer._configure(self._model)
@@ -528,7 +724,7 @@ class Network:
         if x2.shape[0] != 1 or t2.shape[0] != 1:
             raise ValueError(f"trace takes one sample: x and t must be 1-D, got shapes "
                              f"{np.shape(x)} and {np.shape(t)}")
-        self._check_targets(t2, "t")
+        self._check_targets(t2, "t", fitting=True)
         lr = self._lr_now(lr)
         x, t = x2[0], t2[0]
         model = self._model.copy()
@@ -585,7 +781,7 @@ class Network:
         return {"sizes": self._sizes, "activation": activations, "loss": loss, "bias": self._bias,
                 "train_bias": self._train_bias, "seed": self._seed, "optimizer": self._optimizer,
                 "state": self._model.snapshot(), "rng": self._rng.bit_generator.state,
-                "epochs": self._epochs, "samples": self._model.samples}
+                "epochs": self._epochs, "samples": self._model.samples, "classes": self._classes}
 
     def __setstate__(self, state):
         self._setup(state["sizes"], state["activation"], state["loss"], state["bias"],
@@ -594,6 +790,41 @@ class Network:
         self._model.set_state(*state["state"])
         self._rng.bit_generator.state = state["rng"]
         self._epochs, self._model.samples = state["epochs"], state["samples"]
+        self.classes = state.get("classes")
+
+
+class _LayerViews(Sequence):
+    """``net.weights`` / ``net.biases``: one view per layer into the flat
+    parameters.  Assigning an item copies the value into that layer's view
+    (the same shape, or for a 1-D view any array of its size; finite), so
+    ``net.weights[0] = W`` changes the network, as it reads."""
+
+    def __init__(self, views, name, model):
+        self._views, self._name, self._model = views, name, model
+
+    def __len__(self):
+        return len(self._views)
+
+    def __getitem__(self, index):
+        return self._views[index]
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError(f"assign {self._name} one layer at a time: net.{self._name}[l] = value")
+        view = self._views[index]
+        name = f"{self._name}[{index}]"
+        arr = as_float_array(value, name)
+        if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
+            raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
+        check_finite(arr, name)
+        self._model.lock()
+        try:
+            view[...] = arr.reshape(view.shape)
+        finally:
+            self._model.unlock()
+
+    def __repr__(self):
+        return repr(list(self._views))
 
 
 def _bias_count(bias, n_out):
