@@ -17,8 +17,10 @@ Arrays (``n_params`` float64 values each, in ``Network.params``' layout):
 name and version, the backprop version that wrote the file, the layer sizes,
 activations, loss, bias policy, the optimiser and its step counters, the seed
 and state of the network's shuffle generator, the epochs trained, the samples
-seen, and the shape and dtype of every array.  ``load`` checks all of it and
-raises ``ModelFileError`` naming the file and the problem.
+seen, the shape and dtype of every array and, for a classifier, the class
+label of each output (``classes``: a list of strings or numbers, absent when
+``Network.classes`` is None).  ``load`` checks all of it and raises
+``ModelFileError`` naming the file and the problem.
 """
 import dataclasses
 import json
@@ -54,6 +56,8 @@ ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedErr
 _HEADER_KEYS = {"format", "format_version", "backprop_version", "sizes", "activations", "loss",
                 "bias", "train_bias", "seed", "optimizer", "optimizer_steps", "beta1_power",
                 "beta2_power", "rng_state", "epochs_trained", "samples_seen", "arrays"}
+# Entries a header may hold besides _HEADER_KEYS.
+_OPTIONAL_KEYS = {"classes"}
 
 
 class ModelFileError(ValueError):
@@ -100,6 +104,8 @@ def save(net, path):
         "samples_seen": state["samples"],
         "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()},
     }
+    if state["classes"] is not None:
+        header["classes"] = state["classes"].tolist()
     encoded = np.frombuffer(json.dumps(header, indent=1).encode("utf-8"), dtype=np.uint8)
     path = os.fsdecode(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -221,7 +227,7 @@ def _decode_header(raw, path):
                              f"format version {version}; this backprop ({__version__}) reads versions up "
                              f"to {FORMAT_VERSION}: upgrade backprop to load it")
     missing = _HEADER_KEYS - set(header)
-    extra = set(header) - _HEADER_KEYS
+    extra = set(header) - _HEADER_KEYS - _OPTIONAL_KEYS
     if missing or extra:
         what = "; ".join(f"{label} {sorted(keys)}" for label, keys in
                          (("missing", missing), ("unknown", extra)) if keys)
@@ -294,13 +300,22 @@ def _network_state(header, arrays, path):
     if not isinstance(header["train_bias"], bool):
         raise bad(f"train_bias must be true or false, got {header['train_bias']!r}")
 
+    classes = header.get("classes")
+    if classes is not None and not (
+            isinstance(classes, list) and classes
+            and (all(isinstance(c, str) for c in classes) or all(
+                isinstance(c, (int, float)) and not isinstance(c, bool) for c in classes)
+                 or all(isinstance(c, bool) for c in classes))):
+        raise bad(f"classes must be a non-empty list of strings, of numbers or of booleans, "
+                  f"got {classes!r:.200}")
     native = {name: arr.astype(np.float64) for name, arr in arrays.items()}
     state1, state2 = ([native.get(name) for name in names] + [None])[:2]
     return {"sizes": sizes, "activation": activation, "loss": loss, "bias": bias,
             "train_bias": header["train_bias"], "seed": header["seed"], "optimizer": optimizer,
             "state": (native["params"], state1, state2, (steps, float(beta1_power), float(beta2_power))),
             "rng": _rng_state(header["rng_state"], bad),
-            "epochs": header["epochs_trained"], "samples": header["samples_seen"]}
+            "epochs": header["epochs_trained"], "samples": header["samples_seen"],
+            "classes": classes}
 
 
 def _named(entry, parametrised, what, bad):
