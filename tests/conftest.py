@@ -13,9 +13,10 @@ installed package: test runs against a built wheel deselect it with
 does not bring them) it is skipped, naming them; with
 BACKPROP_REQUIRE_REPO_TOOLS=1 it fails instead.
 
-BACKPROP_NO_SKIPS=1 turns every skip into a failure: CI's run with every
-optional dependency installed uses it, so that no test it means to run can
-skip quietly.
+BACKPROP_NO_SKIPS=1 turns every skip into a failure, and
+BACKPROP_SKIPPED_LOG=FILE writes the node id of every skipped test to FILE:
+CI runs the README's test command with the log, then exactly the tests it
+skipped with every optional dependency installed and no skip allowed.
 """
 import functools
 import importlib.util
@@ -92,12 +93,27 @@ def pytest_runtest_setup(item):
                           f"(pip install '.[dev]'); missing: {', '.join(missing)}")
 
 
+def _skipped(report, nodeid):
+    """Apply BACKPROP_NO_SKIPS / BACKPROP_SKIPPED_LOG to a test's or a module's report."""
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    if os.environ.get("BACKPROP_NO_SKIPS") == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"BACKPROP_NO_SKIPS=1 but {nodeid} skipped: {reason}"
+    elif os.environ.get("BACKPROP_SKIPPED_LOG"):
+        with open(os.environ["BACKPROP_SKIPPED_LOG"], "a") as log:
+            log.write(nodeid + "\n")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    report = outcome.get_result()
-    if (report.skipped and not hasattr(report, "wasxfail")
-            and os.environ.get("BACKPROP_NO_SKIPS") == "1"):
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
-        report.outcome = "failed"
-        report.longrepr = f"BACKPROP_NO_SKIPS=1 but the test skipped: {reason}"
+    _skipped(outcome.get_result(), item.nodeid)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    # a whole module skipped (pytest.importorskip at its top)
+    outcome = yield
+    _skipped(outcome.get_result(), collector.nodeid)
