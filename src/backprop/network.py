@@ -458,7 +458,7 @@ class Network:
         threads:      T > 1 shares each mini-batch's work among T threads (this
                       one included): each owns a block of every layer's units.
                       Needs batch_size > 1; gives the same bits as one thread
-                      (with BLAS, see the README).  While it runs, BLAS is held
+                      (with BLAS, see the guide's Threads section).  While it runs, BLAS is held
                       to one thread of its own when threadpoolctl is installed.
 
         Ctrl-C stops training at the next chunk boundary (within about 0.1 s)
