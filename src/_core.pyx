@@ -40,6 +40,10 @@ STATUS_OK = BP_OK
 STATUS_NONFINITE_LOSS = BP_NONFINITE_LOSS
 STATUS_NONFINITE_PARAMS = BP_NONFINITE_PARAMS
 
+# The online kernels check the loss at every sample but the parameters and
+# optimiser state only at an epoch's end at least this many samples after the
+# last check, and at a call's end (mini-batch kernels: at every epoch's end).
+PARAMS_CHECK_EVERY = CHECK_EVERY
 ALIGNMENT = 64
 # The largest sample or step count a network may reach (counters are int64;
 # this leaves headroom for a whole training call's samples).

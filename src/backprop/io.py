@@ -116,7 +116,7 @@ def save(net, path):
     """
     if not isinstance(net, Network):
         raise TypeError(f"save needs a backprop.Network, got {type(net).__name__}")
-    name, target, existing = _destination(path)
+    user_path, target, existing = _destination(path)
     state = net.__getstate__()
     params, state1, state2, (n_steps, beta1_power, beta2_power) = state["state"]
     optimizer = state["optimizer"]
@@ -146,7 +146,7 @@ def save(net, path):
         "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()},
     }
     encoded = np.frombuffer(json.dumps(header, indent=1).encode("utf-8"), dtype=np.uint8)
-    _write_atomically(name, target, existing, lambda f: np.savez(f, header=encoded, **arrays))
+    _write_atomically(user_path, target, existing, lambda f: np.savez(f, header=encoded, **arrays))
 
 
 def _destination(path):

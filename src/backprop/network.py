@@ -478,10 +478,10 @@ class Network:
                     run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record,
                     run.record_state, run.team)
                 if status != _core.STATUS_OK:
-                    kept = self._restore_finite(run, step, step + done, snapshot, at_epoch_start,
-                                                window, t_prev, start)
+                    kept, failed = self._restore_finite(run, status, step, step + done, snapshot,
+                                                        at_epoch_start, window, t_prev, start)
                     pending = None
-                    raise self._divergence(run, status, kept, step + done)
+                    raise self._divergence(run, status, kept, failed)
                 run.keep_records(record)
                 now = time.perf_counter() - start
                 first, last = step // S, (step + done) // S
@@ -517,50 +517,83 @@ class Network:
     def _restore(self, run, snapshot):
         state, rng_state, record_state, epochs, samples, n_records = snapshot
         self._model.set_state(*state)
-        self._rng.bit_generator.state = rng_state
+        if rng_state is not None:
+            self._rng.bit_generator.state = rng_state
         run.record_state[:] = record_state
         del run.records[n_records:]
         self._epochs, self._model.samples = epochs, samples
 
-    def _restore_finite(self, run, step, failed_step, snapshot, at_epoch_start, window, t_prev,
-                        start):
+    def _restore_finite(self, run, status, step, failed_step, snapshot, at_epoch_start, window,
+                        t_prev, start):
         """After the compiled call from `step` diverged at step `failed_step`:
-        restore the end of the last finite epoch and return its step.  That
-        is the failed call's start, replayed up to the failing epoch's start
-        when that lies inside the call (training is deterministic: the replay
-        gives the same bits), or the failing epoch's own snapshot when it
-        began in an earlier call.  Without that snapshot (a network larger
-        than EPOCH_SNAPSHOT_BYTES) it is the failed call's start."""
+        restore the end of the last finite epoch; returns its step and the
+        failing epoch (of the call, from 0).
+
+        That is the failing epoch's own snapshot when it began in an earlier
+        call, else the failed call's start replayed up to there (training is
+        deterministic: a replay gives the same bits).  A non-finite loss is
+        found at its sample; non-finite parameters only at the next check
+        (PARAMS_CHECK_EVERY), so the replay goes in one call to an epoch end
+        before the checked window, then epoch by epoch, each call ending in
+        a check.  Without the epoch's snapshot (a network larger than
+        EPOCH_SNAPSHOT_BYTES) it is the failed call's start."""
         S = run.S
         keep = failed_step // S * S
         if keep < step:
             if at_epoch_start is not None:
                 self._restore(run, at_epoch_start)
-                return keep
+                return keep, keep // S
             self._restore(run, snapshot)
-            return step
+            return step, keep // S
         self._restore(run, snapshot)
         if keep == step:
-            return step
-        e_lo, e_hi = step // S, keep // S
-        order = None
+            return step, keep // S
+        e_lo = step // S
+        orders = None
         if run.shuffle:
-            orders, order_lo = self._orders(*window, e_lo, e_hi, run.n)
-            order = orders[e_lo - order_lo:e_hi - order_lo]
+            orders, order_lo = self._orders(*window, e_lo, keep // S, run.n)
+            orders = orders[e_lo - order_lo:]
         run.loss_sums[e_lo:] = 0.0
-        record = run.record_buffer(keep - step)
-        status, done, _ = self._model.train(
-            run.X, run.Y, order, run.lrs[e_lo:e_hi], run.k, 0, keep - step,
-            run.loss_sums[e_lo:e_hi], -np.inf, run.record_every or 0, record, run.record_state,
-            run.team)
-        if status != _core.STATUS_OK or done != keep - step:
-            self._restore(run, snapshot)
-            return step
+        window_steps = 0 if status == _core.STATUS_NONFINITE_LOSS else \
+            -(-_core.PARAMS_CHECK_EVERY // run.n) * S
+        kept = max(step, keep - window_steps)
+        if kept > step and not self._replay(run, step, kept, orders, e_lo):
+            self._restore(run, snapshot)        # not expected: then epoch by epoch from the start
+            run.loss_sums[e_lo:] = 0.0
+            kept = step
+        saved = None
+        while kept < keep:
+            saved = self._model.snapshot(into=saved)
+            point = (saved, None, run.record_state.copy(), self._epochs, self._model.samples,
+                     len(run.records))
+            if not self._replay(run, kept, kept + S, orders, e_lo):
+                self._restore(run, point)
+                run.loss_sums[kept // S] = 0.0
+                break
+            kept += S
+        if run.shuffle:
+            # the generator as it was after drawing the kept epochs' orders
+            self._rng.bit_generator.state = snapshot[1]
+            self._orders(*window, e_lo, kept // S, run.n)
+        run.times.chunk(e_lo, kept // S, step, kept - step, t_prev, time.perf_counter() - start)
+        return kept, kept // S
+
+    def _replay(self, run, first, stop, orders, e_base):
+        """Train steps [first, stop) (epoch-aligned) again, from a restored
+        state; on success take in their counters and records."""
+        S = run.S
+        e0, e1 = first // S, (stop - 1) // S + 1
+        record = run.record_buffer(stop - first)
+        status, _, _ = self._model.train(
+            run.X, run.Y, None if orders is None else orders[e0 - e_base:e1 - e_base],
+            run.lrs[e0:e1], run.k, 0, stop - first, run.loss_sums[e0:e1], -np.inf,
+            run.record_every or 0, record, run.record_state, run.team)
+        if status != _core.STATUS_OK:
+            return False
         run.keep_records(record)
-        run.times.chunk(e_lo, e_hi, step, done, t_prev, time.perf_counter() - start)
-        self._epochs += e_hi - e_lo
-        self._model.samples += run.samples_in(keep) - run.samples_in(step)
-        return keep
+        self._epochs += e1 - e0
+        self._model.samples += run.samples_in(stop) - run.samples_in(first)
+        return True
 
     def _after_epoch(self, run, e):
         """Validation and callbacks after epoch e of the call."""
@@ -574,11 +607,11 @@ class Network:
                 run.stop_reason = getattr(cb, "stop_reason", "callback")
                 break
 
-    def _divergence(self, run, status, kept, failed_step):
-        """The DivergenceError of a call that failed at step `failed_step` and
-        was restored to step `kept`.  Its text counts epochs from 1."""
+    def _divergence(self, run, status, kept, e_failed):
+        """The DivergenceError of a call that failed in its epoch `e_failed`
+        and was restored to step `kept`.  Its text counts epochs from 1."""
         S = run.S
-        e_failed, e_kept = failed_step // S, kept // S
+        e_kept = kept // S
         what = ("the loss of a sample became non-finite" if status == _core.STATUS_NONFINITE_LOSS
                 else "the parameters or optimiser state became non-finite")
         if kept % S == 0:
@@ -717,7 +750,7 @@ class Network:
 
 
 def _gib(n_bytes):
-    return f"{n_bytes / 2**30:,.3g} GiB"
+    return f"{n_bytes / 2**30:,.1f} GiB"
 
 
 def _bias_count(bias, n_out):
