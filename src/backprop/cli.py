@@ -145,12 +145,12 @@ def _read_npz(path, need_y):
                                    "an .npz data file holds inputs X and targets Y")
             X = archive["X"]
             Y = archive["Y"] if need_y else None
+    except MemoryError as exc:      # before ARCHIVE_ERRORS, which holds it too
+        raise CommandError(f"{path}: its arrays need more memory than this machine has ({exc})") from None
     except ARCHIVE_ERRORS as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CommandError(f"{path}: not a readable .npz file ({exc})") from None
-    except MemoryError as exc:
-        raise CommandError(f"{path}: its arrays need more memory than this machine has ({exc})") from None
     arrays = []
     for key, arr in (("X", X), ("Y", Y)):
         if arr is None:

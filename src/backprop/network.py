@@ -61,6 +61,10 @@ STEP_COST = 32
 ORDER_WINDOW = 1 << 20
 # The most threads one train call may share its mini-batches among.
 MAX_THREADS = 256
+# When an epoch spans several compiled calls, train keeps the state at the
+# epoch's start beside the state at the call's start (so that a divergence
+# restores to the end of the last finite epoch) if it is at most this large.
+EPOCH_SNAPSHOT_BYTES = 1 << 28
 
 
 class Network:
@@ -92,11 +96,12 @@ class Network:
 
     def __init__(self, sizes, *, activation="logistic", loss="squared", bias="neuron",
                  train_bias=True, init=None, seed=None):
-        self._setup(sizes, activation, loss, bias, train_bias, seed)
         init = check_init(init)
+        self._setup(sizes, activation, loss, bias, train_bias, seed)
         for l, W in enumerate(self._weights):
             scheme = init if init is not None else default_init(self._activations[l][0])
-            W[...] = draw_weights(scheme, W.shape[0], W.shape[1], self._rng)
+            # drawn straight into the parameter vector: no temporary matrix
+            draw_weights(scheme, W.shape[0], W.shape[1], self._rng, out=W)
 
     @classmethod
     def from_weights(cls, weights, biases=None, *, activation="logistic", loss="squared",
@@ -187,10 +192,17 @@ class Network:
         self._train_bias = train_bias
         self._seed = seed
         self._rng = np.random.default_rng(seed)
-        self._model = _core.Model(
-            sizes, [_bias_count(bias, n) for n in sizes[1:]],
-            [_core.ACTIVATIONS[a] for a, _ in activations], [p for _, p in activations],
-            _core.LOSSES[loss_name], loss_param, train_bias)
+        try:
+            self._model = _core.Model(
+                sizes, [_bias_count(bias, n) for n in sizes[1:]],
+                [_core.ACTIVATIONS[a] for a, _ in activations], [p for _, p in activations],
+                _core.LOSSES[loss_name], loss_param, train_bias)
+        except MemoryError:
+            raise MemoryError(
+                f"sizes {list(sizes)} make a network of {n_params:,} parameters: it needs "
+                f"{_gib(8 * n_params)} for its parameters and as much again for its gradient "
+                "workspace (8 bytes a value; training keeps a copy of the parameters and "
+                "optimiser state too), more than this machine could allocate") from None
         self._set_optimizer(SGD())
         self._epochs = 0
         self._classes = None
@@ -489,6 +501,9 @@ class Network:
         if self._model.samples + epochs * n > _core.MAX_COUNT:
             raise ValueError(f"epochs={epochs} of {n} samples would take the network's sample count "
                              f"past {_core.MAX_COUNT} (it is at {self._model.samples})")
+        if self._epochs + epochs > _core.MAX_COUNT:
+            raise ValueError(f"epochs={epochs} would take the network's epoch count past "
+                             f"{_core.MAX_COUNT} (it is at {self._epochs})")
         shuffle = as_bool(shuffle, "shuffle")
         threads = as_int(threads, "threads", 1, MAX_THREADS)
         if threads > 1 and k == 1:
@@ -520,7 +535,7 @@ class Network:
             record_every = as_int(record_every, "record_every", 1, _core.MAX_COUNT)
         bar = Progress(progress, epochs * n)
 
-        self._model.lock()
+        token = self._model.lock()
         try:
             # A schedule runs under the lock, so that it cannot train this network.
             lrs = learning_rates(lr, self._epochs, epochs)
@@ -552,7 +567,7 @@ class Network:
                     self._model.set_state(*state)
                 raise
         finally:
-            self._model.unlock()
+            self._model.unlock(token)
         self._warn_if_saturated(X, Y, history, lrs)
         return history
 
@@ -607,7 +622,13 @@ class Network:
 
     def _run(self, run):
         """The chunk loop: compiled calls of ~CHUNK_WORK multiply-adds each,
-        with history, validation, callbacks, progress and Ctrl-C in between."""
+        with history, validation, callbacks, progress and Ctrl-C in between.
+
+        Whatever leaves it, the network's parameters, optimiser state,
+        generator and counters describe the same samples: an exception that
+        escapes between two compiled calls (a signal handler's) before a
+        call's counters are taken in puts back the state at that call's
+        start; a divergence restores the end of the last finite epoch."""
         S, n, k = run.S, run.n, run.k
         chunk = max(1, CHUNK_WORK // (k * (self._model.n_params + self._model.n_units + STEP_COST)))
         if run.shuffle:
@@ -615,57 +636,160 @@ class Network:
             chunk = min(chunk, max(1, ORDER_WINDOW // n) * S)
         if S <= chunk:
             chunk -= chunk % S      # whole epochs per call
-        per_epoch = run.validation is not None or run.callbacks
+        # Python acts after every epoch (validation, callbacks), or an epoch
+        # spans several calls: then no call runs past an epoch's end, so every
+        # epoch starts a call, whose snapshot is the epoch's restore point.
+        to_epoch_end = run.validation is not None or run.callbacks or S > chunk
+        keep_epoch_start = S > chunk and self._state_bytes() <= EPOCH_SNAPSHOT_BYTES
         orders, order_lo = None, 0
         step = 0
         start = time.perf_counter()
         t_prev = 0.0
-        saved = None
-        while step < run.total:
-            end = min(run.total, step + chunk)
-            if per_epoch:
-                # Python acts after every epoch: no call runs past one's end
-                end = min(end, (step // S + 1) * S)
-            e_lo, e_hi = step // S, (end - 1) // S + 1
-            saved = self._model.snapshot(into=saved)
-            snapshot = (saved, self._rng.bit_generator.state, run.record_state.copy(),
-                        self._epochs, self._model.samples)
-            order = None
-            if run.shuffle:
-                orders, order_lo = self._orders(orders, order_lo, e_lo, e_hi, n)
-                order = orders[e_lo - order_lo:e_hi - order_lo]
-            record = run.record_buffer(end - step)
-            status, done, stopped = self._model.train(
-                run.X, run.Y, order, run.lrs[e_lo:e_hi], k, step - e_lo * S, end - step,
-                run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record, run.record_state,
-                run.team)
-            if status != _core.STATUS_OK:
-                self._model.set_state(*snapshot[0])
-                self._rng.bit_generator.state = snapshot[1]
-                run.record_state[:] = snapshot[2]
-                self._epochs, self._model.samples = snapshot[3], snapshot[4]
-                raise self._divergence(run, status, step, step + done)
-            run.keep_records(record)
-            now = time.perf_counter() - start
-            first, last = step // S, (step + done) // S
-            run.times.chunk(first, last, step, done, t_prev, now)
-            self._epochs += last - first
-            self._model.samples += run.samples_in(step + done) - run.samples_in(step)
-            step += done
-            t_prev = now
-            run.bar.update(run.samples_in(step), run.running_loss(step))
-            if stopped:
-                run.stop_reason = "target_loss"
-            elif step % S == 0 and (run.validation is not None or run.callbacks):
-                self._after_epoch(run, step // S - 1)
-            if run.stop_reason is None and run.sigint.fired:
-                run.stop_reason = "interrupted"
-            if run.stop_reason is not None:
-                break
+        buffers = [None, None]      # snapshot arrays: a call that starts an epoch, one that does not
+        at_epoch_start = None       # the snapshot of the current epoch's start, if kept
+        pending = None              # the snapshot to put back if an exception escapes now
+        try:
+            while step < run.total:
+                end = min(run.total, step + chunk)
+                if to_epoch_end:
+                    end = min(end, (step // S + 1) * S)
+                e_lo, e_hi = step // S, (end - 1) // S + 1
+                slot = 0 if step % S == 0 or not keep_epoch_start else 1
+                buffers[slot] = self._model.snapshot(into=buffers[slot])
+                snapshot = (buffers[slot], self._rng.bit_generator.state, run.record_state.copy(),
+                            self._epochs, self._model.samples, len(run.records))
+                if step % S == 0:
+                    at_epoch_start = snapshot
+                elif not keep_epoch_start:
+                    at_epoch_start = None
+                pending = snapshot
+                window = orders, order_lo
+                order = None
+                if run.shuffle:
+                    orders, order_lo = self._orders(orders, order_lo, e_lo, e_hi, n)
+                    order = orders[e_lo - order_lo:e_hi - order_lo]
+                record = run.record_buffer(end - step)
+                status, done, stopped = self._model.train(
+                    run.X, run.Y, order, run.lrs[e_lo:e_hi], k, step - e_lo * S, end - step,
+                    run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record,
+                    run.record_state, run.team)
+                if status != _core.STATUS_OK:
+                    kept, failed = self._restore_finite(run, status, step, step + done, snapshot,
+                                                        at_epoch_start, window, t_prev, start)
+                    pending = None
+                    raise self._divergence(run, status, kept, failed)
+                run.keep_records(record)
+                now = time.perf_counter() - start
+                first, last = step // S, (step + done) // S
+                run.times.chunk(first, last, step, done, t_prev, now)
+                self._epochs += last - first
+                self._model.samples += run.samples_in(step + done) - run.samples_in(step)
+                pending = None
+                step += done
+                t_prev = now
+                run.bar.update(run.samples_in(step), run.running_loss(step))
+                if stopped:
+                    run.stop_reason = "target_loss"
+                elif step % S == 0 and (run.validation is not None or run.callbacks):
+                    self._after_epoch(run, step // S - 1)
+                if run.stop_reason is None and run.sigint.fired:
+                    run.stop_reason = "interrupted"
+                if run.stop_reason is not None:
+                    break
+        except BaseException:
+            if pending is not None:
+                self._restore(run, pending)
+            raise
         for cb in run.callbacks:
             if hasattr(cb, "on_train_end"):
                 cb.on_train_end(self)
         return run.history(step, self._epochs)
+
+    def _state_bytes(self):
+        """The bytes of one snapshot: parameters and optimiser state."""
+        m = self._model
+        return 8 * m.n_params * (1 + (m.state1 is not None) + (m.state2 is not None))
+
+    def _restore(self, run, snapshot):
+        state, rng_state, record_state, epochs, samples, n_records = snapshot
+        self._model.set_state(*state)
+        if rng_state is not None:
+            self._rng.bit_generator.state = rng_state
+        run.record_state[:] = record_state
+        del run.records[n_records:]
+        self._epochs, self._model.samples = epochs, samples
+
+    def _restore_finite(self, run, status, step, failed_step, snapshot, at_epoch_start, window,
+                        t_prev, start):
+        """After the compiled call from `step` diverged at step `failed_step`:
+        restore the end of the last finite epoch; returns its step and the
+        failing epoch (of the call, from 0).
+
+        That is the failing epoch's own snapshot when it began in an earlier
+        call, else the failed call's start replayed up to there (training is
+        deterministic: a replay gives the same bits).  A non-finite loss is
+        found at its sample; non-finite parameters only at the next check
+        (PARAMS_CHECK_EVERY), so the replay goes in one call to an epoch end
+        before the checked window, then epoch by epoch, each call ending in
+        a check.  Without the epoch's snapshot (a network larger than
+        EPOCH_SNAPSHOT_BYTES) it is the failed call's start."""
+        S = run.S
+        keep = failed_step // S * S
+        if keep < step:
+            if at_epoch_start is not None:
+                self._restore(run, at_epoch_start)
+                return keep, keep // S
+            self._restore(run, snapshot)
+            return step, keep // S
+        self._restore(run, snapshot)
+        if keep == step:
+            return step, keep // S
+        e_lo = step // S
+        orders = None
+        if run.shuffle:
+            orders, order_lo = self._orders(*window, e_lo, keep // S, run.n)
+            orders = orders[e_lo - order_lo:]
+        run.loss_sums[e_lo:] = 0.0
+        window_steps = 0 if status == _core.STATUS_NONFINITE_LOSS else \
+            -(-_core.PARAMS_CHECK_EVERY // run.n) * S
+        kept = max(step, keep - window_steps)
+        if kept > step and not self._replay(run, step, kept, orders, e_lo):
+            self._restore(run, snapshot)        # not expected: then epoch by epoch from the start
+            run.loss_sums[e_lo:] = 0.0
+            kept = step
+        saved = None
+        while kept < keep:
+            saved = self._model.snapshot(into=saved)
+            point = (saved, None, run.record_state.copy(), self._epochs, self._model.samples,
+                     len(run.records))
+            if not self._replay(run, kept, kept + S, orders, e_lo):
+                self._restore(run, point)
+                run.loss_sums[kept // S] = 0.0
+                break
+            kept += S
+        if run.shuffle:
+            # the generator as it was after drawing the kept epochs' orders
+            self._rng.bit_generator.state = snapshot[1]
+            self._orders(*window, e_lo, kept // S, run.n)
+        run.times.chunk(e_lo, kept // S, step, kept - step, t_prev, time.perf_counter() - start)
+        return kept, kept // S
+
+    def _replay(self, run, first, stop, orders, e_base):
+        """Train steps [first, stop) (epoch-aligned) again, from a restored
+        state; on success take in their counters and records."""
+        S = run.S
+        e0, e1 = first // S, (stop - 1) // S + 1
+        record = run.record_buffer(stop - first)
+        status, _, _ = self._model.train(
+            run.X, run.Y, None if orders is None else orders[e0 - e_base:e1 - e_base],
+            run.lrs[e0:e1], run.k, 0, stop - first, run.loss_sums[e0:e1], -np.inf,
+            run.record_every or 0, record, run.record_state, run.team)
+        if status != _core.STATUS_OK:
+            return False
+        run.keep_records(record)
+        self._epochs += e1 - e0
+        self._model.samples += run.samples_in(stop) - run.samples_in(first)
+        return True
 
     def _after_epoch(self, run, e):
         """Validation and callbacks after epoch e of the call."""
@@ -679,16 +803,29 @@ class Network:
                 run.stop_reason = getattr(cb, "stop_reason", "callback")
                 break
 
-    def _divergence(self, run, status, step, failed_step):
-        e_failed, e_kept = failed_step // run.S, step // run.S
+    def _divergence(self, run, status, kept, e_failed):
+        """The DivergenceError of a call that failed in its epoch `e_failed`
+        and was restored to step `kept`.  Its text counts epochs from 1."""
+        S = run.S
+        e_kept = kept // S
         what = ("the loss of a sample became non-finite" if status == _core.STATUS_NONFINITE_LOSS
                 else "the parameters or optimiser state became non-finite")
+        if kept % S == 0:
+            where = (f"to the end of epoch {e_kept} of this call, its last finite epoch"
+                     if e_kept else "to its state before this call (its first epoch diverged)")
+            discarded = f"nothing of epoch {e_failed + 1} is kept"
+        else:
+            where = (f"to the start of the last compiled chunk, {run.samples_in(kept) - e_kept * run.n} "
+                     f"samples into epoch {e_kept + 1} (a network this large keeps no copy of "
+                     "its state at each epoch's start)")
+            discarded = f"epoch {e_kept + 1} is kept up to there"
         return DivergenceError(
-            f"training diverged in epoch {e_failed} of this call (lr={run.lrs[e_failed]:g}): {what}. "
-            f"The network was restored to its last finite state, after {step} of this call's "
-            f"{run.total} updates ({e_kept} complete epochs). Try a smaller learning rate, or "
-            "scale the inputs (and regression targets) to about unit size.",
-            epoch=e_failed, restored_epoch=e_kept, history=run.history(e_kept * run.S, self._epochs))
+            f"training diverged in epoch {e_failed + 1} of this call (lr={run.lrs[e_failed]:g}): "
+            f"{what}. The network was restored {where}: it keeps the updates of this call's "
+            f"first {e_kept} complete epochs, after {kept} of this call's {run.total} updates "
+            f"({run.samples_in(kept)} samples), and {discarded}. Try a smaller learning rate, "
+            "or scale the inputs (and regression targets) to about unit size.",
+            epoch=e_failed, restored_epoch=e_kept, history=run.history(kept, self._epochs))
 
     def _orders(self, orders, order_lo, e_lo, e_hi, n):
         """Sample orders for epochs [e_lo, e_hi): the rows already drawn are kept,
@@ -758,12 +895,20 @@ class Network:
 
     # ------------------------------------------------------------------ copy
     def copy(self):
-        """An independent copy: parameters, optimiser and its state, generator state."""
-        other = _copy.copy(self)
-        other._model = self._model.copy()
-        other._rng = _copy.deepcopy(self._rng)
-        other._make_views()
-        return other
+        """An independent copy: parameters, optimiser and its state, generator state.
+        Refused (RuntimeError) while another thread trains the network, whose
+        parameters and counters may then not describe the same samples; a
+        callback of its own training run may copy it."""
+        token = self._model.hold("copy")
+        try:
+            other = _copy.copy(self)
+            other._model = self._model.copy()
+            other._rng = _copy.deepcopy(self._rng)
+            other._make_views()
+            return other
+        finally:
+            if token:
+                self._model.unlock(token)
 
     def save(self, path):
         """Write the network to ``path``, a versioned ``.npz`` file that
@@ -776,12 +921,20 @@ class Network:
         return self.copy()
 
     def __getstate__(self):
+        """The whole state (pickle, copy, save); refused, as copy() is, while
+        another thread trains the network."""
         activations = [LeakyReLU(p) if name == "leaky_relu" else name for name, p in self._activations]
         loss = Huber(self._loss[1]) if self._loss[0] == "huber" else self._loss[0]
-        return {"sizes": self._sizes, "activation": activations, "loss": loss, "bias": self._bias,
-                "train_bias": self._train_bias, "seed": self._seed, "optimizer": self._optimizer,
-                "state": self._model.snapshot(), "rng": self._rng.bit_generator.state,
-                "epochs": self._epochs, "samples": self._model.samples, "classes": self._classes}
+        token = self._model.hold("pickle")
+        try:
+            return {"sizes": self._sizes, "activation": activations, "loss": loss,
+                    "bias": self._bias, "train_bias": self._train_bias, "seed": self._seed,
+                    "optimizer": self._optimizer, "state": self._model.snapshot(),
+                    "rng": self._rng.bit_generator.state, "epochs": self._epochs,
+                    "samples": self._model.samples, "classes": self._classes}
+        finally:
+            if token:
+                self._model.unlock(token)
 
     def __setstate__(self, state):
         self._setup(state["sizes"], state["activation"], state["loss"], state["bias"],
@@ -817,14 +970,18 @@ class _LayerViews(Sequence):
         if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
             raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
         check_finite(arr, name)
-        self._model.lock()
+        token = self._model.lock()
         try:
             view[...] = arr.reshape(view.shape)
         finally:
-            self._model.unlock()
+            self._model.unlock(token)
 
     def __repr__(self):
         return repr(list(self._views))
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:,.1f} GiB"
 
 
 def _bias_count(bias, n_out):
