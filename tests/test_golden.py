@@ -114,6 +114,8 @@ CONFIGS = {
                                                batch_size=5, lr=0.01),
     "narrow no bias full batch": config([4, 4, 1], ["logistic", "identity"], bias="none",
                                         batch_size=None, optimizer=bp.SGD(weight_decay=0.01)),
+    "narrow three layers plain sgd": config([4, 3, 4, 2], ["leaky_relu", "relu", "logistic"], bias="none",
+                                            lr=0.4, shuffle=False),
     "narrow frozen shared nesterov": config([3, 3, 2], [bp.LeakyReLU(0.2), "logistic"], "cross_entropy",
                                             bias="shared", train_bias=False, optimizer=NESTEROV,
                                             batch_size=4, lr=0.1),
