@@ -72,8 +72,8 @@ finish_step() {
 }
 
 # binfmt_misc runs the root's arm64 binaries through qemu-aarch64-static.
-# Debian registers it without the F flag, so the interpreter is looked up
-# inside the root: the root gets a copy at the registered path.
+# Registered without the F flag, the interpreter is looked up inside the
+# root, which then gets a copy at the registered path.
 if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
     mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 fi
@@ -81,6 +81,11 @@ if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
     update-binfmts --enable qemu-aarch64 || fail "cannot register qemu-aarch64 with binfmt_misc"
 fi
 interpreter="$(sed -n 's/^interpreter //p' /proc/sys/fs/binfmt_misc/qemu-aarch64)"
+copy_interpreter() {
+    if ! grep -q '^flags: .*F' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+        install -D -m 755 /usr/bin/qemu-aarch64-static "$root$interpreter"
+    fi
+}
 
 mounted=()
 cleanup() {
@@ -112,12 +117,12 @@ if [ ! -e "$root/.backprop-root" ]; then
     rm -rf "$root"
     mkdir -p "$cache"
     debootstrap --arch=arm64 --foreign --variant=minbase --include="$packages" "$suite" "$root" "$mirror"
-    install -D -m 755 /usr/bin/qemu-aarch64-static "$root$interpreter"
+    copy_interpreter
     chroot "$root" /debootstrap/debootstrap --second-stage
     in_root apt-get clean
     touch "$root/.backprop-root"
 fi
-[ -x "$root$interpreter" ] || install -D -m 755 /usr/bin/qemu-aarch64-static "$root$interpreter"
+copy_interpreter
 mount_into_root
 [ "$(in_root uname -m)" = aarch64 ] || fail "the root does not run as aarch64: $(in_root uname -m)"
 
