@@ -94,6 +94,15 @@ static inline double bp__sel(int c, double a, double b) {
     uint64_t m = (uint64_t)0 - (uint64_t)(c != 0);
     return bp__asf64((bp__asu64(a) & m) | (bp__asu64(b) & ~m));
 }
+/* |x|: the sign bit cleared, exactly (IEEE-754 abs); gcc and clang keep the
+   value in a vector register for it (a bit-mask AND), where the integer form
+   would move it to a general register and back, on the latency chain of a
+   scalar logistic. */
+#if defined(__GNUC__)
+#define bp__fabs(x) __builtin_fabs(x)
+#else
+static inline double bp__fabs(double x) { return bp__asf64(bp__asu64(x) & 0x7FFFFFFFFFFFFFFFULL); }
+#endif
 /* Constants given by their bits: +inf and the positive quiet NaN
    (constant, so that invalid arguments give the same NaN on x86 and arm64,
    whose hardware default NaNs differ in sign). */
@@ -821,7 +830,7 @@ static inline double bp_logistic_of(double z, double e) {
 
 /* logistic(z) = 1 / (1 + exp(-z)) for one value (bp_exp_scalar). */
 static inline double bp_logistic(double z) {
-    return bp_logistic_of(z, bp_exp_scalar(-bp__asf64(bp__asu64(z) & BP__ABS_MASK)));
+    return bp_logistic_of(z, bp_exp_scalar(-bp__fabs(z)));
 }
 
 /* a = softmax(z) over n >= 1 values.  Shifted by the largest z: every exp

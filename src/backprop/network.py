@@ -595,6 +595,14 @@ class Network:
         self._rng.bit_generator.state = state["rng"]
         self._epochs, self._model.samples = state["epochs"], state["samples"]
 
+    # ---------------------------------------------------------------- export
+    def to_c(self, path=None, name="mynet"):
+        """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
+        to ``path`` if given; returns its text (``backprop.export.to_c``)."""
+        from .export import to_c
+
+        return to_c(self, path, name=name)
+
 
 def _bias_count(bias, n_out):
     return {"neuron": n_out, "shared": 1, "none": 0}[bias]
