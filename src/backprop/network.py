@@ -596,6 +596,13 @@ class Network:
         self._epochs, self._model.samples = state["epochs"], state["samples"]
 
     # ---------------------------------------------------------------- export
+    def to_onnx(self, path=None, opset=17, dtype="float64"):
+        """The network as an ONNX model, written to ``path`` if given
+        (``backprop.export.to_onnx``; needs onnx)."""
+        from .export import to_onnx
+
+        return to_onnx(self, path, opset=opset, dtype=dtype)
+
     def to_c(self, path=None, name="mynet"):
         """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
         to ``path`` if given; returns its text (``backprop.export.to_c``)."""
