@@ -610,6 +610,21 @@ class Network:
 
         return to_c(self, path, name=name)
 
+    def to_torch(self, dtype="float64"):
+        """The network as a ``torch.nn.Sequential`` of Linear and activation
+        modules (``backprop.export.to_torch``; needs torch)."""
+        from .export import to_torch
+
+        return to_torch(self, dtype=dtype)
+
+    @classmethod
+    def from_torch(cls, module, *, loss="squared", train_bias=None, seed=None):
+        """A Network with the layers of a ``torch.nn.Sequential`` of Linear and
+        activation modules (``backprop.export.from_torch``)."""
+        from .export import from_torch
+
+        return from_torch(module, loss=loss, train_bias=train_bias, seed=seed)
+
 
 def _bias_count(bias, n_out):
     return {"neuron": n_out, "shared": 1, "none": 0}[bias]
