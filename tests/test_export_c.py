@@ -177,3 +177,20 @@ def test_to_c_refuses_bad_arguments(tmp_path):
         from backprop.export import to_c
         to_c("not a network", None)
     assert not any(os.scandir(tmp_path))
+
+
+def test_cli_exports_a_saved_model_to_c(tmp_path, capsys):
+    from backprop.cli import main
+
+    net = network("logistic", "neuron")
+    net.save(tmp_path / "model.npz")
+    assert main(["export", str(tmp_path / "model.npz"), "--format", "c", "-o", str(tmp_path / "cli.h"),
+                 "--name", "cli"]) == 0
+    driver = tmp_path / "drv_cli.c"
+    driver.write_text(DRIVER.format(name="cli", NAME="CLI"))
+    X = inputs(5, seed=6)
+    assert run(build(tmp_path, CC, FLAGS["O2"], driver, tmp_path), X) == net.predict(X).tobytes()
+    assert main(["export", str(tmp_path / "model.npz"), "--format", "c", "-o", str(tmp_path / "x.h"),
+                 "--name", "no-good"]) == 2
+    assert "name must be a C identifier" in capsys.readouterr().err
+    assert not (tmp_path / "x.h").exists()

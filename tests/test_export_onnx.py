@@ -131,3 +131,16 @@ def test_to_onnx_refuses_bad_arguments(tmp_path):
         net.to_onnx(dtype="float16")
     with pytest.raises(TypeError, match="path"):
         net.to_onnx(path=1.5)
+
+
+def test_cli_exports_a_saved_model_to_onnx(tmp_path):
+    from backprop.cli import main
+
+    net = network("softmax", "none")
+    net.save(tmp_path / "model.npz")
+    assert main(["export", str(tmp_path / "model.npz"), "--format", "onnx", "-o", str(tmp_path / "m.onnx"),
+                 "--opset", "15"]) == 0
+    model = onnx.load(tmp_path / "m.onnx")
+    assert model.opset_import[0].version == 15
+    X = inputs()
+    assert_close(run(model, X), net.predict(X), 1e-12)
