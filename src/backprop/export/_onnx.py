@@ -42,9 +42,10 @@ def _import_onnx():
 def layer_nodes(specs, x, y, dtype, add_node, add_initializer, unique):
     """Add the nodes of the network's layers from tensor ``x`` to tensor ``y``.
 
-    add_node(op_type, inputs, outputs, name, **attributes) and
-    add_initializer(name, array) add to the graph being built; unique(stem)
-    gives an unused name.  Shared by to_onnx and the scikit-learn converter.
+    add_node(op_type, inputs, outputs, stem, **attributes) adds a node (named
+    from stem) and add_initializer(name, array) a constant to the graph being
+    built; unique(stem) gives an unused tensor name.  Shared by to_onnx and
+    the scikit-learn converter.
     """
     a = x
     for l, s in enumerate(specs):
@@ -58,7 +59,7 @@ def layer_nodes(specs, x, y, dtype, add_node, add_initializer, unique):
             b = unique(f"b{l}")
             add_initializer(b, s.expanded_bias().astype(dtype))
             inputs.append(b)
-        add_node("Gemm", inputs, [z], unique(f"gemm{l}"), transB=1)
+        add_node("Gemm", inputs, [z], f"gemm{l}", transB=1)
         if op is None:
             a = z
             continue
@@ -73,7 +74,7 @@ def layer_nodes(specs, x, y, dtype, add_node, add_initializer, unique):
                 op = "PRelu"
                 inputs.append(unique(f"slope{l}"))
                 add_initializer(inputs[-1], np.array([s.slope], dtype=dtype))
-        add_node(op, inputs, [out], unique(f"{s.activation}{l}"), **attrs)
+        add_node(op, inputs, [out], f"{s.activation}{l}", **attrs)
         a = out
 
 
@@ -109,8 +110,8 @@ def to_onnx(net, path=None, opset=17, dtype="float64"):
         names.add(name)
         return name
 
-    def add_node(op, inputs, outputs, name, **attrs):
-        nodes.append(helper.make_node(op, inputs, outputs, name=name, **attrs))
+    def add_node(op, inputs, outputs, stem, **attrs):
+        nodes.append(helper.make_node(op, inputs, outputs, name=unique(stem), **attrs))
 
     def add_initializer(name, array):
         initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
@@ -129,3 +130,75 @@ def to_onnx(net, path=None, opset=17, dtype="float64"):
     if path is not None:
         onnx.save_model(model, os.fspath(path))
     return model
+
+
+def onnx_estimator_graph(scope, operator, container, network, classes=None):
+    """skl2onnx converter body for a scikit-learn estimator around a Network.
+
+    network: the estimator's fitted ``network_``; classes: its ``classes_``
+    (integers or strings) for a classifier, None for a regressor.  A
+    regressor's one output is the network's outputs.  A classifier's outputs
+    are those of skl2onnx's MLPClassifier converter: the label (the class of
+    the largest probability) and the probabilities, (N, n_classes): the
+    network's outputs, or ``[1 - p, p]`` for one logistic output and two
+    classes.  The input's type (float32 or float64) is the graph's.
+
+    Registration, in ``backprop.sklearn`` (once per estimator class)::
+
+        from skl2onnx import update_registered_converter
+        from skl2onnx.common.shape_calculator import (
+            calculate_linear_classifier_output_shapes, calculate_linear_regressor_output_shapes)
+
+        def convert_classifier(scope, operator, container):
+            est = operator.raw_operator
+            onnx_estimator_graph(scope, operator, container, est.network_, est.classes_)
+
+        update_registered_converter(
+            BackpropClassifier, "BackpropClassifier", calculate_linear_classifier_output_shapes,
+            convert_classifier, options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
+        # regressors: calculate_linear_regressor_output_shapes and classes=None
+
+    after which ``skl2onnx.to_onnx(pipeline, X[:1])`` converts a pipeline that holds one.
+    """
+    from onnx import TensorProto, helper
+    from skl2onnx.common.data_types import guess_numpy_type
+
+    specs = layers(network, "onnx_estimator_graph")
+    dtype = np.dtype(guess_numpy_type(operator.inputs[0].type))
+    unique = scope.get_unique_variable_name
+
+    def add_node(op, inputs, outputs, stem, **attrs):
+        container.add_node(op, inputs, outputs, name=scope.get_unique_operator_name(stem), **attrs)
+
+    def add_initializer(name, array):
+        container.add_initializer(name, helper.np_dtype_to_tensor_dtype(array.dtype), list(array.shape),
+                                  array.ravel().tolist())
+
+    x = operator.inputs[0].full_name
+    if classes is None:
+        layer_nodes(specs, x, operator.outputs[0].full_name, dtype, add_node, add_initializer, unique)
+        return
+    classes = np.asarray(classes)
+    n_out = specs[-1].n_out
+    binary = n_out == 1 and len(classes) == 2
+    if not binary and n_out != len(classes):
+        raise ValueError(f"network has {n_out} outputs for {len(classes)} classes; a classifier's "
+                         "network has one output per class, or one logistic output for two")
+    label, probabilities = operator.outputs[0].full_name, operator.outputs[1].full_name
+    out = unique("network_output") if binary else probabilities
+    layer_nodes(specs, x, out, dtype, add_node, add_initializer, unique)
+    if binary:
+        one, other = unique("one"), unique("one_minus_p")
+        add_initializer(one, np.ones(1, dtype=dtype))
+        add_node("Sub", [one, out], [other], "one_minus_p")
+        add_node("Concat", [other, out], [probabilities], "probabilities", axis=1)
+    index, table = unique("class_index"), unique("classes")
+    add_node("ArgMax", [probabilities], [index], "argmax", axis=1, keepdims=0)
+    if classes.dtype.kind in "iub":
+        add_initializer(table, classes.astype(np.int64))
+    elif classes.dtype.kind in "US":
+        container.add_initializer(table, TensorProto.STRING, [len(classes)],
+                                  [str(c).encode("utf-8") for c in classes])
+    else:
+        raise ValueError(f"classes must be integers or strings for ONNX labels, got dtype {classes.dtype}")
+    add_node("Gather", [table, index], [label], "label", axis=0)
