@@ -653,6 +653,11 @@ cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
         net.beta2_pow = net.beta2_pow * net.beta2
         st.step_size = lr / (1.0 - net.beta1_pow)
         st.bc2_sqrt = sqrt(1.0 - net.beta2_pow)
+        if net.eps_uncorrected:
+            # The same update with the correction of √v moved into the step
+            # size, so that ε is added to the uncorrected √v (÷ 1.0 is exact).
+            st.step_size = lr * st.bc2_sqrt / (1.0 - net.beta1_pow)
+            st.bc2_sqrt = 1.0
     return st
 
 
@@ -665,6 +670,8 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
     plain SGD (μ = 0, wd = 0):                  w -= (lr s) src_i
     Adam (as torch.optim.Adam):  m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²
                                  w -= lr/(1-β1ᵗ) · m / (sqrt(v)/sqrt(1-β2ᵗ) + ε)
+    (net.eps_uncorrected, as scikit-learn: w -= lr·sqrt(1-β2ᵗ)/(1-β1ᵗ) · m / (sqrt(v) + ε),
+    through the same loop with the step constants of begin_step)
     """
     cdef double* w = net.params + off
     cdef double* v

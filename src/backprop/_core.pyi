@@ -154,6 +154,7 @@ class Model:
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-08,
+        eps_uncorrected: bool = False,
     ) -> None: ...
     def get_counters(self) -> tuple[int, float, float]:
         """(n_steps, beta1_pow, beta2_pow)."""

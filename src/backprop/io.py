@@ -62,7 +62,7 @@ import numpy as np
 from . import __version__, _core
 from .functions import Huber, LeakyReLU
 from .network import MAX_PARAMS, Network
-from .optim import SGD, Adam
+from .optim import SGD, Adam, _SklearnAdam
 
 FORMAT = "backprop.Network"
 FORMAT_VERSION = 1
@@ -70,7 +70,7 @@ FORMAT_VERSION = 1
 # count a network may reach (well inside the compiled core's int64 counters).
 MAX_COUNT = _core.MAX_COUNT
 
-_OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "sklearn_adam": _SklearnAdam}
 # The optimiser state vectors of each kind, in the order of the core's
 # (state1, state2) slots.
 _STATE_ARRAYS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
@@ -140,7 +140,8 @@ def save(net, path):
         "bias": state["bias"],
         "train_bias": state["train_bias"],
         "seed": state["seed"],
-        "optimizer": {"kind": kind, **dataclasses.asdict(optimizer)},
+        "optimizer": {"kind": next(name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls),
+                      **dataclasses.asdict(optimizer)},
         "optimizer_steps": n_steps,
         "beta1_power": beta1_power,
         "beta2_power": beta2_power,
