@@ -945,44 +945,6 @@ class Network:
         self._epochs, self._model.samples = state["epochs"], state["samples"]
         self.classes = state.get("classes")
 
-
-class _LayerViews(Sequence):
-    """``net.weights`` / ``net.biases``: one view per layer into the flat
-    parameters.  Assigning an item copies the value into that layer's view
-    (the same shape, or for a 1-D view any array of its size; finite), so
-    ``net.weights[0] = W`` changes the network, as it reads."""
-
-    def __init__(self, views, name, model):
-        self._views, self._name, self._model = views, name, model
-
-    def __len__(self):
-        return len(self._views)
-
-    def __getitem__(self, index):
-        return self._views[index]
-
-    def __setitem__(self, index, value):
-        if isinstance(index, slice):
-            raise TypeError(f"assign {self._name} one layer at a time: net.{self._name}[l] = value")
-        view = self._views[index]
-        name = f"{self._name}[{index}]"
-        arr = as_float_array(value, name)
-        if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
-            raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
-        check_finite(arr, name)
-        token = self._model.lock()
-        try:
-            view[...] = arr.reshape(view.shape)
-        finally:
-            self._model.unlock(token)
-
-    def __repr__(self):
-        return repr(list(self._views))
-
-
-def _gib(n_bytes):
-    return f"{n_bytes / 2**30:,.1f} GiB"
-
     # ---------------------------------------------------------------- export
     def to_onnx(self, path=None, opset=17, dtype="float64"):
         """The network as an ONNX model, written to ``path`` if given
@@ -1154,3 +1116,41 @@ class _stop_on_sigint:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
         return False
+
+
+class _LayerViews(Sequence):
+    """``net.weights`` / ``net.biases``: one view per layer into the flat
+    parameters.  Assigning an item copies the value into that layer's view
+    (the same shape, or for a 1-D view any array of its size; finite), so
+    ``net.weights[0] = W`` changes the network, as it reads."""
+
+    def __init__(self, views, name, model):
+        self._views, self._name, self._model = views, name, model
+
+    def __len__(self):
+        return len(self._views)
+
+    def __getitem__(self, index):
+        return self._views[index]
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError(f"assign {self._name} one layer at a time: net.{self._name}[l] = value")
+        view = self._views[index]
+        name = f"{self._name}[{index}]"
+        arr = as_float_array(value, name)
+        if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
+            raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
+        check_finite(arr, name)
+        token = self._model.lock()
+        try:
+            view[...] = arr.reshape(view.shape)
+        finally:
+            self._model.unlock(token)
+
+    def __repr__(self):
+        return repr(list(self._views))
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:,.1f} GiB"
