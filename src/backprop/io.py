@@ -149,10 +149,21 @@ def save(net, path):
     _write_atomically(user_path, target, existing, lambda f: np.savez(f, header=encoded, **arrays))
 
 
+def _path(path):
+    """path (str, bytes or path-like) as a str, checked."""
+    try:
+        name = os.fsdecode(path)
+    except TypeError as exc:
+        raise TypeError(f"path must name a file: {exc}") from None
+    if "\0" in name:
+        raise ValueError(f"path must not contain a NUL character, got {name!r}")
+    return name
+
+
 def _destination(path):
     """(path as str, the file to replace, its os.stat or None), checked:
     symlinks resolved, directories and other non-regular files refused."""
-    name = os.fsdecode(path)
+    name = _path(path)
     if name == "":
         raise ValueError("path is empty: pass the name of the file to write")
     if name.endswith(os.sep) or (os.altsep and name.endswith(os.altsep)):
@@ -241,7 +252,7 @@ def load(path):
     exactly where it stopped.  Raises ``ModelFileError`` for anything but an
     intact backprop model file of a format version this backprop can read.
     ``path`` is a str, bytes or path-like object."""
-    path = os.fsdecode(path)
+    path = _path(path)
     header, arrays = _read(path)
     state = _network_state(header, arrays, path)
     net = Network.__new__(Network)
@@ -256,7 +267,7 @@ def read_header(path):
     """The JSON header of the model file ``path`` (a dict: format and backprop
     versions, sizes, activations, loss, optimiser, counters), checked for
     format, version and completeness, and against the archive's arrays."""
-    return _read(os.fsdecode(path))[0]
+    return _read(_path(path))[0]
 
 
 def _activation_entry(activation):

@@ -380,7 +380,8 @@ class Network:
             if not callable(cb):
                 raise TypeError(f"every callback must be callable, got {cb!r}")
             if getattr(cb, "needs_validation", False) and validation is None:
-                raise ValueError(f"{cb!r} monitors the validation loss: pass validation=(X_val, Y_val)")
+                raise ValueError(f"callbacks: {cb!r} monitors the validation loss: pass "
+                                 "validation=(X_val, Y_val)")
         if record_every is not None:
             record_every = as_int(record_every, "record_every", 1, _core.MAX_COUNT)
         bar = Progress(progress, epochs * n)
