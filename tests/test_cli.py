@@ -228,8 +228,8 @@ def test_csv_numbers(tmp_path):
     (["--epochs", "100000000000000000000"], f"argument --epochs: at most {sys.maxsize // 8} epochs"),
     (["--epochs", str(2 ** 50)], "not enough memory to train for 1125899906842624 epochs (--epochs) on 4 "
                                  "samples (Unable to allocate 8.00 PiB"),
-    (["--sizes", "10000000000000"], "--sizes: a 4-10000000000000-1 network does not fit in memory (Unable "
-                                    "to allocate"),
+    (["--sizes", "10000000000000"], "--sizes: a 4-10000000000000-1 network does not fit in memory (sizes "
+                                    "[4, 10000000000000, 1] make a network of"),
     (["--validation-split", "1.5"], "expected a fraction between 0 and 1"),
     (["--validation-split", "0.1"], "4 rows leave 4 for training and 0 for validation"),
     (["--seed", "-3"], "seed must be >= 0"),

@@ -73,14 +73,16 @@ _OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 # (state1, state2) slots.
 _STATE_ARRAYS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
 # What reading a damaged or hostile archive and its members raises (besides
-# MemoryError and RecursionError): zipfile's RuntimeError for a member flagged
-# as encrypted and NotImplementedError for an unknown compression method or
-# zip version, struct.error from a garbled extra field, the decompressors'
-# own errors, and the tokenize.TokenError numpy lets out of a garbled .npy
-# header.
+# MemoryError): zipfile's RuntimeError for a member flagged as encrypted and
+# NotImplementedError for an unknown compression method or zip version,
+# struct.error from a garbled extra field, the decompressors' own errors, and
+# the tokenize.TokenError numpy lets out of a garbled .npy header.
 ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
-                  zlib.error, tokenize.TokenError, struct.error, MemoryError, RecursionError) + (
+                  zlib.error, tokenize.TokenError, struct.error) + (
                       (lzma.LZMAError,) if lzma is not None else ())
+# ... and what a hostile .npy header can make numpy's parser raise too (a
+# literal nested beyond the recursion limit, or one too large to hold)
+_MEMBER_ERRORS = ARCHIVE_ERRORS + (MemoryError, RecursionError)
 # The most bytes the header member may hold: its JSON describes a network of
 # thousands of layers in a small fraction of this.
 MAX_HEADER_BYTES = 1 << 20
@@ -387,7 +389,7 @@ def _member(archive, info, name, path, limit, spec):
                 raise unreadable("data beyond the declared size")
     except ModelFileError:
         raise
-    except ARCHIVE_ERRORS as exc:
+    except _MEMBER_ERRORS as exc:
         if isinstance(exc, MemoryError):
             raise ModelFileError(f"{path}: cannot read array {name!r}: it asks for more memory than "
                                  f"this machine has ({exc})") from None
