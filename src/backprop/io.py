@@ -179,9 +179,9 @@ def _destination(path):
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise IsADirectoryError(errno.EISDIR, f"cannot save to {name}: it is a directory", name)
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(existing.st_mode) else "a socket" if stat.S_ISSOCK(existing.st_mode)
-                else "a device" if stat.S_ISCHR(existing.st_mode) or stat.S_ISBLK(existing.st_mode)
-                else "not a regular file")
+        mode = existing.st_mode
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
         raise FileExistsError(errno.EEXIST, f"cannot save to {name}: it is {kind}, and save replaces "
                               "only regular files", name)
     folder = os.path.dirname(target)
@@ -199,7 +199,8 @@ def _write_atomically(name, target, existing, write):
         for _ in range(100):
             tmp = os.path.join(folder, f".{base[:TEMP_PREFIX]}.bp-{secrets.token_hex(3)}.tmp")
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+                fd = os.open(tmp, flags, 0o666)
                 break
             except FileExistsError:
                 continue
@@ -312,9 +313,10 @@ def _read(path):
             raw = _member(archive, by_name["header"], "header", path, MAX_HEADER_BYTES, None)
             header = _decode_header(raw, path)
             declared = header["arrays"]
-            if set(by_name) != set(declared) | {"header"}:
-                raise ModelFileError(f"{path}: the archive holds the arrays {sorted(set(by_name) - {'header'})} "
-                                     f"but its header lists {sorted(declared)}")
+            held = sorted(set(by_name) - {"header"})
+            if set(held) != set(declared):
+                raise ModelFileError(f"{path}: the archive holds the arrays {held} but its header "
+                                     f"lists {sorted(declared)}")
             n_params = _shape(header, _bad(path))[2]
             arrays = {}
             for name, spec in declared.items():
@@ -365,8 +367,8 @@ def _member(archive, info, name, path, limit, spec):
                 raise unreadable("it holds Python objects, which load never unpickles")
             if spec is None:
                 if dtype != np.uint8 or len(shape) != 1:
-                    raise ModelFileError(f"{path}: not a backprop model file (its 'header' is {dtype} of "
-                                         f"shape {shape}, not UTF-8 JSON bytes)")
+                    raise ModelFileError(f"{path}: not a backprop model file (its 'header' is {dtype} "
+                                         f"of shape {shape}, not UTF-8 JSON bytes)")
             elif dtype.str != spec["dtype"] or list(shape) != spec["shape"]:
                 raise ModelFileError(f"{path}: cannot read array {name!r}: the array {name!r} is "
                                      f"{dtype.str} of shape {list(shape)}, but the header says "
