@@ -333,7 +333,13 @@ class Network:
         the network then holds the updates of exactly the samples counted there
         (a last, partial epoch included). Raises ``DivergenceError`` if the loss
         or the parameters become non-finite: the network is then restored to
-        the last state checked finite.
+        the end of the last finite epoch, exactly as a call of just the epochs
+        before the failing one would leave it (see
+        docs/guide/saving-and-errors.md for the one exception, networks of
+        more than EPOCH_SNAPSHOT_BYTES of state).  Any other exception that
+        escapes (a signal handler's, a callback's) leaves parameters,
+        optimiser state, generator and counters describing the same samples.
+        Refused with RuntimeError while another thread trains the network.
         """
         X, Y = as_pair(X, Y, self._sizes[0], self._sizes[-1])
         self._check_targets(Y, "Y")
