@@ -65,7 +65,7 @@ else:
     # A fixed profile: the same examples on every run (derandomize, no example
     # database), few enough that the whole battery takes seconds on two cores.
     # HYPOTHESIS_PROFILE=thorough explores further (locally, not in CI).
-    settings.register_profile("backprop-ci", max_examples=300, derandomize=True, database=None,
+    settings.register_profile("backprop-ci", max_examples=500, derandomize=True, database=None,
                               deadline=None, print_blob=True,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.register_profile("thorough", max_examples=3000, deadline=None,
