@@ -481,7 +481,13 @@ class Network:
         Warns with ``SaturationWarning`` when, after training, the logistic or
         softmax outputs are saturated at the wrong end for most samples. Raises ``DivergenceError`` if the loss
         or the parameters become non-finite: the network is then restored to
-        the last state checked finite.
+        the end of the last finite epoch, exactly as a call of just the epochs
+        before the failing one would leave it (see
+        docs/guide/saving-and-errors.md for the one exception, networks of
+        more than EPOCH_SNAPSHOT_BYTES of state).  Any other exception that
+        escapes (a signal handler's, a callback's) leaves parameters,
+        optimiser state, generator and counters describing the same samples.
+        Refused with RuntimeError while another thread trains the network.
         """
         X, Y = self._pair(X, Y, fitting=True)
         if validation_split is not None:
@@ -530,7 +536,8 @@ class Network:
             if not callable(cb):
                 raise TypeError(f"every callback must be callable, got {cb!r}")
             if getattr(cb, "needs_validation", False) and validation is None:
-                raise ValueError(f"{cb!r} monitors the validation loss: pass validation=(X_val, Y_val)")
+                raise ValueError(f"callbacks: {cb!r} monitors the validation loss: pass "
+                                 "validation=(X_val, Y_val)")
         if record_every is not None:
             record_every = as_int(record_every, "record_every", 1, _core.MAX_COUNT)
         bar = Progress(progress, epochs * n)
