@@ -9,6 +9,7 @@ method here is called.  The one exception is the streaming pair
 ``learn_one``/``predict_one``, which check widths and finiteness themselves
 because a Python-level check would cost more than the work.
 """
+import _thread
 import importlib
 import importlib.util
 import os
@@ -39,6 +40,10 @@ STATUS_OK = BP_OK
 STATUS_NONFINITE_LOSS = BP_NONFINITE_LOSS
 STATUS_NONFINITE_PARAMS = BP_NONFINITE_PARAMS
 
+# The online kernels check the loss at every sample but the parameters and
+# optimiser state only at an epoch's end at least this many samples after the
+# last check, and at a call's end (mini-batch kernels: at every epoch's end).
+PARAMS_CHECK_EVERY = CHECK_EVERY
 ALIGNMENT = 64
 # The largest sample or step count a network may reach (counters are int64;
 # this leaves headroom for a whole training call's samples).
@@ -74,13 +79,18 @@ cdef bp_work* bp_get_work(object network) except NULL:
     return &_model_of(network).work
 
 
-cdef int bp_acquire(object network) except -1:
-    _model_of(network).lock()
+cdef long long bp_acquire(object network) except -1:
+    return _model_of(network).lock()
+
+
+cdef int bp_release(object network, long long token) except -1:
+    _model_of(network).unlock(token)
     return 0
 
 
-cdef void bp_release(object network):
-    _model_of(network).unlock()
+# The last hold token handed out (lock()): every hold gets a new one, so that
+# a release with a stale or made-up token is refused.
+cdef long long _last_token = 0
 
 
 class DivergenceError(FloatingPointError):
@@ -99,9 +109,13 @@ class DivergenceError(FloatingPointError):
 
 
 cdef inline const double* vector(object a, str name):
-    """The data of a C-contiguous float64 1-D numpy array, else NULL."""
+    """The data of a C-contiguous, aligned, native-byte-order float64 1-D
+    numpy array, else NULL.  A byte-swapped array (dtype ">f8" on a
+    little-endian machine) has type NPY_DOUBLE too, but its bytes are not
+    doubles the kernels can read: it takes the converting path."""
     if (cnp.PyArray_CheckExact(a) and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
-            and cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(a)):
+            and cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and cnp.PyArray_ISBEHAVED_RO(a)):
         return <const double*>cnp.PyArray_DATA(a)
     return NULL
 
@@ -177,8 +191,12 @@ cdef class Team:
     cdef object _buffer             # the job, then the bp_team on cache lines of its own
     cdef bp_job* job
     cdef bp_team* team
-    cdef object _go                 # one semaphore per member: a job is waiting
-    cdef object _done               # released by each member that finished its part
+    # One lock per member for each direction, taken by the waiting side and
+    # released by the other: "a job is waiting" and "my part is done".  They
+    # are _thread locks, whose release is C code (no signal handler can run in
+    # it) and whose interrupted acquire leaves them untaken.
+    cdef object _go
+    cdef object _done
     cdef object _threads
     cdef bint _closing
 
@@ -190,8 +208,8 @@ cdef class Team:
         self._buffer = aligned_zeros((job_bytes + sizeof(bp_team)) // 8 + 1)
         self.job = <bp_job*>cnp.PyArray_DATA(self._buffer)
         self.team = <bp_team*>(<char*>self.job + job_bytes)
-        self._go = [threading.Semaphore(0) for _ in range(n - 1)]
-        self._done = threading.Semaphore(0)
+        self._go = [_locked() for _ in range(n - 1)]
+        self._done = [_locked() for _ in range(n - 1)]
         self._threads = []
         try:
             for t in range(1, n):
@@ -207,6 +225,7 @@ cdef class Team:
         cdef Py_ssize_t done = 0
         cdef bp_job* job = self.job
         go = self._go[t - 1]
+        done_lock = self._done[t - 1]
         while True:
             go.acquire()
             if self._closing:
@@ -214,7 +233,7 @@ cdef class Team:
             with nogil:
                 job.kernels.train(job.net, job.work, job.batch, job.run, job.X, job.Y, job.n,
                                   job.order, job.k, job.step0, job.n_steps, &done, job.team, t)
-            self._done.release()
+            done_lock.release()
 
     cdef dispatch(self, bp_job job):
         """Hand the members a job (whose team is this Team's, reset)."""
@@ -226,14 +245,25 @@ cdef class Team:
             go.release()
 
     cdef collect(self):
-        """Wait until every member has finished its part of the job."""
-        for _ in range(self.n - 1):
-            self._done.acquire()
+        """Wait until every member has finished its part of the job.  An
+        exception from a signal handler meanwhile (a timeout's) is raised only
+        after that: once the caller sees it, no member writes to the network."""
+        pending = None
+        for done in self._done:
+            while True:
+                try:
+                    done.acquire()
+                    break
+                except BaseException as exc:
+                    pending = exc
+        if pending is not None:
+            raise pending
 
     def close(self):
         self._closing = True
         for go in self._go:
-            go.release()
+            if go.locked():
+                go.release()
         for thread in self._threads:
             thread.join()
         self._threads = []
@@ -244,6 +274,12 @@ cdef class Team:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+cdef object _locked():
+    lock = _thread.allocate_lock()
+    lock.acquire()
+    return lock
 
 
 cdef class Model:
@@ -329,6 +365,7 @@ cdef class Model:
         self._batch_arrays = None
         self.batch.rows = 0
         self.busy = 0
+        self._holder = None
 
     cdef _scratch(self, bp_work* work):
         """Private workspace arrays for a read-only pass (predict, loss), so
@@ -340,18 +377,48 @@ cdef class Model:
         return arrays
 
     def lock(self):
-        """Mark the network busy for a multi-call operation (a whole training
-        run); refused if it already is: another thread is training it, or a
-        callback of its own training run tries to train or update it."""
+        """Hold the network for a multi-call operation (a whole training run,
+        an embedding loop, a snapshot); refused if it is held already: another
+        thread is training, copying or saving it, or a callback of its own
+        training run tries to train or update it.  Returns the hold's token,
+        which unlock() needs: only the holder can release the network."""
+        global _last_token
         if self.busy:
             raise RuntimeError(
                 "this network is being trained already (by another thread, or by the train "
-                "call whose callback or schedule this is); train or update one network from "
-                "one thread at a time (give each thread its own net.copy())")
-        self.busy = 1
+                "call whose callback or schedule this is), or another thread is copying or "
+                "saving it; train or update one network from one thread at a time (give each "
+                "thread its own net.copy())")
+        _last_token += 1
+        self.busy = _last_token
+        self._holder = threading.get_ident()
+        return _last_token
 
-    def unlock(self):
+    def unlock(self, long long token):
+        """Release the hold that lock() returned `token` for."""
+        if token == 0 or token != self.busy:
+            raise RuntimeError(
+                f"unlock: token {token} does not hold this network (it is "
+                f"{'held under another token' if self.busy else 'not held'}); only the "
+                "holder, with the token its lock() or bp_acquire() returned, can release it")
         self.busy = 0
+        self._holder = None
+
+    def hold(self, str what):
+        """A hold for reading the whole state at once (copy, save, pickle):
+        lock()'s token, or 0 when the calling thread holds the network already
+        (a callback of its own training run, between two compiled calls,
+        where parameters and counters agree).  Refused while another thread
+        holds it: its parameters may be mid-update."""
+        if self.busy and self._holder == threading.get_ident():
+            return 0
+        if self.busy:
+            raise RuntimeError(
+                f"cannot {what} this network while another thread trains or holds it: the "
+                "parameters, optimiser state and counters would not describe the same "
+                f"samples. {what.capitalize()} it from the training thread (in a callback) or "
+                "after train returns")
+        return self.lock()
 
     # ------------------------------------------------------------- shape
     @property
@@ -423,16 +490,27 @@ cdef class Model:
         return int(self.net.n_steps), float(self.net.beta1_pow), float(self.net.beta2_pow)
 
     def set_state(self, params, state1, state2, counters):
-        """Overwrite parameters, optimiser state vectors and counters (copies)."""
+        """Overwrite parameters, optimiser state vectors and counters (copies).
+        A state vector given as None is dropped, unless the optimiser set now
+        needs it (then it is zeros): set_state(*snapshot()) after a change of
+        optimiser and back gives exactly the snapshot's state."""
         np.copyto(self.params, params)
-        if state1 is not None:
+        if state1 is None:
+            self.state1 = None
+        else:
             if self.state1 is None:
                 self.state1 = aligned_zeros(self.net.n_params)
             np.copyto(self.state1, state1)
-        if state2 is not None:
+        if state2 is None:
+            self.state2 = None
+        else:
             if self.state2 is None:
                 self.state2 = aligned_zeros(self.net.n_params)
             np.copyto(self.state2, state2)
+        if self.state1 is None and (self.net.opt == BP_ADAM or self.net.momentum != 0.0):
+            self.state1 = aligned_zeros(self.net.n_params)
+        if self.state2 is None and self.net.opt == BP_ADAM:
+            self.state2 = aligned_zeros(self.net.n_params)
         self._attach_state()
         self.net.n_steps, self.net.beta1_pow, self.net.beta2_pow = counters
 
@@ -694,7 +772,10 @@ cdef class Model:
         if type(lr) is float:
             v = lr
         elif isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool):
-            v = float(lr)
+            try:
+                v = float(lr)
+            except OverflowError:
+                raise ValueError(f"lr must be finite, got an integer too large for a float") from None
         else:
             raise TypeError(f"lr must be a real number, got {lr!r} ({type(lr).__name__})")
         if not isfinite(v):

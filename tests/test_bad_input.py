@@ -40,7 +40,7 @@ CALLS = {
                       r"batch_size must be at most the number of samples \(6\), got 7"),
     "shuffle str": (lambda n: n.train(X, Y, shuffle="yes"), TypeError, r"shuffle must be True or False"),
     "negative seed": (lambda n: n.train(X, Y, seed=-1), ValueError, r"seed must be >= 0"),
-    "bad optimizer": (lambda n: n.train(X, Y, optimizer="adam"), TypeError, r"optimizer must be backprop.SGD"),
+    "bad optimizer": (lambda n: n.train(X, Y, optimizer=0.1), TypeError, r"optimizer must be backprop.SGD"),
     "predict width": (lambda n: n.predict([1.0, 2.0]), ValueError, r"X must have 3 inputs per sample.*got 2"),
     "loss nan": (lambda n: n.loss(NAN_X, Y), ValueError, r"X must be finite"),
     "trace two samples": (lambda n: n.trace(X[:2], Y[:2]), ValueError, r"trace takes one sample"),

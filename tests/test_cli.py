@@ -112,7 +112,7 @@ def test_train_info_predict(data):
 def test_npz_data_adam_and_validation_split(data):
     folder, X, Y = data
     proc = run("train", "data.npz", "--optimizer", "adam", "--beta1", "0.8", "--lr", "0.01",
-               "--epochs", "3", "--seed", "5", "--validation-split", "0.25", "-o", "adam.npz",
+               "--activation", "tanh,identity", "--epochs", "3", "--seed", "5", "--validation-split", "0.25", "-o", "adam.npz",
                "--no-progress", cwd=folder)
     assert proc.returncode == 0, proc.stderr
     assert "on 30 samples" in proc.stdout
@@ -126,9 +126,18 @@ def test_npz_data_adam_and_validation_split(data):
 
 def test_default_targets_are_the_last_column(data):
     folder, X, Y = data
-    proc = run("train", "data.csv", "--epochs", "1", "--seed", "0", "-o", "last.npz", cwd=folder)
+    proc = run("train", "data.csv", "--epochs", "1", "--seed", "0", "--activation", "tanh,identity",
+               "-o", "last.npz", cwd=folder)
     assert proc.returncode == 0, proc.stderr
     assert bp.load(folder / "last.npz").sizes == (4, 16, 1)
+
+
+def test_targets_a_logistic_output_cannot_reach_are_refused(data):
+    folder, _, _ = data
+    # y2 holds negative values, and the default output is logistic.
+    one_line_error(run("train", "data.csv", "--epochs", "1", "-o", "never.npz", cwd=folder),
+                   "outside the range [0, 1] of the network's logistic outputs")
+    assert not (folder / "never.npz").exists()
 
 
 def test_errors_are_one_line_with_status_2(data):
@@ -194,17 +203,25 @@ def test_malformed_csv(tmp_path, capsys, content, fragment):
 
 def test_csv_numbers(tmp_path):
     (tmp_path / "d.csv").write_text(" 7 ,-2.5,3e-4,+.5,1.,1E3\n")
-    values, names = _read_csv(str(tmp_path / "d.csv"))
-    assert names is None and values.tolist() == [[7, -2.5, 3e-4, 0.5, 1, 1000]]
+    values, names, labels = _read_csv(str(tmp_path / "d.csv"))
+    assert names is None and labels is None and values.tolist() == [[7, -2.5, 3e-4, 0.5, 1, 1000]]
     # digit groups are not numbers: a first row of them is a header
     (tmp_path / "h.csv").write_text("0_0,0_1,1_0\n1,2,3\n")
-    values, names = _read_csv(str(tmp_path / "h.csv"))
+    values, names, _ = _read_csv(str(tmp_path / "h.csv"))
     assert names == ["0_0", "0_1", "1_0"] and values.tolist() == [[1, 2, 3]]
+    # a label column may hold text, in a file with or without a header
+    (tmp_path / "l.csv").write_text("x,kind,y\n1,cat,2\n3,dog,4\n")
+    values, names, labels = _read_csv(str(tmp_path / "l.csv"), "kind")
+    assert names == ["x", "y"] and values.tolist() == [[1, 2], [3, 4]] and labels.tolist() == ["cat", "dog"]
+    (tmp_path / "n.csv").write_text("1,cat,2\n3,dog,4\n")
+    values, names, labels = _read_csv(str(tmp_path / "n.csv"), "1")
+    assert names is None and values.tolist() == [[1, 2], [3, 4]] and labels.tolist() == ["cat", "dog"]
 
 
 @pytest.mark.parametrize("options,fragment", [
     (["--targets", "last:5"], "--targets last:5: the count must be from 1 to 4"),
-    (["--targets", "b", "--loss", "cross_entropy"], "cross_entropy targets must lie in [0, 1]"),
+    (["--targets", "b", "--loss", "cross_entropy"], "--targets b: the target column holds integers "
+                                                    "from 2 to 2"),
     (["--targets", "first:x"], "--targets first:x: the count must be from 1 to 4"),
     (["--targets", "z"], "'z' is neither a column index nor a column name"),
     (["--targets", "0,0"], "a column is listed twice"),
@@ -213,6 +230,12 @@ def test_csv_numbers(tmp_path):
     (["--targets", "0,1,2,3,4"], "every column is a target"),
     (["--sizes", "4,x"], "--sizes 4,x: expected comma-separated layer widths"),
     (["--sizes", "0"], "every layer needs at least one unit"),
+    (["--sizes", "5,8,1"], "--sizes 5,8,1: ends with the data's 1 outputs but starts with 5, and the "
+                           "data has 4 inputs; give the hidden widths only (--sizes 8) or every "
+                           "width (4,8,1)"),
+    (["--targets", "c"], "--targets c: the target column holds integers from 3 to 3, which logistic "
+                         "outputs (range [0, 1]) cannot fit: for class labels train a classifier "
+                         "with --classes COLUMN"),
     (["--activation", "tanh:2"], "only leaky_relu take a parameter"),
     (["--activation", "leaky_relu:-1"], "LeakyReLU slope must be >= 0.0"),
     (["--activation", "tanh,tanh,tanh"], "activation must be one name or a list of one per weight layer"),
@@ -228,8 +251,8 @@ def test_csv_numbers(tmp_path):
     (["--epochs", "100000000000000000000"], f"argument --epochs: at most {sys.maxsize // 8} epochs"),
     (["--epochs", str(2 ** 50)], "not enough memory to train for 1125899906842624 epochs (--epochs) on 4 "
                                  "samples (Unable to allocate 8.00 PiB"),
-    (["--sizes", "10000000000000"], "--sizes: a 4-10000000000000-1 network does not fit in memory (Unable "
-                                    "to allocate"),
+    (["--sizes", "10000000000000"], "--sizes: a 4-10000000000000-1 network does not fit in memory (sizes "
+                                    "[4, 10000000000000, 1] make a network of"),
     (["--validation-split", "1.5"], "expected a fraction between 0 and 1"),
     (["--validation-split", "0.1"], "4 rows leave 4 for training and 0 for validation"),
     (["--seed", "-3"], "seed must be >= 0"),
@@ -248,7 +271,7 @@ def test_bad_options(tmp_path, capsys, options, fragment):
 def test_npz_data_errors(tmp_path, capsys):
     np.savez(tmp_path / "x.npz", X=np.ones((3, 2)))
     assert "has no array 'Y'" in error_of(capsys, "train", str(tmp_path / "x.npz"), "-o", "m.npz")
-    assert "--targets is for CSV files" in error_of(capsys, "train", str(tmp_path / "x.npz"),
+    assert "--targets and --classes are for CSV files" in error_of(capsys, "train", str(tmp_path / "x.npz"),
                                                     "--targets", "last:1", "-o", "m.npz")
     np.savez(tmp_path / "xy.npz", X=np.ones((3, 2)), Y=np.ones(4))
     assert "X has 3 rows but Y has 4" in error_of(capsys, "train", str(tmp_path / "xy.npz"), "-o", "m.npz")
@@ -380,3 +403,77 @@ def test_usage_errors_are_one_line(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "the following arguments are required: data, -o/--output (see backprop train --help)" in err
+
+
+@pytest.fixture(scope="module")
+def iris_like(tmp_path_factory):
+    """Three classes with text labels in the middle column of a CSV file."""
+    folder = tmp_path_factory.mktemp("classes")
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 150)
+    X = np.array([[0, 0], [3, 0], [0, 3]])[labels] + 0.4 * rng.normal(size=(150, 2))
+    names = np.array(["setosa", "versicolor", "virginica"])[labels]
+    with open(folder / "flowers.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x1", "species", "x2"])
+        writer.writerows([a, name, b] for (a, b), name in zip(X.tolist(), names))
+    return folder, X, names
+
+
+def test_classes_trains_a_classifier_prints_accuracy_and_predicts_labels(iris_like):
+    folder, X, names = iris_like
+    proc = run("train", "flowers.csv", "--classes", "species", "--epochs", "20", "--lr", "0.05",
+               "--seed", "0", "--shuffle", "--validation-split", "0.2", "-o", "flowers.npz", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    net = bp.load(folder / "flowers.npz")
+    assert net.sizes == (2, 16, 3) and net.activations == ("logistic", "softmax")
+    assert net.loss_function == "cross_entropy"
+    assert net.classes.tolist() == ["setosa", "versicolor", "virginica"]
+    Y, _ = bp.one_hot(names, net.classes)
+    Xt, Yt, Xv, Yv = bp.data.split_validation(X, Y, 0.2, net.seed)
+    assert f"accuracy {net.accuracy(Xt, Yt):.4f} on the 120 training samples (3 classes)" in proc.stdout
+    assert f"validation accuracy {net.accuracy(Xv, Yv):.4f}" in proc.stdout
+    assert net.accuracy(X, Y) > 0.95
+
+    proc = run("predict", "flowers.npz", "flowers.csv", "--classes", "species", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.reader(io.StringIO(proc.stdout)))
+    assert rows[0] == ["class", "o1", "o2", "o3"]
+    predicted = np.array([row[0] for row in rows[1:]])
+    np.testing.assert_array_equal(predicted, net.classes[net.predict_classes(X)])
+    np.testing.assert_allclose(np.array([row[1:] for row in rows[1:]], dtype=float), net.predict(X),
+                               rtol=0, atol=0)
+    assert proc.stderr.strip() == f"accuracy {np.mean(predicted == names):.4f} on 150 samples"
+
+
+def test_classes_by_index_with_numeric_labels_and_no_header(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 60) * 10 + 3          # the labels 3 and 13
+    X = rng.normal(size=(60, 2)) + (labels[:, None] == 13) * 4.0
+    np.savetxt(tmp_path / "d.csv", np.column_stack([labels, X]), delimiter=",", fmt="%g")
+    proc = run("train", "d.csv", "--classes", "0", "--activation", "tanh", "--epochs", "10",
+               "--seed", "0", "-o", "m.npz", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    net = bp.load(tmp_path / "m.npz")
+    assert net.classes.tolist() == [3, 13] and net.activations == ("tanh", "softmax")
+    assert net.accuracy(X, bp.one_hot(labels)[0]) > 0.95
+
+
+@pytest.mark.parametrize("options, fragment", [
+    (["--classes", "kind"], "--classes kind: 'kind' is neither a column index nor a column name"),
+    (["--classes", "7"], "--classes 7: column 7 is out of range"),
+    (["--classes", "species", "--targets", "x1"], "give --classes (a column of class labels) or --targets"),
+])
+def test_bad_classes_options(iris_like, capsys, options, fragment):
+    folder, _, _ = iris_like
+    err = error_of(capsys, "train", str(folder / "flowers.csv"), "-o", str(folder / "bad.npz"), *options)
+    assert fragment in err
+
+
+def test_predict_with_classes_needs_a_classifier(data, capsys):
+    folder, _, _ = data
+    assert run("train", "data.csv", "--targets", "y1,y2", "--activation", "tanh,identity",
+               "--epochs", "1", "-o", "reg.npz", cwd=folder).returncode == 0
+    err = error_of(capsys, "predict", str(folder / "reg.npz"), str(folder / "data.csv"),
+                   "--classes", "a")
+    assert "no classifier (it was trained without --classes)" in err

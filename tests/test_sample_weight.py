@@ -90,6 +90,7 @@ def test_threads_and_shuffle_with_weights(data):
     (dict(sample_weight=np.r_[np.zeros(10), np.ones(40)]), ValueError, "batch 0"),
     (dict(sample_weight=np.r_[0.0, np.ones(49)], shuffle=True), ValueError, "positive"),
     (dict(sample_weight="heavy"), TypeError, "sample_weight"),
+    (dict(sample_weight=np.ones(50), validation_split=0.2), ValueError, "validation_split"),
 ])
 def test_bad_weights_are_refused_before_training(data, kwargs, error, match):
     X, Y = data

@@ -44,7 +44,7 @@ def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssi
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     sums = array("d", [0.0]) * epochs
     cdef double[::1] loss_sums = sums
-    bp_acquire(network)             # Python's train()/learn_one() on it now refuse
+    cdef long long token = bp_acquire(network)  # Python's train()/learn_one() now refuse
     try:
         with nogil:
             while e < epochs and status == BP_OK:
@@ -57,7 +57,7 @@ def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssi
                     i += 1
                 e += 1
     finally:
-        bp_release(network)
+        bp_release(network, token)
     if status != BP_OK:
         raise FloatingPointError(
             f"sample {i} of epoch {e - 1} gave a non-finite loss or made the parameters "

@@ -9,17 +9,19 @@ See ``Network`` for the API, ``backprop.examples`` for the worked example.
 
 __version__ = "0.1.0"
 
-from . import callbacks, examples, init, optim, plotting
+from . import callbacks, data, examples, init, optim, plotting
 from .callbacks import EarlyStopping
+from .data import one_hot
 from .functions import Huber, LeakyReLU
 from .init import Uniform
 from .io import ModelFileError, load
-from .network import DivergenceError, Network
+from .network import DivergenceError, Network, SaturationWarning
 from .optim import SGD, Adam, CosineDecay, ExponentialDecay, InverseTimeDecay, StepDecay
 from .results import History, Trace, TraceLayer
 
 __all__ = [
     "Adam", "CosineDecay", "DivergenceError", "EarlyStopping", "ExponentialDecay", "History", "Huber",
-    "InverseTimeDecay", "LeakyReLU", "ModelFileError", "Network", "SGD", "StepDecay", "Trace",
-    "TraceLayer", "Uniform", "callbacks", "examples", "init", "load", "optim", "plotting",
+    "InverseTimeDecay", "LeakyReLU", "ModelFileError", "Network", "SGD", "SaturationWarning",
+    "StepDecay", "Trace", "TraceLayer", "Uniform", "callbacks", "data", "examples", "init", "load",
+    "one_hot", "optim", "plotting",
 ]

@@ -13,7 +13,7 @@ from backprop._types cimport *
 # functions below).  It changes whenever either changes incompatibly; an
 # embedding module compares it with bp_api_version() of the installed core.
 cdef enum:
-    BP_API_VERSION = 1
+    BP_API_VERSION = 2
 
 cdef int bp_api_version() noexcept nogil
 
@@ -24,10 +24,14 @@ cdef bp_net* bp_get_net(object network) except NULL
 cdef bp_work* bp_get_work(object network) except NULL
 
 # Hold a network for the duration of an embedding loop: while held, Python's
-# train() and learn_one() on it raise RuntimeError instead of racing the loop.
-# bp_acquire raises RuntimeError if the network is already held or training.
-cdef int bp_acquire(object network) except -1
-cdef void bp_release(object network)
+# train() and learn_one() on it raise RuntimeError instead of racing the loop,
+# and so do copy(), save() and pickling from another thread.  bp_acquire
+# raises RuntimeError if the network is already held or training, else it
+# returns the hold's token (> 0); bp_release(network, token) releases it and
+# raises RuntimeError for any other token, so that only the holder can.
+# (Version 1 had no token.)
+cdef long long bp_acquire(object network) except -1
+cdef int bp_release(object network, long long token) except -1
 
 cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil
 cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil
@@ -51,7 +55,8 @@ cdef class Model:
     cdef long long _undo_steps
     cdef public long long samples   # samples trained on over the network's life
     cdef public double default_lr   # learn_one's learning rate when none is given
-    cdef readonly int busy
+    cdef readonly long long busy    # the token of the hold on the network, 0 when free
+    cdef object _holder             # the thread ident of the holder
     cdef readonly object params
     cdef readonly object state1
     cdef readonly object state2

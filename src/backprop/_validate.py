@@ -16,8 +16,8 @@ from . import _core
 def as_float_array(value, name):
     """``value`` as a C-contiguous float64 array (a copy only when needed).
 
-    Lists, integer and boolean arrays, Fortran-ordered and read-only arrays are
-    converted; complex, object and string data, and masked arrays (whose mask
+    Lists, integer and boolean arrays, Fortran-ordered, byte-swapped, unaligned
+    and read-only arrays are converted; complex, object and string data, and masked arrays (whose mask
     would be ignored), are refused.
     """
     ma = sys.modules.get("numpy.ma")    # no masked array exists before numpy.ma is imported
@@ -30,7 +30,10 @@ def as_float_array(value, name):
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {exc}") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    # Native byte order (dtype=float64 converts ">f8" on a little-endian
+    # machine) and aligned: the compiled core reads the buffer as doubles.
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    return arr if arr.flags.aligned else arr.copy()
 
 
 def check_finite(arr, name):

@@ -2,6 +2,7 @@
 
     backprop example [--steps N]                  the worked example, step by step
     backprop train DATA -o MODEL [options]        train a network on a CSV or .npz file
+                                                  (--classes COLUMN: a classifier)
     backprop predict MODEL DATA [-o OUT]          predictions as CSV
     backprop info MODEL                           a model file's summary
 
@@ -21,10 +22,11 @@ import sys
 import numpy as np
 
 from . import plotting
+from .data import one_hot, split_validation
 from .examples import format_walkthrough
 from .functions import Huber, LeakyReLU
 from .io import ARCHIVE_ERRORS, ModelFileError, load, read_header
-from .network import DivergenceError, Network
+from .network import OUTPUT_RANGES, DivergenceError, Network
 from .optim import SGD, Adam
 
 DEFAULT_HIDDEN = 16
@@ -54,30 +56,66 @@ def _example(args):
 
 
 # -------------------------------------------------------------------- data
-def _read_csv(path):
-    """(values, column names or None) of a CSV file of decimal numbers (like 7,
-    -2.5 or 3e-4), with an optional header row; blank lines are skipped."""
+def _read_csv(path, label=None):
+    """(values, column names or None, labels or None) of a CSV file of decimal
+    numbers (like 7, -2.5 or 3e-4), with an optional header row; blank lines
+    are skipped.  ``label`` (a header name or a column index) names a column
+    of class labels, which may be any text: it is returned as ``labels`` (numbers
+    where every label is one) and left out of ``values`` and ``names``."""
     with open(path, newline="") as f:
         reader = csv.reader(f)
-        rows, names, width = [], None, None
+        rows, lines, names, width, col = [], [], None, None, None
         try:
             for row in reader:
                 if not row or all(not field.strip() for field in row):
                     continue
                 if width is None:
                     width = len(row)
-                    if not all(_is_number(field) for field in row):
+                    if label is not None:
+                        col = _label_column(label, row, path)
+                    if not all(_is_number(field) for c, field in enumerate(row) if c != col) or \
+                            (col is not None and label.strip() == row[col].strip()):
                         names = [field.strip() for field in row]
                         continue
                 elif len(row) != width:
                     raise CommandError(f"{path} line {reader.line_num}: {len(row)} fields, but the "
                                        f"first row has {width}")
-                rows.append([_number(field, path, reader.line_num, col) for col, field in enumerate(row)])
+                rows.append(row)
+                lines.append(reader.line_num)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise CommandError(f"{path} line {reader.line_num}: not a readable CSV file ({exc})") from None
     if not rows:
         raise CommandError(f"{path} holds no rows of data")
-    return np.array(rows, dtype=np.float64), names
+    numeric = [c for c in range(width) if c != col]
+    values = np.array([[_number(row[c], path, line, c) for c in numeric]
+                       for row, line in zip(rows, lines)], dtype=np.float64).reshape(len(rows), -1)
+    if col is None:
+        return values, names, None
+    labels = [row[col].strip() for row in rows]
+    if all(_is_number(x) for x in labels):
+        numbers = np.array([float(x) for x in labels])
+        labels = numbers.astype(np.int64) if (numbers == np.round(numbers)).all() else numbers
+    return values, names and [names[c] for c in numeric], np.asarray(labels)
+
+
+def _label_column(spec, first_row, path):
+    """The index of the --classes column: a name in the header row, or an
+    index (from 0; negative from the end)."""
+    width = len(first_row)
+    try:
+        col = int(spec)
+    except ValueError:
+        names = [field.strip() for field in first_row]
+        if spec.strip() not in names:
+            raise CommandError(f"--classes {spec}: {spec!r} is neither a column index nor a column "
+                               f"name of {path} (its first row is {names})") from None
+        return names.index(spec.strip())
+    if not -width <= col < width:
+        raise CommandError(f"--classes {spec}: column {col} is out of range (the file has {width} "
+                           f"columns, 0 to {width - 1})")
+    if width < 2:
+        raise CommandError(f"--classes {spec}: {path} has only that column; inputs are needed too")
+    return col % width
 
 
 def _is_number(field):
@@ -107,12 +145,12 @@ def _read_npz(path, need_y):
                                    "an .npz data file holds inputs X and targets Y")
             X = archive["X"]
             Y = archive["Y"] if need_y else None
+    except MemoryError as exc:      # before ARCHIVE_ERRORS, which holds it too
+        raise CommandError(f"{path}: its arrays need more memory than this machine has ({exc})") from None
     except ARCHIVE_ERRORS as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CommandError(f"{path}: not a readable .npz file ({exc})") from None
-    except MemoryError as exc:
-        raise CommandError(f"{path}: its arrays need more memory than this machine has ({exc})") from None
     arrays = []
     for key, arr in (("X", X), ("Y", Y)):
         if arr is None:
@@ -161,17 +199,23 @@ def _target_columns(spec, names, width, path):
     return columns
 
 
-def _read_data(path, targets, need_y):
+def _read_data(path, targets, need_y, label=None):
     """(X, Y) from a CSV or .npz file (Y None when not ``need_y``).  For a CSV
-    file ``targets`` picks the target columns (dropped from X for predict)."""
+    file ``targets`` picks the target columns (dropped from X for predict);
+    with ``label`` (``--classes``), Y is that column's class labels."""
     if not os.path.exists(path):
         raise CommandError(f"{path}: no such file")
     if path.endswith(".npz"):
-        if targets is not None:
-            raise CommandError("--targets is for CSV files; an .npz data file holds arrays X and Y")
+        if targets is not None or label is not None:
+            raise CommandError("--targets and --classes are for CSV files; an .npz data file holds "
+                               "arrays X and Y")
         X, *rest = _read_npz(path, need_y)
         return X, rest[0] if rest else None
-    values, names = _read_csv(path)
+    if label is not None and targets is not None:
+        raise CommandError("give --classes (a column of class labels) or --targets, not both")
+    values, names, labels = _read_csv(path, label)
+    if label is not None:
+        return values, labels
     if targets is None:
         return values, None
     cols = _target_columns(targets, names, values.shape[1], path)
@@ -191,6 +235,12 @@ def _sizes(spec, n_in, n_out):
         raise CommandError(f"--sizes {spec}: every layer needs at least one unit")
     if len(sizes) >= 2 and sizes[0] == n_in and sizes[-1] == n_out:
         return sizes
+    if len(sizes) >= 2 and sizes[-1] == n_out:
+        # Read as hidden widths it would end in two layers of the outputs' width.
+        raise CommandError(f"--sizes {spec}: ends with the data's {n_out} outputs but starts with "
+                           f"{sizes[0]}, and the data has {n_in} inputs; give the hidden widths "
+                           f"only (--sizes {','.join(map(str, sizes[1:-1])) or 'N'}) or every width "
+                           f"({n_in},{','.join(map(str, sizes[1:]))})")
     return [n_in, *sizes, n_out]
 
 
@@ -262,16 +312,13 @@ def _epochs(value):
 
 
 def _split(X, Y, fraction, seed):
-    """(X_train, Y_train, X_val, Y_val): a random ``fraction`` of the rows held
-    out (drawn with ``seed``); both parts keep the file's order."""
-    n = len(X)
-    n_val = round(n * fraction)
-    if not 1 <= n_val < n:
+    """(X_train, Y_train, X_val, Y_val) as ``train(validation_split=...)`` holds them out."""
+    try:
+        return split_validation(X, Y, fraction, seed)
+    except ValueError:
+        n, n_val = len(X), round(len(X) * fraction)
         raise CommandError(f"--validation-split {fraction}: {n} rows leave {n - n_val} for training "
-                           f"and {n_val} for validation; both need at least one")
-    held = np.zeros(n, dtype=bool)
-    held[np.random.default_rng(seed).permutation(n)[:n_val]] = True
-    return X[~held], Y[~held], X[held], Y[held]
+                           f"and {n_val} for validation; both need at least one") from None
 
 
 def _progress(choice):
@@ -289,20 +336,34 @@ def _train(args):
         if folder and not os.path.isdir(folder):
             raise CommandError(f"cannot write {path}: the directory {folder} does not exist")
     targets = args.targets
-    if targets is None and not args.data.endswith(".npz"):
+    if targets is None and args.classes is None and not args.data.endswith(".npz"):
         targets = "last:1"
-    X, Y = _read_data(args.data, targets, need_y=True)
+    X, Y = _read_data(args.data, targets, need_y=True, label=args.classes)
+    classes = None
+    if args.classes is not None:
+        Y, classes = one_hot(Y)
+        if len(classes) < 2:
+            raise CommandError(f"--classes {args.classes}: every row has the label "
+                               f"{classes[0]!r}; a classifier needs at least two classes")
     if len(X) != len(Y):
         raise CommandError(f"{args.data}: X has {len(X)} rows but Y has {len(Y)}")
     sizes = _sizes(args.sizes, X.shape[1], Y.shape[1])
     activation = [_with_param(a, "--activation", {"leaky_relu": LeakyReLU})
-                  for a in args.activation.split(",")]
+                  for a in (args.activation or "logistic").split(",")]
+    loss = args.loss or "squared"
+    if classes is not None:
+        # A classifier: softmax outputs and cross-entropy unless told otherwise.
+        if len(activation) == 1:
+            activation = activation * (len(sizes) - 2) + ["softmax"]
+        loss = args.loss or "cross_entropy"
     try:
         net = Network(sizes, activation=activation[0] if len(activation) == 1 else activation,
-                      loss=_with_param(args.loss, "--loss", {"huber": Huber}), seed=args.seed)
+                      loss=_with_param(loss, "--loss", {"huber": Huber}), seed=args.seed)
     except MemoryError as exc:
         raise CommandError(f"--sizes: a {'-'.join(map(str, sizes))} network does not fit in memory "
                            f"({exc})") from None
+    net.classes = classes
+    _refuse_labels_as_numbers(net, Y, targets)
     if args.validation_split:
         X, Y, X_val, Y_val = _split(X, Y, args.validation_split, net.seed)
     options = {"batch_size": args.batch_size, "optimizer": _optimizer(args), "shuffle": args.shuffle}
@@ -326,9 +387,14 @@ def _train(args):
     summary = [f"trained a {'-'.join(map(str, sizes))} network for {len(history)} epochs on "
                f"{len(X)} samples" + (f": loss {history.loss[-1]:.6g} in the last epoch"
                                        if len(history) else "")]
+    if classes is not None:
+        summary.append(f"accuracy {net.accuracy(X, Y):.4f} on the {len(X)} training samples "
+                       f"({len(classes)} classes)")
     if args.validation_split:
         val = history.val_loss[-1] if len(history.val_loss) else net.loss(X_val, Y_val)
         summary.append(f"validation loss {val:.6g} on {len(X_val)} held-out samples")
+        if classes is not None:
+            summary.append(f"validation accuracy {net.accuracy(X_val, Y_val):.4f}")
     if history.stop_reason:
         summary.append(f"stopped early: {history.stop_reason}")
     summary.append(f"model saved to {args.output}")
@@ -340,6 +406,22 @@ def _train(args):
         summary.append(f"loss plot saved to {args.plot}")
     print("\n".join(summary))
     return 0
+
+
+def _refuse_labels_as_numbers(net, Y, targets):
+    """A single target column of integers outside the output's range is class
+    labels read as numbers: say how to train a classifier instead."""
+    out = net.activations[-1]
+    if net.classes is not None or Y.shape[1] != 1 or out not in OUTPUT_RANGES:
+        return
+    lo, hi = OUTPUT_RANGES[out]
+    y = Y[:, 0]
+    if (y == np.round(y)).all() and (y.min() < lo or y.max() > hi):
+        raise CommandError(
+            f"--targets {targets}: the target column holds integers from {y.min():g} to "
+            f"{y.max():g}, which {out} outputs (range [{lo:g}, {hi:g}]) cannot fit: for class "
+            f"labels train a classifier with --classes COLUMN instead of --targets; for a "
+            f"regression use an identity output layer (e.g. --activation logistic,identity)")
 
 
 def _write_history(history, path):
@@ -356,7 +438,12 @@ def _write_history(history, path):
 # ----------------------------------------------------------------- predict
 def _predict(args):
     net = load(args.model)
-    X, _ = _read_data(args.data, args.targets, need_y=False)
+    X, labels = _read_data(args.data, args.targets, need_y=False, label=args.classes)
+    if args.classes is None:
+        labels = None
+    elif net.classes is None:
+        raise CommandError(f"--classes: {args.model} is no classifier (it was trained without "
+                           "--classes), so it has no class labels to compare with")
     n_in, n_out = net.sizes[0], net.sizes[-1]
     if X.shape[1] != n_in:
         hint = (f"; drop the target columns with --targets (e.g. --targets last:{n_out})"
@@ -365,18 +452,28 @@ def _predict(args):
                            f"inputs{hint}")
     out = net.predict(X)
     header = [f"o{k + 1}" for k in range(n_out)]
+    predicted = None
+    if net.classes is not None:
+        predicted = net.classes[net.predict_classes(X)]
+        header = ["class"] + header
+        if labels is not None:
+            right = np.mean(predicted.astype(str) == labels.astype(str))
+            print(f"accuracy {right:.4f} on {len(X)} samples", file=sys.stderr)
     if args.output:
         with open(args.output, "w", newline="") as f:
-            _write_rows(f, header, out)
+            _write_rows(f, header, out, predicted)
     else:
-        _write_rows(sys.stdout, header, out)
+        _write_rows(sys.stdout, header, out, predicted)
     return 0
 
 
-def _write_rows(f, header, values):
+def _write_rows(f, header, values, labels=None):
     writer = csv.writer(f, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(values.tolist())        # Python floats: shortest exact repr
+    rows = values.tolist()                   # Python floats: shortest exact repr
+    if labels is not None:
+        rows = [[label, *row] for label, row in zip(labels.tolist(), rows)]
+    writer.writerows(rows)
 
 
 # -------------------------------------------------------------------- info
@@ -412,6 +509,16 @@ def _info(args):
     return 0
 
 
+# ------------------------------------------------------------------ export
+def _export(args):
+    net = load(args.model)
+    if args.format == "c":
+        net.to_c(args.output, name=args.name)
+    else:
+        net.to_onnx(args.output, **({} if args.opset is None else {"opset": args.opset}))
+    return 0
+
+
 # -------------------------------------------------------------------- main
 def build_parser():
     parser = _Parser(prog="backprop", description="backprop: multilayer perceptrons "
@@ -435,15 +542,22 @@ def build_parser():
                        help="target columns of a CSV file: last:K, first:K, or a comma list of "
                        "column indices (from 0; negative from the end) or header names "
                        "(default last:1)")
+    train.add_argument("--classes", metavar="COLUMN",
+                       help="train a classifier: the CSV column (a header name or an index) of "
+                       "class labels, any text; one-hot encoded, with softmax outputs and "
+                       "cross-entropy unless --activation/--loss say otherwise; prints the "
+                       "accuracy, and predict writes labels")
     train.add_argument("--sizes", metavar="N,N,...",
                        help=f"hidden layer widths (e.g. 32,16), or all widths when the first and "
                        f"last match the data's inputs and targets (default: one hidden layer of "
                        f"{DEFAULT_HIDDEN})")
-    train.add_argument("--activation", default="logistic", metavar="NAME[,NAME...]",
+    train.add_argument("--activation", metavar="NAME[,NAME...]",
                        help="one activation, or one per weight layer: logistic, tanh, relu, "
-                       "leaky_relu[:slope], identity, softmax (default logistic)")
-    train.add_argument("--loss", default="squared",
-                       help="squared, cross_entropy or huber[:delta] (default squared)")
+                       "leaky_relu[:slope], identity, softmax (default logistic; with --classes "
+                       "one name is for the hidden layers, the outputs are softmax)")
+    train.add_argument("--loss",
+                       help="squared, cross_entropy or huber[:delta] (default squared; "
+                       "cross_entropy with --classes)")
     train.add_argument("--optimizer", default="sgd", choices=("sgd", "momentum", "nesterov", "adam"),
                        help="default sgd")
     train.add_argument("--momentum", type=float, help="for momentum and nesterov (default 0.9)")
@@ -472,12 +586,24 @@ def build_parser():
     predict.add_argument("data", help="CSV or .npz (array X) file of inputs")
     predict.add_argument("--targets", metavar="SPEC",
                          help="target columns to drop from a CSV file (as for train)")
+    predict.add_argument("--classes", metavar="COLUMN",
+                         help="a column of class labels to drop from a CSV file; the accuracy "
+                         "of the model's labels on it goes to stderr")
     predict.add_argument("-o", "--output", metavar="CSV", help="write here instead of to stdout")
     predict.set_defaults(run=_predict)
 
     info = sub.add_parser("info", help="summary of a model file")
     info.add_argument("model", help="model file")
     info.set_defaults(run=_info)
+
+    export = sub.add_parser("export", help="a saved model as a C header (same bits as predict) or ONNX")
+    export.add_argument("model", help="model file")
+    export.add_argument("--format", required=True, choices=("c", "onnx"),
+                        help="c: one C99 header; onnx: an ONNX model (needs onnx)")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument("--name", default="mynet", help="C: prefix of NAME_predict (default mynet)")
+    export.add_argument("--opset", type=int, help="ONNX: operator set (default 17)")
+    export.set_defaults(run=_export)
     return parser
 
 

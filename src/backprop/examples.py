@@ -101,7 +101,8 @@ SECTIONS = (
 
 def format_walkthrough(steps=10_000):
     """The walkthrough as text, each value to 9 decimals, followed by the state
-    after ``steps`` updates."""
+    after ``steps`` updates (a value too small for 9 decimals to show four
+    significant digits, as E_total after many updates, in scientific notation)."""
     values = mazur_walkthrough()
     starts = dict((key, title) for title, key in SECTIONS)
     lines = ["A Step by Step Backpropagation Example (Mazur), computed by backprop",
@@ -114,7 +115,13 @@ def format_walkthrough(steps=10_000):
         lines.append(f"  {key:<24} = {value:.9f}")
     E, o1, o2 = mazur_after(steps)
     lines += ["", f"After {steps} updates",
-              f"  {'E_total':<24} = {E:.9f}",
+              f"  {'E_total':<24} = {_decimals_or_digits(E)}",
               f"  {'out_o1':<24} = {o1:.9f}   (target 0.01)",
               f"  {'out_o2':<24} = {o2:.9f}   (target 0.99)"]
     return "\n".join(lines)
+
+
+def _decimals_or_digits(value):
+    """``value`` to 9 decimals where that shows at least 4 significant digits,
+    else to 6 significant digits in scientific notation."""
+    return f"{value:.9f}" if abs(value) >= 1e-6 else f"{value:.5e}"

@@ -20,6 +20,8 @@ import math
 import sys
 from dataclasses import dataclass
 
+import numpy as np
+
 from ._validate import as_real, choice
 
 SCHEMES = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
@@ -54,13 +56,29 @@ def default_init(activation):
     return "he_uniform" if activation in ("relu", "leaky_relu") else "glorot_uniform"
 
 
-def draw_weights(init, n_out, n_in, rng):
-    """An (n_out, n_in) weight matrix drawn by scheme ``init``."""
-    shape = (n_out, n_in)
+def draw_weights(init, n_out, n_in, rng, out=None):
+    """An (n_out, n_in) weight matrix drawn by scheme ``init``; written into
+    ``out`` (a C-contiguous float64 array of that shape) when given, with no
+    temporary matrix.  Either way the values are the bits of
+    ``rng.uniform(-r, r, shape)`` or ``rng.normal(0, σ, shape)``: those draw
+    ``low + (high - low) * u`` and ``loc + scale * z`` from the same doubles
+    ``u``, ``z`` as ``rng.random`` and ``rng.standard_normal``."""
+    if out is None:
+        out = np.empty((n_out, n_in))
     if isinstance(init, Uniform):
-        return rng.uniform(-init.radius, init.radius, shape)
+        return _uniform(rng, -init.radius, init.radius, out)
     fan = n_in + n_out if init.startswith("glorot") else n_in
     if init.endswith("uniform"):
         r = math.sqrt(6.0 / fan)
-        return rng.uniform(-r, r, shape)
-    return rng.normal(0.0, math.sqrt(2.0 / fan), shape)
+        return _uniform(rng, -r, r, out)
+    rng.standard_normal(out=out)
+    out *= math.sqrt(2.0 / fan)
+    out += 0.0          # as loc + scale * z: a -0.0 becomes +0.0
+    return out
+
+
+def _uniform(rng, low, high, out):
+    rng.random(out=out)
+    out *= high - low
+    out += low
+    return out

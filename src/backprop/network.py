@@ -5,6 +5,8 @@ import signal
 import sys
 import threading
 import time
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,12 +14,38 @@ from . import _core
 from ._validate import (as_bool, as_float_array, as_int, as_pair, as_real, as_samples,
                         check_finite, choice)
 from .functions import Huber, LeakyReLU, check_pairing, layer_activations, loss_spec
+from .data import split_validation
 from .init import check_init, default_init, draw_weights
 from ._progress import Progress
 from .optim import SGD, check_optimizer, learning_rates
 from .results import History, Trace, TraceLayer
 
 DivergenceError = _core.DivergenceError
+
+
+class SaturationWarning(UserWarning):
+    """After training, the network's logistic or softmax outputs are saturated
+    at the wrong end for many samples: their gradients vanish and training has
+    stalled (usually inputs far from unit scale, or too large a learning rate)."""
+
+
+# The range of each output activation's values: targets outside it cannot be fitted.
+OUTPUT_RANGES = {"logistic": (0.0, 1.0), "softmax": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+# An output unit is "saturated at the wrong end" when it is this far from its
+# target (for 0/1 targets: o < 0.01 where t = 1, or o > 0.99 where t = 0).
+WRONG_END = 0.99
+# The end-of-run saturation check looks at this many training samples, and only
+# when the last epoch's mean loss is at least what this fraction of samples
+# saturated at the wrong end would give.
+SATURATION_SAMPLES = 64
+SATURATION_FRACTION = 0.5
+# A logistic/tanh hidden layer counts as saturated when at least this fraction
+# of its units, on the first HIDDEN_SAMPLES training samples, lie within
+# 1 - WRONG_END (of the range) of an end; looked at only when the call's loss
+# fell by less than STALLED (relative) from its first epoch to its last.
+HIDDEN_SAMPLES = 8
+HIDDEN_SATURATED = 0.9
+STALLED = 0.1
 
 BIAS_POLICIES = ("neuron", "shared", "none")
 
@@ -33,6 +61,10 @@ STEP_COST = 32
 ORDER_WINDOW = 1 << 20
 # The most threads one train call may share its mini-batches among.
 MAX_THREADS = 256
+# When an epoch spans several compiled calls, train keeps the state at the
+# epoch's start beside the state at the call's start (so that a divergence
+# restores to the end of the last finite epoch) if it is at most this large.
+EPOCH_SNAPSHOT_BYTES = 1 << 28
 
 
 class Network:
@@ -64,11 +96,12 @@ class Network:
 
     def __init__(self, sizes, *, activation="logistic", loss="squared", bias="neuron",
                  train_bias=True, init=None, seed=None):
-        self._setup(sizes, activation, loss, bias, train_bias, seed)
         init = check_init(init)
+        self._setup(sizes, activation, loss, bias, train_bias, seed)
         for l, W in enumerate(self._weights):
             scheme = init if init is not None else default_init(self._activations[l][0])
-            W[...] = draw_weights(scheme, W.shape[0], W.shape[1], self._rng)
+            # drawn straight into the parameter vector: no temporary matrix
+            draw_weights(scheme, W.shape[0], W.shape[1], self._rng, out=W)
 
     @classmethod
     def from_weights(cls, weights, biases=None, *, activation="logistic", loss="squared",
@@ -159,12 +192,20 @@ class Network:
         self._train_bias = train_bias
         self._seed = seed
         self._rng = np.random.default_rng(seed)
-        self._model = _core.Model(
-            sizes, [_bias_count(bias, n) for n in sizes[1:]],
-            [_core.ACTIVATIONS[a] for a, _ in activations], [p for _, p in activations],
-            _core.LOSSES[loss_name], loss_param, train_bias)
+        try:
+            self._model = _core.Model(
+                sizes, [_bias_count(bias, n) for n in sizes[1:]],
+                [_core.ACTIVATIONS[a] for a, _ in activations], [p for _, p in activations],
+                _core.LOSSES[loss_name], loss_param, train_bias)
+        except MemoryError:
+            raise MemoryError(
+                f"sizes {list(sizes)} make a network of {n_params:,} parameters: it needs "
+                f"{_gib(8 * n_params)} for its parameters and as much again for its gradient "
+                "workspace (8 bytes a value; training keeps a copy of the parameters and "
+                "optimiser state too), more than this machine could allocate") from None
         self._set_optimizer(SGD())
         self._epochs = 0
+        self._classes = None
         self._make_views()
 
     def _make_views(self):
@@ -185,14 +226,15 @@ class Network:
 
     @property
     def weights(self):
-        """One (n_out, n_in) view per layer into ``params``."""
-        return list(self._weights)
+        """One (n_out, n_in) view per layer into ``params``.  ``net.weights[l] = W``
+        copies W into layer l (same shape, finite); so does ``net.weights[l][...] = W``."""
+        return _LayerViews(self._weights, "weights", self._model)
 
     @property
     def biases(self):
         """One view per layer into ``params``: n_out values for bias="neuron",
-        one for "shared", none (empty) for "none"."""
-        return list(self._biases)
+        one for "shared", none (empty) for "none".  ``net.biases[l] = b`` copies b in."""
+        return _LayerViews(self._biases, "biases", self._model)
 
     @property
     def params(self):
@@ -239,6 +281,30 @@ class Network:
     def n_params(self):
         return self._model.n_params
 
+    @property
+    def classes(self):
+        """The class label of each output (two labels for one logistic output:
+        the label of 0, then of 1), or None.  Set it to name the outputs of a
+        classifier; ``classes[net.predict_classes(X)]`` then gives labels, and
+        it is saved with the network.  Labels are strings, integers, floats or
+        booleans."""
+        return self._classes
+
+    @classes.setter
+    def classes(self, labels):
+        if labels is None:
+            self._classes = None
+            return
+        labels = np.asarray(labels)
+        count = max(self._sizes[-1], 2)
+        if labels.shape != (count,) or labels.dtype.kind not in "biufU":
+            raise ValueError(f"classes must be {count} labels (strings or numbers), one per output"
+                             f"{' (two for one logistic output)' if count != self._sizes[-1] else ''}, "
+                             f"got {labels.dtype} of shape {labels.shape}")
+        if np.unique(labels).size != count:
+            raise ValueError(f"classes must not repeat a label, got {labels.tolist()!r:.200}")
+        self._classes = labels.copy()
+
     def __repr__(self):
         acts = self.activations
         act = acts[0] if len(set(acts)) == 1 else list(acts)
@@ -256,17 +322,101 @@ class Network:
     def loss(self, X, Y):
         """The mean over samples of the per-sample loss (for ``"squared"``,
         E = ½ Σ_k (t_k − o_k)²)."""
-        X, Y = as_pair(X, Y, self._sizes[0], self._sizes[-1])
-        self._check_targets(Y, "Y")
+        X, Y = self._pair(X, Y)
         losses = np.empty(X.shape[0])
         self._model.sample_losses(X, Y, losses)
         return float(np.mean(losses))
 
-    def _check_targets(self, Y, name):
+    def predict_classes(self, X):
+        """The predicted class of each sample, as an index into the outputs:
+        the largest output for two or more outputs; for one output, 1 where it
+        is above the middle of its range (0.5 for logistic, identity and the
+        others, 0 for tanh), else 0.  An (n,) integer array (a scalar for a 1-D x).
+
+        With labels from ``backprop.one_hot(labels)``, ``classes[net.predict_classes(X)]``
+        gives the predicted labels."""
+        out = self.predict(X)
+        if self._sizes[-1] > 1:
+            return out.argmax(axis=-1)
+        middle = 0.0 if self._activations[-1][0] == "tanh" else 0.5
+        return (out[..., 0] > middle).astype(np.intp)
+
+    def accuracy(self, X, Y):
+        """The fraction of samples whose predicted class (``predict_classes``) is
+        right.  Y is the targets as for ``train`` (one-hot rows, or 0/1 for one
+        output), or a 1-D array of class indices (0 to n_out - 1; 0/1 for one output)."""
+        predicted = np.atleast_1d(self.predict_classes(X))
+        n_out = self._sizes[-1]
+        if np.ndim(Y) == 1 and len(Y) == len(predicted):
+            labels = as_float_array(Y, "Y")
+            check_finite(labels, "Y")
+            if not ((labels == np.round(labels)).all() and labels.min() >= 0
+                    and labels.max() <= max(n_out - 1, 1)):
+                raise ValueError(f"a 1-D Y holds class indices from 0 to {max(n_out - 1, 1)}, "
+                                 f"got values from {labels.min():g} to {labels.max():g}")
+            truth = labels.astype(np.intp)
+        else:
+            _, Y = self._pair(X, Y)
+            if n_out > 1:
+                truth = Y.argmax(axis=1)
+            else:
+                middle = 0.0 if self._activations[-1][0] == "tanh" else 0.5
+                truth = (Y[:, 0] > middle).astype(np.intp)
+        return float(np.mean(predicted == truth))
+
+    def _pair(self, X, Y, names=("X", "Y"), fitting=False):
+        """(X, Y) validated for this network.  A 1-D Y with one value per sample
+        of a 2-D X is a column for a one-output network; for more outputs, a Y
+        of integer class labels is refused with the way to one-hot it."""
+        n_out = self._sizes[-1]
+        Yarr = Y if isinstance(Y, np.ndarray) else None
+        if Yarr is None and not isinstance(Y, (str, bytes)):
+            try:
+                Yarr = np.asarray(Y)
+            except Exception:       # as_pair below names the argument
+                Yarr = None
+        if Yarr is not None and Yarr.dtype.kind in "biuf" and np.ndim(X) == 2:
+            n = len(X)
+            column = Yarr.ndim == 1 and Yarr.shape[0] == n and n > 1
+            if column and n_out == 1:
+                Y = Yarr.reshape(n, 1)
+            elif n_out > 1 and Yarr.size == n and (column or Yarr.shape == (n, 1)):
+                values = Yarr[np.isfinite(Yarr)] if Yarr.dtype.kind == "f" else Yarr
+                if values.size and (values == np.round(values)).all() and values.min() >= 0:
+                    raise ValueError(
+                        f"{names[1]} holds one class label per sample (integers from "
+                        f"{int(values.min())} to {int(values.max())}), but the network has "
+                        f"{n_out} outputs and takes one target per output: one-hot the labels "
+                        f"with `{names[1]}, classes = backprop.one_hot(labels)` (or "
+                        f"np.eye({n_out})[labels] for labels 0 to {n_out - 1})")
+        X, Y = as_pair(X, Y, self._sizes[0], n_out, names=names)
+        self._check_targets(Y, names[1], fitting)
+        return X, Y
+
+    def _check_targets(self, Y, name, fitting=True):
+        """Targets the loss is defined for and, when fitting, in the range of
+        the output activation (a logistic unit cannot reach 2)."""
         if self._loss[0] == "cross_entropy" and ((Y < 0) | (Y > 1)).any():
             bad = np.argwhere((Y < 0) | (Y > 1))[0]
             raise ValueError(f"cross_entropy targets must lie in [0, 1], but {name}"
                              f"[{', '.join(str(int(i)) for i in bad)}] = {Y[tuple(bad)]}")
+        out = self._activations[-1][0]
+        if not fitting or out not in OUTPUT_RANGES:
+            return
+        lo, hi = OUTPUT_RANGES[out]
+        if Y.min() >= lo and Y.max() <= hi:
+            return
+        bad = np.argwhere((Y < lo) | (Y > hi))[0]
+        hint = ""
+        if Y.shape[1] == 1 and (Y == np.round(Y)).all() and Y.min() >= 0:
+            hint = (f" {name} looks like class labels: for K classes use K softmax outputs "
+                    f"(sizes=[..., K], activation=[..., 'softmax'], loss='cross_entropy') and "
+                    f"one-hot targets from backprop.one_hot(labels).")
+        raise ValueError(
+            f"{name}[{', '.join(str(int(i)) for i in bad)}] = {Y[tuple(bad)]} lies outside the "
+            f"range [{lo:g}, {hi:g}] of the network's {out} outputs, which cannot fit it.{hint} "
+            f"For targets of any range use an identity output layer, or scale the targets "
+            f"into the range.")
 
     def _lr(self, lr, optimizer):
         if lr is None:
@@ -282,8 +432,8 @@ class Network:
 
     # -------------------------------------------------------------- training
     def train(self, X, Y, epochs=1, lr=None, *, batch_size=1, optimizer=None, shuffle=False,
-              seed=None, validation=None, target_loss=None, callbacks=(), record_every=None,
-              progress=False, threads=1, sample_weight=None):
+              seed=None, validation=None, validation_split=None, target_loss=None, callbacks=(),
+              record_every=None, progress=False, threads=1, sample_weight=None):
         """Train by backpropagation; returns a ``History``.
 
         epochs:       passes over the data
@@ -295,13 +445,20 @@ class Network:
                       order before each update (the last batch of an epoch holds the
                       n mod k remaining samples and is averaged over its own size);
                       None is full batch
-        optimizer:    ``SGD(...)`` or ``Adam(...)``; becomes the network's optimiser.
-                      Its state continues from earlier calls unless the kind of
-                      optimiser changes (then it starts afresh)
+        optimizer:    ``SGD(...)`` or ``Adam(...)``, or a name with the defaults:
+                      "sgd", "momentum" (SGD(momentum=0.9)), "nesterov", "adam";
+                      becomes the network's optimiser.  Its state continues from
+                      earlier calls unless the kind of optimiser changes (then it
+                      starts afresh)
         shuffle:      visit the samples in a new random order every epoch
         seed:         re-seed the network's generator first (else it continues)
         validation:   ``(X_val, Y_val)``: the mean loss on them after every epoch
                       goes to ``History.val_loss``
+        validation_split: a fraction f in (0, 1): hold out round(n f) random
+                      samples of X, Y as the validation data instead (drawn with
+                      the network's seed, ``net.seed``, so every call on the same
+                      data holds out the same samples; as the CLI's
+                      ``--validation-split``)
         target_loss:  stop after the first epoch whose mean loss is at most this
                       (FANN's "desired error"), checked inside the compiled loop
         callbacks:    callables ``f(epoch, history, network)`` run after every epoch;
@@ -313,7 +470,7 @@ class Network:
         threads:      T > 1 shares each mini-batch's work among T threads (this
                       one included): each owns a block of every layer's units.
                       Needs batch_size > 1; gives the same bits as one thread
-                      (with BLAS, see the README).  While it runs, BLAS is held
+                      (with BLAS, see the guide's Threads section).  While it runs, BLAS is held
                       to one thread of its own when threadpoolctl is installed.
         sample_weight: one weight ≥ 0 per sample, for mini-batches (batch_size
                       > 1).  A batch's step follows ∇[mean_i w_i E_i + ½ λ ‖W‖²] / w̄
@@ -324,14 +481,30 @@ class Network:
                       every weight must be positive)
 
         Ctrl-C stops training at the next chunk boundary (within about 0.1 s)
-        and returns the History so far with ``stop_reason == "interrupted"``;
-        the network then holds the updates of exactly the samples counted there
-        (a last, partial epoch included). Raises ``DivergenceError`` if the loss
+        and returns the History so far with ``stop_reason == "interrupted"``
+        (``History.interrupted``); the network then holds the updates of exactly
+        the samples counted there (a last, partial epoch included).  It does not
+        raise: a loop of train calls should test ``history.interrupted`` and stop.
+        Warns with ``SaturationWarning`` when, after training, the logistic or
+        softmax outputs are saturated at the wrong end for most samples. Raises ``DivergenceError`` if the loss
         or the parameters become non-finite: the network is then restored to
-        the last state checked finite.
+        the end of the last finite epoch, exactly as a call of just the epochs
+        before the failing one would leave it (see
+        docs/guide/saving-and-errors.md for the one exception, networks of
+        more than EPOCH_SNAPSHOT_BYTES of state).  Any other exception that
+        escapes (a signal handler's, a callback's) leaves parameters,
+        optimiser state, generator and counters describing the same samples.
+        Refused with RuntimeError while another thread trains the network.
         """
-        X, Y = as_pair(X, Y, self._sizes[0], self._sizes[-1])
-        self._check_targets(Y, "Y")
+        X, Y = self._pair(X, Y, fitting=True)
+        if validation_split is not None:
+            if validation is not None:
+                raise ValueError("give validation=(X_val, Y_val) or validation_split, not both")
+            if sample_weight is not None:
+                raise ValueError("sample_weight is not split by validation_split; hold out the "
+                                 "validation samples yourself and pass validation=(X_val, Y_val)")
+            fraction = as_real(validation_split, "validation_split", 0.0, 1.0, True, True)
+            X, Y, *validation = split_validation(X, Y, fraction, self._seed)
         n = X.shape[0]
         epochs = as_int(epochs, "epochs", 0)
         if batch_size is None:
@@ -344,6 +517,9 @@ class Network:
         if self._model.samples + epochs * n > _core.MAX_COUNT:
             raise ValueError(f"epochs={epochs} of {n} samples would take the network's sample count "
                              f"past {_core.MAX_COUNT} (it is at {self._model.samples})")
+        if self._epochs + epochs > _core.MAX_COUNT:
+            raise ValueError(f"epochs={epochs} would take the network's epoch count past "
+                             f"{_core.MAX_COUNT} (it is at {self._epochs})")
         shuffle = as_bool(shuffle, "shuffle")
         threads = as_int(threads, "threads", 1, MAX_THREADS)
         if threads > 1 and k == 1:
@@ -352,16 +528,14 @@ class Network:
         if sample_weight is not None:
             sample_weight = self._check_sample_weight(sample_weight, n, k, shuffle)
         if optimizer is not None:
-            check_optimizer(optimizer)
+            optimizer = check_optimizer(optimizer)
         lr = self._lr(lr, optimizer or self._optimizer)
         if seed is not None:
             seed = as_int(seed, "seed", 0)
         if validation is not None:
             if not (isinstance(validation, (tuple, list)) and len(validation) == 2):
                 raise TypeError(f"validation must be a pair (X_val, Y_val), got {type(validation).__name__}")
-            validation = as_pair(*validation, self._sizes[0], self._sizes[-1],
-                                 names=("validation X", "validation Y"))
-            self._check_targets(validation[1], "validation Y")
+            validation = self._pair(*validation, names=("validation X", "validation Y"))
         target = -np.inf if target_loss is None else as_real(target_loss, "target_loss", 0.0)
         if callable(callbacks) or isinstance(callbacks, (str, bytes)):
             raise TypeError("callbacks must be a list of callables, got a single "
@@ -374,12 +548,13 @@ class Network:
             if not callable(cb):
                 raise TypeError(f"every callback must be callable, got {cb!r}")
             if getattr(cb, "needs_validation", False) and validation is None:
-                raise ValueError(f"{cb!r} monitors the validation loss: pass validation=(X_val, Y_val)")
+                raise ValueError(f"callbacks: {cb!r} monitors the validation loss: pass "
+                                 "validation=(X_val, Y_val)")
         if record_every is not None:
             record_every = as_int(record_every, "record_every", 1, _core.MAX_COUNT)
         bar = Progress(progress, epochs * n)
 
-        self._model.lock()
+        token = self._model.lock()
         try:
             # A schedule runs under the lock, so that it cannot train this network.
             lrs = learning_rates(lr, self._epochs, epochs)
@@ -399,9 +574,9 @@ class Network:
                         cb.on_train_begin()
                 with bar, _stop_on_sigint() as sigint, _blas_alone(threads), \
                         (_core.Team(threads) if threads > 1 else contextlib.nullcontext()) as team:
-                    return self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
-                                          callbacks, record_every, bar, sigint, self._model.samples,
-                                          team, sample_weight))
+                    history = self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
+                                             callbacks, record_every, bar, sigint,
+                                             self._model.samples, team, sample_weight))
             except BaseException:
                 if undo is not None and (self._epochs, self._model.samples) == progress_before:
                     # Nothing was trained: the call leaves no trace, not even
@@ -411,7 +586,53 @@ class Network:
                     self._model.set_state(*state)
                 raise
         finally:
-            self._model.unlock()
+            self._model.unlock(token)
+        self._warn_if_saturated(X, Y, history, lrs)
+        return history
+
+    def _warn_if_saturated(self, X, Y, history, lrs):
+        """SaturationWarning when training has stalled on saturated units:
+        logistic/softmax outputs saturated at the wrong end for most of (a
+        sample of) the training data, looked at when the last epoch's loss is
+        as high as that makes it; or logistic/tanh hidden layers saturated
+        nearly everywhere, looked at when the loss did not fall over the call."""
+        if not len(history):
+            return
+        found = []
+        out = self._activations[-1][0]
+        if out in ("logistic", "softmax") and history.loss[-1] >= SATURATION_FRACTION * self._wrong_end_loss():
+            rows = X[:SATURATION_SAMPLES]
+            wrong = (np.abs(self.predict(rows) - Y[:SATURATION_SAMPLES]) > WRONG_END).any(axis=1)
+            if wrong.mean() >= SATURATION_FRACTION:
+                found.append(f"{wrong.mean():.0%} of the first {len(rows)} training samples meet {out} "
+                             f"outputs saturated at the wrong end (within {1 - WRONG_END:g} of 0 or 1 "
+                             "where the target is at the other end)")
+        hidden = [l for l, (name, _) in enumerate(self._activations[:-1]) if name in OUTPUT_RANGES]
+        if hidden and len(history) > 1 and not history.loss[-1] < (1 - STALLED) * history.loss[0]:
+            traces = [self.trace(x, t) for x, t in zip(X[:HIDDEN_SAMPLES], Y[:HIDDEN_SAMPLES])]
+            for l in hidden:
+                lo, hi = OUTPUT_RANGES[self._activations[l][0]]
+                a = np.array([tr.layers[l].out for tr in traces])
+                saturated = np.minimum(a - lo, hi - a) < (1 - WRONG_END) * (hi - lo)
+                if saturated.mean() >= HIDDEN_SATURATED:
+                    found.append(f"{saturated.mean():.0%} of the {self._activations[l][0]} units of "
+                                 f"hidden layer {l + 1} are saturated on the first {len(traces)} "
+                                 "training samples")
+        if found:
+            warnings.warn(SaturationWarning(
+                f"after training, {'; '.join(found)}: their gradients vanish, so training has "
+                f"stalled (last epoch's loss {history.loss[-1]:.4g}, lr {lrs[-1]:g}). Scale the "
+                "inputs to about unit size (subtract each column's mean, divide by its standard "
+                "deviation) and try a smaller learning rate."), stacklevel=3)
+
+    def _wrong_end_loss(self):
+        """The loss of one output unit saturated at the wrong end (|o - t| = WRONG_END)."""
+        name, delta = self._loss
+        if name == "cross_entropy":
+            return -np.log1p(-WRONG_END)
+        if name == "huber" and WRONG_END > delta:
+            return delta * (WRONG_END - 0.5 * delta)
+        return 0.5 * WRONG_END ** 2
 
     @staticmethod
     def _check_sample_weight(sample_weight, n, k, shuffle):
@@ -443,7 +664,13 @@ class Network:
 
     def _run(self, run):
         """The chunk loop: compiled calls of ~CHUNK_WORK multiply-adds each,
-        with history, validation, callbacks, progress and Ctrl-C in between."""
+        with history, validation, callbacks, progress and Ctrl-C in between.
+
+        Whatever leaves it, the network's parameters, optimiser state,
+        generator and counters describe the same samples: an exception that
+        escapes between two compiled calls (a signal handler's) before a
+        call's counters are taken in puts back the state at that call's
+        start; a divergence restores the end of the last finite epoch."""
         S, n, k = run.S, run.n, run.k
         chunk = max(1, CHUNK_WORK // (k * (self._model.n_params + self._model.n_units + STEP_COST)))
         if run.shuffle:
@@ -451,57 +678,160 @@ class Network:
             chunk = min(chunk, max(1, ORDER_WINDOW // n) * S)
         if S <= chunk:
             chunk -= chunk % S      # whole epochs per call
-        per_epoch = run.validation is not None or run.callbacks
+        # Python acts after every epoch (validation, callbacks), or an epoch
+        # spans several calls: then no call runs past an epoch's end, so every
+        # epoch starts a call, whose snapshot is the epoch's restore point.
+        to_epoch_end = run.validation is not None or run.callbacks or S > chunk
+        keep_epoch_start = S > chunk and self._state_bytes() <= EPOCH_SNAPSHOT_BYTES
         orders, order_lo = None, 0
         step = 0
         start = time.perf_counter()
         t_prev = 0.0
-        saved = None
-        while step < run.total:
-            end = min(run.total, step + chunk)
-            if per_epoch:
-                # Python acts after every epoch: no call runs past one's end
-                end = min(end, (step // S + 1) * S)
-            e_lo, e_hi = step // S, (end - 1) // S + 1
-            saved = self._model.snapshot(into=saved)
-            snapshot = (saved, self._rng.bit_generator.state, run.record_state.copy(),
-                        self._epochs, self._model.samples)
-            order = None
-            if run.shuffle:
-                orders, order_lo = self._orders(orders, order_lo, e_lo, e_hi, n)
-                order = orders[e_lo - order_lo:e_hi - order_lo]
-            record = run.record_buffer(end - step)
-            status, done, stopped = self._model.train(
-                run.X, run.Y, order, run.lrs[e_lo:e_hi], k, step - e_lo * S, end - step,
-                run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record, run.record_state,
-                run.team, run.weights)
-            if status != _core.STATUS_OK:
-                self._model.set_state(*snapshot[0])
-                self._rng.bit_generator.state = snapshot[1]
-                run.record_state[:] = snapshot[2]
-                self._epochs, self._model.samples = snapshot[3], snapshot[4]
-                raise self._divergence(run, status, step, step + done)
-            run.keep_records(record)
-            now = time.perf_counter() - start
-            first, last = step // S, (step + done) // S
-            run.times.chunk(first, last, step, done, t_prev, now)
-            self._epochs += last - first
-            self._model.samples += run.samples_in(step + done) - run.samples_in(step)
-            step += done
-            t_prev = now
-            run.bar.update(run.samples_in(step), run.running_loss(step))
-            if stopped:
-                run.stop_reason = "target_loss"
-            elif step % S == 0 and (run.validation is not None or run.callbacks):
-                self._after_epoch(run, step // S - 1)
-            if run.stop_reason is None and run.sigint.fired:
-                run.stop_reason = "interrupted"
-            if run.stop_reason is not None:
-                break
+        buffers = [None, None]      # snapshot arrays: a call that starts an epoch, one that does not
+        at_epoch_start = None       # the snapshot of the current epoch's start, if kept
+        pending = None              # the snapshot to put back if an exception escapes now
+        try:
+            while step < run.total:
+                end = min(run.total, step + chunk)
+                if to_epoch_end:
+                    end = min(end, (step // S + 1) * S)
+                e_lo, e_hi = step // S, (end - 1) // S + 1
+                slot = 0 if step % S == 0 or not keep_epoch_start else 1
+                buffers[slot] = self._model.snapshot(into=buffers[slot])
+                snapshot = (buffers[slot], self._rng.bit_generator.state, run.record_state.copy(),
+                            self._epochs, self._model.samples, len(run.records))
+                if step % S == 0:
+                    at_epoch_start = snapshot
+                elif not keep_epoch_start:
+                    at_epoch_start = None
+                pending = snapshot
+                window = orders, order_lo
+                order = None
+                if run.shuffle:
+                    orders, order_lo = self._orders(orders, order_lo, e_lo, e_hi, n)
+                    order = orders[e_lo - order_lo:e_hi - order_lo]
+                record = run.record_buffer(end - step)
+                status, done, stopped = self._model.train(
+                    run.X, run.Y, order, run.lrs[e_lo:e_hi], k, step - e_lo * S, end - step,
+                    run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record,
+                    run.record_state, run.team, run.weights)
+                if status != _core.STATUS_OK:
+                    kept, failed = self._restore_finite(run, status, step, step + done, snapshot,
+                                                        at_epoch_start, window, t_prev, start)
+                    pending = None
+                    raise self._divergence(run, status, kept, failed)
+                run.keep_records(record)
+                now = time.perf_counter() - start
+                first, last = step // S, (step + done) // S
+                run.times.chunk(first, last, step, done, t_prev, now)
+                self._epochs += last - first
+                self._model.samples += run.samples_in(step + done) - run.samples_in(step)
+                pending = None
+                step += done
+                t_prev = now
+                run.bar.update(run.samples_in(step), run.running_loss(step))
+                if stopped:
+                    run.stop_reason = "target_loss"
+                elif step % S == 0 and (run.validation is not None or run.callbacks):
+                    self._after_epoch(run, step // S - 1)
+                if run.stop_reason is None and run.sigint.fired:
+                    run.stop_reason = "interrupted"
+                if run.stop_reason is not None:
+                    break
+        except BaseException:
+            if pending is not None:
+                self._restore(run, pending)
+            raise
         for cb in run.callbacks:
             if hasattr(cb, "on_train_end"):
                 cb.on_train_end(self)
         return run.history(step, self._epochs)
+
+    def _state_bytes(self):
+        """The bytes of one snapshot: parameters and optimiser state."""
+        m = self._model
+        return 8 * m.n_params * (1 + (m.state1 is not None) + (m.state2 is not None))
+
+    def _restore(self, run, snapshot):
+        state, rng_state, record_state, epochs, samples, n_records = snapshot
+        self._model.set_state(*state)
+        if rng_state is not None:
+            self._rng.bit_generator.state = rng_state
+        run.record_state[:] = record_state
+        del run.records[n_records:]
+        self._epochs, self._model.samples = epochs, samples
+
+    def _restore_finite(self, run, status, step, failed_step, snapshot, at_epoch_start, window,
+                        t_prev, start):
+        """After the compiled call from `step` diverged at step `failed_step`:
+        restore the end of the last finite epoch; returns its step and the
+        failing epoch (of the call, from 0).
+
+        That is the failing epoch's own snapshot when it began in an earlier
+        call, else the failed call's start replayed up to there (training is
+        deterministic: a replay gives the same bits).  A non-finite loss is
+        found at its sample; non-finite parameters only at the next check
+        (PARAMS_CHECK_EVERY), so the replay goes in one call to an epoch end
+        before the checked window, then epoch by epoch, each call ending in
+        a check.  Without the epoch's snapshot (a network larger than
+        EPOCH_SNAPSHOT_BYTES) it is the failed call's start."""
+        S = run.S
+        keep = failed_step // S * S
+        if keep < step:
+            if at_epoch_start is not None:
+                self._restore(run, at_epoch_start)
+                return keep, keep // S
+            self._restore(run, snapshot)
+            return step, keep // S
+        self._restore(run, snapshot)
+        if keep == step:
+            return step, keep // S
+        e_lo = step // S
+        orders = None
+        if run.shuffle:
+            orders, order_lo = self._orders(*window, e_lo, keep // S, run.n)
+            orders = orders[e_lo - order_lo:]
+        run.loss_sums[e_lo:] = 0.0
+        window_steps = 0 if status == _core.STATUS_NONFINITE_LOSS else \
+            -(-_core.PARAMS_CHECK_EVERY // run.n) * S
+        kept = max(step, keep - window_steps)
+        if kept > step and not self._replay(run, step, kept, orders, e_lo):
+            self._restore(run, snapshot)        # not expected: then epoch by epoch from the start
+            run.loss_sums[e_lo:] = 0.0
+            kept = step
+        saved = None
+        while kept < keep:
+            saved = self._model.snapshot(into=saved)
+            point = (saved, None, run.record_state.copy(), self._epochs, self._model.samples,
+                     len(run.records))
+            if not self._replay(run, kept, kept + S, orders, e_lo):
+                self._restore(run, point)
+                run.loss_sums[kept // S] = 0.0
+                break
+            kept += S
+        if run.shuffle:
+            # the generator as it was after drawing the kept epochs' orders
+            self._rng.bit_generator.state = snapshot[1]
+            self._orders(*window, e_lo, kept // S, run.n)
+        run.times.chunk(e_lo, kept // S, step, kept - step, t_prev, time.perf_counter() - start)
+        return kept, kept // S
+
+    def _replay(self, run, first, stop, orders, e_base):
+        """Train steps [first, stop) (epoch-aligned) again, from a restored
+        state; on success take in their counters and records."""
+        S = run.S
+        e0, e1 = first // S, (stop - 1) // S + 1
+        record = run.record_buffer(stop - first)
+        status, _, _ = self._model.train(
+            run.X, run.Y, None if orders is None else orders[e0 - e_base:e1 - e_base],
+            run.lrs[e0:e1], run.k, 0, stop - first, run.loss_sums[e0:e1], -np.inf,
+            run.record_every or 0, record, run.record_state, run.team)
+        if status != _core.STATUS_OK:
+            return False
+        run.keep_records(record)
+        self._epochs += e1 - e0
+        self._model.samples += run.samples_in(stop) - run.samples_in(first)
+        return True
 
     def _after_epoch(self, run, e):
         """Validation and callbacks after epoch e of the call."""
@@ -515,16 +845,29 @@ class Network:
                 run.stop_reason = getattr(cb, "stop_reason", "callback")
                 break
 
-    def _divergence(self, run, status, step, failed_step):
-        e_failed, e_kept = failed_step // run.S, step // run.S
+    def _divergence(self, run, status, kept, e_failed):
+        """The DivergenceError of a call that failed in its epoch `e_failed`
+        and was restored to step `kept`.  Its text counts epochs from 1."""
+        S = run.S
+        e_kept = kept // S
         what = ("the loss of a sample became non-finite" if status == _core.STATUS_NONFINITE_LOSS
                 else "the parameters or optimiser state became non-finite")
+        if kept % S == 0:
+            where = (f"to the end of epoch {e_kept} of this call, its last finite epoch"
+                     if e_kept else "to its state before this call (its first epoch diverged)")
+            discarded = f"nothing of epoch {e_failed + 1} is kept"
+        else:
+            where = (f"to the start of the last compiled chunk, {run.samples_in(kept) - e_kept * run.n} "
+                     f"samples into epoch {e_kept + 1} (a network this large keeps no copy of "
+                     "its state at each epoch's start)")
+            discarded = f"epoch {e_kept + 1} is kept up to there"
         return DivergenceError(
-            f"training diverged in epoch {e_failed} of this call (lr={run.lrs[e_failed]:g}): {what}. "
-            f"The network was restored to its last finite state, after {step} of this call's "
-            f"{run.total} updates ({e_kept} complete epochs). Try a smaller learning rate, or "
-            "scale the inputs (and regression targets) to about unit size.",
-            epoch=e_failed, restored_epoch=e_kept, history=run.history(e_kept * run.S, self._epochs))
+            f"training diverged in epoch {e_failed + 1} of this call (lr={run.lrs[e_failed]:g}): "
+            f"{what}. The network was restored {where}: it keeps the updates of this call's "
+            f"first {e_kept} complete epochs, after {kept} of this call's {run.total} updates "
+            f"({run.samples_in(kept)} samples), and {discarded}. Try a smaller learning rate, "
+            "or scale the inputs (and regression targets) to about unit size.",
+            epoch=e_failed, restored_epoch=e_kept, history=run.history(kept, self._epochs))
 
     def _orders(self, orders, order_lo, e_lo, e_hi, n):
         """Sample orders for epochs [e_lo, e_hi): the rows already drawn are kept,
@@ -560,7 +903,7 @@ class Network:
         if x2.shape[0] != 1 or t2.shape[0] != 1:
             raise ValueError(f"trace takes one sample: x and t must be 1-D, got shapes "
                              f"{np.shape(x)} and {np.shape(t)}")
-        self._check_targets(t2, "t")
+        self._check_targets(t2, "t", fitting=True)
         lr = self._lr_now(lr)
         x, t = x2[0], t2[0]
         model = self._model.copy()
@@ -594,12 +937,20 @@ class Network:
 
     # ------------------------------------------------------------------ copy
     def copy(self):
-        """An independent copy: parameters, optimiser and its state, generator state."""
-        other = _copy.copy(self)
-        other._model = self._model.copy()
-        other._rng = _copy.deepcopy(self._rng)
-        other._make_views()
-        return other
+        """An independent copy: parameters, optimiser and its state, generator state.
+        Refused (RuntimeError) while another thread trains the network, whose
+        parameters and counters may then not describe the same samples; a
+        callback of its own training run may copy it."""
+        token = self._model.hold("copy")
+        try:
+            other = _copy.copy(self)
+            other._model = self._model.copy()
+            other._rng = _copy.deepcopy(self._rng)
+            other._make_views()
+            return other
+        finally:
+            if token:
+                self._model.unlock(token)
 
     def save(self, path):
         """Write the network to ``path``, a versioned ``.npz`` file that
@@ -612,12 +963,20 @@ class Network:
         return self.copy()
 
     def __getstate__(self):
+        """The whole state (pickle, copy, save); refused, as copy() is, while
+        another thread trains the network."""
         activations = [LeakyReLU(p) if name == "leaky_relu" else name for name, p in self._activations]
         loss = Huber(self._loss[1]) if self._loss[0] == "huber" else self._loss[0]
-        return {"sizes": self._sizes, "activation": activations, "loss": loss, "bias": self._bias,
-                "train_bias": self._train_bias, "seed": self._seed, "optimizer": self._optimizer,
-                "state": self._model.snapshot(), "rng": self._rng.bit_generator.state,
-                "epochs": self._epochs, "samples": self._model.samples}
+        token = self._model.hold("pickle")
+        try:
+            return {"sizes": self._sizes, "activation": activations, "loss": loss,
+                    "bias": self._bias, "train_bias": self._train_bias, "seed": self._seed,
+                    "optimizer": self._optimizer, "state": self._model.snapshot(),
+                    "rng": self._rng.bit_generator.state, "epochs": self._epochs,
+                    "samples": self._model.samples, "classes": self._classes}
+        finally:
+            if token:
+                self._model.unlock(token)
 
     def __setstate__(self, state):
         self._setup(state["sizes"], state["activation"], state["loss"], state["bias"],
@@ -626,6 +985,37 @@ class Network:
         self._model.set_state(*state["state"])
         self._rng.bit_generator.state = state["rng"]
         self._epochs, self._model.samples = state["epochs"], state["samples"]
+        self.classes = state.get("classes")
+
+    # ---------------------------------------------------------------- export
+    def to_onnx(self, path=None, opset=17, dtype="float64"):
+        """The network as an ONNX model, written to ``path`` if given
+        (``backprop.export.to_onnx``; needs onnx)."""
+        from .export import to_onnx
+
+        return to_onnx(self, path, opset=opset, dtype=dtype)
+
+    def to_c(self, path=None, name="mynet"):
+        """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
+        to ``path`` if given; returns its text (``backprop.export.to_c``)."""
+        from .export import to_c
+
+        return to_c(self, path, name=name)
+
+    def to_torch(self, dtype="float64"):
+        """The network as a ``torch.nn.Sequential`` of Linear and activation
+        modules (``backprop.export.to_torch``; needs torch)."""
+        from .export import to_torch
+
+        return to_torch(self, dtype=dtype)
+
+    @classmethod
+    def from_torch(cls, module, *, loss="squared", train_bias=None, seed=None):
+        """A Network with the layers of a ``torch.nn.Sequential`` of Linear and
+        activation modules (``backprop.export.from_torch``)."""
+        from .export import from_torch
+
+        return from_torch(module, loss=loss, train_bias=train_bias, seed=seed)
 
 
 def _bias_count(bias, n_out):
@@ -769,3 +1159,41 @@ class _stop_on_sigint:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
         return False
+
+
+class _LayerViews(Sequence):
+    """``net.weights`` / ``net.biases``: one view per layer into the flat
+    parameters.  Assigning an item copies the value into that layer's view
+    (the same shape, or for a 1-D view any array of its size; finite), so
+    ``net.weights[0] = W`` changes the network, as it reads."""
+
+    def __init__(self, views, name, model):
+        self._views, self._name, self._model = views, name, model
+
+    def __len__(self):
+        return len(self._views)
+
+    def __getitem__(self, index):
+        return self._views[index]
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError(f"assign {self._name} one layer at a time: net.{self._name}[l] = value")
+        view = self._views[index]
+        name = f"{self._name}[{index}]"
+        arr = as_float_array(value, name)
+        if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
+            raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
+        check_finite(arr, name)
+        token = self._model.lock()
+        try:
+            view[...] = arr.reshape(view.shape)
+        finally:
+            self._model.unlock(token)
+
+    def __repr__(self):
+        return repr(list(self._views))
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:,.1f} GiB"

@@ -86,9 +86,21 @@ class _SklearnAdam(Adam):
                             eps=self.eps, eps_uncorrected=True)
 
 
+# The optimisers a name stands for (the CLI's --optimizer choices).
+BY_NAME = {"sgd": SGD(), "momentum": SGD(momentum=0.9), "nesterov": SGD(momentum=0.9, nesterov=True),
+           "adam": Adam()}
+
+
 def check_optimizer(optimizer):
+    """An SGD or Adam object, or the one a name in ``BY_NAME`` stands for."""
+    if isinstance(optimizer, str):
+        if optimizer not in BY_NAME:
+            raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {sorted(BY_NAME)}, "
+                             "or backprop.SGD(...) / backprop.Adam(...)")
+        return BY_NAME[optimizer]
     if not isinstance(optimizer, (SGD, Adam)):
-        raise TypeError(f"optimizer must be backprop.SGD(...) or backprop.Adam(...), got {optimizer!r}")
+        raise TypeError(f"optimizer must be backprop.SGD(...), backprop.Adam(...) or one of "
+                        f"{sorted(BY_NAME)}, got {optimizer!r}")
     return optimizer
 
 

@@ -69,6 +69,11 @@ class History:
     def __len__(self):
         return len(self.loss)
 
+    @property
+    def interrupted(self):
+        """Whether Ctrl-C stopped the run (``stop_reason == "interrupted"``)."""
+        return self.stop_reason == "interrupted"
+
     def __getstate__(self):
         # pickle and deepcopy: the arrays, not the functions that make them
         state = dict(self.__dict__)
