@@ -63,6 +63,10 @@ from .results import History
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 
+def _is_seed(random_state):
+    return isinstance(random_state, Integral) and not isinstance(random_state, bool)
+
+
 class _BaseMLP(BaseEstimator):
     """The training loop shared by MLPClassifier and MLPRegressor."""
 
@@ -240,7 +244,11 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         layer_units = [n_features] + hidden + [self.n_outputs_]
         self._set_output_activation()
-        random_state = check_random_state(self.random_state)
+        # scikit-learn starts check_random_state(random_state) afresh in every call;
+        # a later partial_fit with an int seed only shuffles with it, and that
+        # fresh generator's permutation is kept (seeding costs more than a batch)
+        reseeded = incremental and not first_pass and _is_seed(self.random_state)
+        random_state = None if reseeded else check_random_state(self.random_state)
         if first_pass:
             self._initialize(layer_units, random_state)
         self.n_layers_ = len(layer_units)
@@ -252,6 +260,17 @@ class _BaseMLP(BaseEstimator):
             self._sync()
         self._fit_stochastic(X, Y, sample_weight, validation_data, random_state, incremental)
         return self
+
+    def _seeded_permutation(self, n):
+        """The permutation of n samples that a fresh check_random_state(seed)
+        draws first, for an int seed (kept per n)."""
+        key = (self.random_state, n)
+        cached = self.__dict__.get("_first_permutation")
+        if cached is None or cached[0] != key:
+            perm = np.arange(n)
+            check_random_state(self.random_state).shuffle(perm)
+            cached = self._first_permutation = (key, perm)
+        return cached[1]
 
     def _sample_weight(self, sample_weight, X, y, incremental):
         """The checked sample weights (times the class weights), or None."""
@@ -409,8 +428,11 @@ class _BaseMLP(BaseEstimator):
                 if self.shuffle:
                     # sklearn.utils.shuffle(sample_idx, random_state=random_state),
                     # without its argument checks: the same draw, the same order
-                    perm = np.arange(n_samples)
-                    random_state.shuffle(perm)
+                    if random_state is None:
+                        perm = self._seeded_permutation(n_samples)
+                    else:
+                        perm = np.arange(n_samples)
+                        random_state.shuffle(perm)
                     sample_idx = sample_idx[perm]
                     X_epoch, Y_epoch = X[sample_idx], Y[sample_idx]
                     if sample_weight is not None:
