@@ -14,10 +14,14 @@ How scikit-learn's formulas map onto the Network's (which are PyTorch's):
   coefficients, then its intercepts, layer by layer);
 * sample order: ``sklearn.utils.shuffle`` of the sample indices with that
   generator, every epoch; the epoch's permuted rows go to one compiled
-  ``Network.train`` call (batches in order), never a Python loop per sample;
+  ``Network.train`` call (batches in order), never a Python loop per sample
+  or per batch;
 * L2 penalty: scikit-learn's gradient is mean ∇E + (alpha / n_batch) W, biases
-  not decayed, so the ``n mod batch_size`` samples of an epoch's last, smaller
-  batch get a second call with their own weight decay;
+  not decayed: weight decay alpha / batch_size, and the ``n mod batch_size``
+  samples of an epoch's last, smaller batch get equal sample weights that
+  scale its decay to alpha / n_batch (``_train_epoch``);
+* sample weights: scikit-learn's (Σ s_i ∇E_i + alpha W) / Σ s_i per batch is
+  the Network's weighted mini-batch step (``Network.train(sample_weight=)``);
 * SGD momentum: scikit-learn's velocity u ← μ u − lr g is −lr times the
   Network's v ← μ v + g, the same while lr is constant; when ``"invscaling"``
   or ``"adaptive"`` changes lr between epochs, the Network's velocity is
@@ -327,20 +331,30 @@ class _BaseMLP(BaseEstimator):
     def _weights_sq(self):
         return sum(float(np.dot(W.ravel(), W.ravel())) for W in self.network_.weights)
 
-    def _train_part(self, X, Y, w, batch_size):
-        """One compiled call over rows X, Y (sample weights w, or None) in
-        batches of batch_size; returns scikit-learn's accumulated loss of its
-        batches (Σ batch loss × batch size).
+    def _train_epoch(self, X, Y, w, batch_size):
+        """One epoch over rows X, Y (sample weights w, or None) in batches of
+        batch_size, in one compiled call; returns scikit-learn's accumulated
+        loss of its batches (Σ batch loss × batch size).
 
         scikit-learn's batch gradient with weights s_i is (Σ s_i ∇E_i + alpha W) /
-        Σ s_i: the Network's weighted step with weight decay alpha / batch_size
-        (see ``Network.train``).  A batch of one sample s gives ∇E + (alpha / s) W,
-        the unweighted step with weight decay alpha / s."""
+        Σ s_i: the Network's weighted step ∇[mean s_i E_i + ½ λ ‖W‖²] / s̄ with
+        λ = alpha / batch_size (see ``Network.train``).  Without weights the last,
+        smaller batch of r samples still needs alpha / r: its samples get the
+        weight r / batch_size (and user weights are multiplied by it), which
+        leaves the batch's data term alone and makes its s̄ · batch_size its Σ s_i.
+        A batch of one sample s gives ∇E + (alpha / s) W, the unweighted step
+        with weight decay alpha / s."""
         n = X.shape[0]
-        n_batches = -(-n // batch_size)
+        starts = np.arange(0, n, batch_size)
+        n_batches = len(starts)
         decay = self.alpha / batch_size
-        # 1 / (mean weight) of each batch: its share of scikit-learn's L2 term
-        inv_mean = np.ones(n_batches)
+        sizes = np.minimum(batch_size, n - starts)
+        # n_b / Σ_b s of each batch: its share of scikit-learn's L2 term
+        inv_mean = np.ones(n_batches) if w is None else sizes / np.add.reduceat(w, starts)
+        last = int(sizes[-1])
+        if batch_size > 1 and last < batch_size and (self.alpha or w is not None):
+            w = np.ones(n) if w is None else w.copy()
+            w[n - last:] *= last / batch_size
         if w is not None and batch_size == 1:
             if not (w > 0).all():
                 raise ValueError("sample_weight: a batch of one sample needs a positive weight "
@@ -351,10 +365,7 @@ class _BaseMLP(BaseEstimator):
                                  "compiled call per sample; use batch_size > 1, alpha=0 or equal "
                                  "weights")
             decay = self.alpha / w[0]
-            inv_mean = 1.0 / w
             w = None
-        elif w is not None:
-            inv_mean = batch_size / np.add.reduceat(w, np.arange(0, n, batch_size))
         before = self._weights_sq() if self.alpha else 0.0
         threads = self.threads if batch_size > 1 else 1
         try:
@@ -414,7 +425,6 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        n_full = (n_samples // batch_size) * batch_size
         sample_idx = np.arange(n_samples, dtype=int)
         callbacks = list(self.callbacks or ())
         for cb in callbacks:
@@ -439,13 +449,7 @@ class _BaseMLP(BaseEstimator):
                         w_epoch = sample_weight[sample_idx]
                 else:
                     X_epoch, Y_epoch = X, Y
-                accumulated = 0.0
-                parts = [slice(0, n_full), slice(n_full, n_samples)]
-                for part, size in zip(parts, (batch_size, n_samples - n_full)):
-                    if part.stop > part.start:
-                        accumulated += self._train_part(
-                            X_epoch[part], Y_epoch[part],
-                            None if w_epoch is None else w_epoch[part], size)
+                accumulated = self._train_epoch(X_epoch, Y_epoch, w_epoch, batch_size)
                 self.n_iter_ += 1
                 self.loss_ = accumulated / n_samples
                 self.t_ += n_samples
