@@ -216,6 +216,8 @@ def test_wrong_coefs_shape_is_refused(digits):
     (dict(momentum=1.0), "momentum"),
     (dict(threads=0), "threads"),
     (dict(hidden_layer_sizes=(3, 0)), "hidden_layer_sizes"),
+    (dict(hidden_layer_sizes=["10"]), "hidden_layer_sizes"),
+    (dict(hidden_layer_sizes=[2.5]), "hidden_layer_sizes"),
 ])
 def test_bad_parameters_raise_naming_them(digits, bad, match):
     X, y = digits

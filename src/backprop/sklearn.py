@@ -234,7 +234,7 @@ class _BaseMLP(BaseEstimator):
         self._check_params()
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
-        if any(int(h) != h or h <= 0 for h in hidden):
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h > 0 for h in hidden):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {hidden}")
         hidden = [int(h) for h in hidden]
         if self.early_stopping and incremental:
