@@ -945,6 +945,36 @@ class Network:
         self._epochs, self._model.samples = state["epochs"], state["samples"]
         self.classes = state.get("classes")
 
+    # ---------------------------------------------------------------- export
+    def to_onnx(self, path=None, opset=17, dtype="float64"):
+        """The network as an ONNX model, written to ``path`` if given
+        (``backprop.export.to_onnx``; needs onnx)."""
+        from .export import to_onnx
+
+        return to_onnx(self, path, opset=opset, dtype=dtype)
+
+    def to_c(self, path=None, name="mynet"):
+        """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
+        to ``path`` if given; returns its text (``backprop.export.to_c``)."""
+        from .export import to_c
+
+        return to_c(self, path, name=name)
+
+    def to_torch(self, dtype="float64"):
+        """The network as a ``torch.nn.Sequential`` of Linear and activation
+        modules (``backprop.export.to_torch``; needs torch)."""
+        from .export import to_torch
+
+        return to_torch(self, dtype=dtype)
+
+    @classmethod
+    def from_torch(cls, module, *, loss="squared", train_bias=None, seed=None):
+        """A Network with the layers of a ``torch.nn.Sequential`` of Linear and
+        activation modules (``backprop.export.from_torch``)."""
+        from .export import from_torch
+
+        return from_torch(module, loss=loss, train_bias=train_bias, seed=seed)
+
 
 class _LayerViews(Sequence):
     """``net.weights`` / ``net.biases``: one view per layer into the flat
@@ -982,36 +1012,6 @@ class _LayerViews(Sequence):
 
 def _gib(n_bytes):
     return f"{n_bytes / 2**30:,.1f} GiB"
-
-    # ---------------------------------------------------------------- export
-    def to_onnx(self, path=None, opset=17, dtype="float64"):
-        """The network as an ONNX model, written to ``path`` if given
-        (``backprop.export.to_onnx``; needs onnx)."""
-        from .export import to_onnx
-
-        return to_onnx(self, path, opset=opset, dtype=dtype)
-
-    def to_c(self, path=None, name="mynet"):
-        """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
-        to ``path`` if given; returns its text (``backprop.export.to_c``)."""
-        from .export import to_c
-
-        return to_c(self, path, name=name)
-
-    def to_torch(self, dtype="float64"):
-        """The network as a ``torch.nn.Sequential`` of Linear and activation
-        modules (``backprop.export.to_torch``; needs torch)."""
-        from .export import to_torch
-
-        return to_torch(self, dtype=dtype)
-
-    @classmethod
-    def from_torch(cls, module, *, loss="squared", train_bias=None, seed=None):
-        """A Network with the layers of a ``torch.nn.Sequential`` of Linear and
-        activation modules (``backprop.export.from_torch``)."""
-        from .export import from_torch
-
-        return from_torch(module, loss=loss, train_bias=train_bias, seed=seed)
 
 
 def _bias_count(bias, n_out):
