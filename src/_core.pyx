@@ -761,7 +761,10 @@ cdef class Model:
         if type(lr) is float:
             v = lr
         elif isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool):
-            v = float(lr)
+            try:
+                v = float(lr)
+            except OverflowError:
+                raise ValueError(f"lr must be finite, got an integer too large for a float") from None
         else:
             raise TypeError(f"lr must be a real number, got {lr!r} ({type(lr).__name__})")
         if not isfinite(v):
