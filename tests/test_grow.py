@@ -274,3 +274,21 @@ def test_numpy_integer_k():
     net = trained()
     net.add_inputs(np.int64(2))
     assert net.sizes == (5, 4, 2)
+
+
+def test_the_optimizer_can_be_set_and_continues():
+    """net.optimizer = ... is train(optimizer=...) without training: the same
+    state rules, so learn_one after it uses the optimiser set."""
+    a, b = trained(optimizer=bp.Adam()), trained(optimizer=bp.Adam())
+    a.optimizer = bp.Adam(beta1=0.8)
+    a.train(X, Y, epochs=1, lr=0.01)
+    b.train(X, Y, epochs=1, lr=0.01, optimizer=bp.Adam(beta1=0.8))
+    assert [v.tobytes() for v in vectors(a)] == [v.tobytes() for v in vectors(b)]
+    a.optimizer = "sgd"
+    assert a.optimizer == bp.SGD() and a._model.state1 is None
+    with pytest.raises(ValueError, match="optimizer"):
+        a.optimizer = "rmsprop"
+    token = a._model.lock()
+    with pytest.raises(RuntimeError):
+        a.optimizer = "adam"
+    a._model.unlock(token)

@@ -267,8 +267,20 @@ class Network:
 
     @property
     def optimizer(self):
-        """The optimiser used by ``train`` (when none is given), ``learn_one`` and ``trace``."""
+        """The optimiser used by ``train`` (when none is given), ``learn_one`` and ``trace``.
+        Set it (an ``SGD``/``Adam`` or a name, as ``train``'s ``optimizer``) to change
+        it for the next steps; its state continues unless the kind of optimiser
+        changes.  Refused (RuntimeError) while the network trains."""
         return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer):
+        optimizer = check_optimizer(optimizer)
+        token = self._model.lock()
+        try:
+            self._set_optimizer(optimizer)
+        finally:
+            self._model.unlock(token)
 
     @property
     def epochs_trained(self):
