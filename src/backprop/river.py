@@ -38,6 +38,7 @@ import math
 import numpy as np
 from river import base
 
+from ._core import gather
 from ._validate import as_int, as_real
 from .functions import activation_spec, check_pairing, layer_activations, loss_spec
 from .network import Network
@@ -108,24 +109,17 @@ class _Stream:
     def _vector(self, x, learning):
         """x as a new float64 vector over the network's inputs.  While
         learning, unknown features are added first; else they are ignored."""
-        index = self._index
-        v = np.zeros(self._net.sizes[0])
+        if not isinstance(x, dict):
+            x = dict(x)
+        n = self._net.sizes[0]
         try:
-            for k, value in x.items():
-                v[index[k]] = value
-            return v
-        except KeyError:
-            pass
-        except (TypeError, ValueError):
+            v = gather(x, self._index, n, learning)
+        except TypeError:
             self._explain_value(x)
             raise
-        if learning:
-            self._add_features([k for k in x if k not in index])
-            return self._vector(x, False)
-        for k, value in x.items():
-            i = index.get(k)
-            if i is not None:
-                v[i] = value
+        if v is None:
+            self._add_features([k for k in x if k not in self._index])
+            v = gather(x, self._index, self._net.sizes[0], False)
         return v
 
     @staticmethod
@@ -255,7 +249,7 @@ class MLPRegressor(_Stream, _RegressorBase):
     MAE: ...
     """
 
-    def __init__(self, hidden=(32,), activation="relu", optimizer="adam", lr=0.01,
+    def __init__(self, hidden=(32,), activation="tanh", optimizer="sgd", lr=0.02,
                  loss="squared", seed=None):
         self.hidden = hidden
         self.activation = activation
@@ -367,7 +361,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
     Accuracy: ...
     """
 
-    def __init__(self, hidden=(32,), activation="relu", optimizer="adam", lr=0.01, seed=None):
+    def __init__(self, hidden=(32,), activation="tanh", optimizer="sgd", lr=0.02, seed=None):
         self.hidden = hidden
         self.activation = activation
         self.optimizer = optimizer
