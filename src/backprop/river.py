@@ -85,9 +85,12 @@ class _Stream:
     def _sizes(self, n_in):
         raise NotImplementedError
 
-    def _build(self, keys):
-        """The network, for a first sample with features ``keys``."""
-        self._index = {k: i for i, k in enumerate(_ordered(keys))}
+    def _build(self, x):
+        """The network, for a first sample with features x (a dict; its
+        values checked first) or names x (a list)."""
+        if isinstance(x, dict):
+            self._check_values(x)
+        self._index = {k: i for i, k in enumerate(_ordered(x))}
         out_activation, loss = self._output
         net = Network(self._sizes(max(1, len(self._index))),
                       activation=[self.activation] * len(self.hidden) + [out_activation],
@@ -108,52 +111,52 @@ class _Stream:
 
     def _vector(self, x, learning):
         """x as a new float64 vector over the network's inputs.  While
-        learning, unknown features are added first; else they are ignored."""
+        learning, unknown features are added first (their values checked
+        before the network grows); else they are ignored."""
         if not isinstance(x, dict):
             x = dict(x)
-        n = self._net.sizes[0]
         try:
-            v = gather(x, self._index, n, learning)
+            v = gather(x, self._index, self._net.sizes[0], learning)
         except TypeError:
-            self._explain_value(x)
+            self._check_values(x)
             raise
         if v is None:
-            self._add_features([k for k in x if k not in self._index])
+            new = {k: value for k, value in x.items() if k not in self._index}
+            self._check_values(new)
+            self._add_features(new)
             v = gather(x, self._index, self._net.sizes[0], False)
         return v
 
     @staticmethod
-    def _explain_value(x):
+    def _check_values(x):
+        """TypeError or ValueError naming the first feature of x whose value
+        is not a finite number."""
         for k, value in x.items():
             try:
-                float(value)
+                if isinstance(value, (str, bytes)):
+                    raise TypeError
+                number = float(value)
             except (TypeError, ValueError):
                 raise TypeError(
-                    f"feature {k!r} is {value!r} ({type(value).__name__}): backprop.river models "
-                    "take numbers; encode other values first (e.g. preprocessing.OneHotEncoder "
-                    "for categories)") from None
-
-    @staticmethod
-    def _explain_finite(x, what):
-        bad = [k for k, value in x.items() if not math.isfinite(value)]
-        if bad:
-            raise ValueError(f"{what}: features {bad!r:.200} are not finite (NaN or inf); "
-                             "drop a missing feature from the dict instead, it then reads as 0")
+                    f"feature {k!r} is {value!r:.80} ({type(value).__name__}): backprop.river "
+                    "models take numbers; encode other values first (e.g. "
+                    "preprocessing.OneHotEncoder for categories)") from None
+            if not math.isfinite(number):
+                raise ValueError(f"feature {k!r} is {value!r}, not finite: drop a missing feature "
+                                 "from the dict instead (it then reads as 0)")
 
     def _learn(self, x, t):
         try:
             self._net.learn_one(self._vector(x, True), t, self.lr)
         except ValueError:
-            self._explain_value(x)
-            self._explain_finite(x, "learn_one")
+            self._check_values(x)
             raise
 
     def _predict(self, x):
         try:
             return self._net.predict_one(self._vector(x, False))
         except ValueError:
-            self._explain_value(x)
-            self._explain_finite(x, "predict_one")
+            self._check_values({k: v for k, v in x.items() if k in self._index})
             raise
 
     # ------------------------------------------------------------ frames
@@ -162,7 +165,7 @@ class _Stream:
         """The frame's values as float64 (NaN where missing), or a TypeError
         naming the first column that is not numbers."""
         try:
-            return X.to_numpy(dtype=np.float64, na_value=np.nan)
+            values = X.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
             for column in X.columns:
                 try:
@@ -172,6 +175,11 @@ class _Stream:
                         f"column {column!r} holds {X[column].dtype} values that are not numbers: "
                         "backprop.river models take numbers; encode other values first") from None
             raise
+        infinite = np.isinf(values).any(axis=0)
+        if infinite.any():
+            raise ValueError(f"column {X.columns[infinite.argmax()]!r} holds an infinite value; "
+                             "a missing value (NaN) reads as 0")
+        return values
 
     def _grow_for(self, X, values, row):
         """Before training on the frame's rows from ``row`` on: the network
@@ -193,8 +201,7 @@ class _Stream:
         known = [(j, self._index[c]) for j, c in enumerate(X.columns) if c in self._index]
         if known:
             source, target = (list(v) for v in zip(*known))
-            M[:, target] = np.nan_to_num(values[:, source], nan=0.0, posinf=np.inf,
-                                         neginf=-np.inf)
+            M[:, target] = np.nan_to_num(values[:, source], nan=0.0)
         return M
 
     def _train(self, M, T):
@@ -282,14 +289,14 @@ class MLPRegressor(_Stream, _RegressorBase):
                "loss": "huber", "seed": 1}
 
     def learn_one(self, x, y):
-        if self._net is None:
-            self._build(x)
         try:
             self._t[0] = y
         except (TypeError, ValueError):
             raise TypeError(f"y must be a number, got {y!r} ({type(y).__name__})") from None
         if not math.isfinite(self._t[0]):
             raise ValueError(f"y must be a finite number, got {y!r}")
+        if self._net is None:
+            self._build(x)
         self._learn(x, self._t)
 
     def predict_one(self, x):
@@ -398,10 +405,12 @@ class MLPClassifier(_Stream, _ClassifierBase):
         yield {"seed": 42}
         yield {"hidden": (8, 4), "activation": "tanh", "optimizer": "sgd", "lr": 0.05, "seed": 1}
 
-    def _add_label(self, y, x_keys):
+    def _add_label(self, y, x):
         """Make y a label (for a boolean, False and True): the network grows
         an output per new label, or is built once two labels are known (from
-        the features ``x_keys`` of the sample that brings them)."""
+        the features ``x`` of the sample that brings them)."""
+        if isinstance(x, dict):
+            self._check_values(x)
         if isinstance(y, (bool, np.bool_)):
             new = [v for v in (False, True) if v not in self._label_index]
         else:
@@ -415,7 +424,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         if self._net is not None:
             self._net.add_outputs(len(new))
         elif len(self._labels) >= 2:
-            self._build(x_keys)
+            self._build(x)
 
     def learn_one(self, x, y):
         i = self._label_index.get(y)
