@@ -8,6 +8,7 @@ import math
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -349,3 +350,13 @@ def test_the_docs_pipeline_runs():
     metric = evaluate.progressive_val_score(itertools.islice(datasets.Phishing(), 300), model,
                                             metrics.Accuracy())
     assert metric.get() > 0.7
+
+
+def test_the_stream_benchmark_runs():
+    """benchmarks/river_stream.py prints its tables (a short stream; no timing is checked)."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "river_stream.py"
+    out = subprocess.run([sys.executable, str(script), "--samples", "2000", "--rounds", "1"],
+                         capture_output=True, text=True, check=True, timeout=300).stdout
+    assert "| River linear_model.LogisticRegression() |" in out
+    assert "| backprop.river.MLPClassifier(hidden=(32,))  [tanh] |" in out
+    assert "| dict -> array conversion (x2) |" in out

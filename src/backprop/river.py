@@ -97,6 +97,7 @@ class _Stream:
                       loss=loss, seed=self.seed)
         net.optimizer = self.optimizer
         self._net = net
+        self._width = net.sizes[0]
 
     def _add_features(self, keys):
         """Number the features ``keys`` (none known yet) and grow the inputs.
@@ -105,9 +106,10 @@ class _Stream:
         index = self._index
         for k in _ordered(keys):
             index[k] = len(index)
-        missing = len(index) - self._net.sizes[0]
+        missing = len(index) - self._width
         if missing > 0:
             self._net.add_inputs(missing)
+            self._width = self._net.sizes[0]
 
     def _vector(self, x, learning):
         """x as a new float64 vector over the network's inputs.  While
@@ -116,7 +118,7 @@ class _Stream:
         if not isinstance(x, dict):
             x = dict(x)
         try:
-            v = gather(x, self._index, self._net.sizes[0], learning)
+            v = gather(x, self._index, self._width, learning)
         except TypeError:
             self._check_values(x)
             raise
@@ -124,7 +126,7 @@ class _Stream:
             new = {k: value for k, value in x.items() if k not in self._index}
             self._check_values(new)
             self._add_features(new)
-            v = gather(x, self._index, self._net.sizes[0], False)
+            v = gather(x, self._index, self._width, False)
         return v
 
     @staticmethod
@@ -197,7 +199,7 @@ class _Stream:
     def _matrix(self, X, values):
         """The frame's rows as a float64 matrix over the network's inputs:
         NaN and features it lacks read as 0, unknown features are ignored."""
-        M = np.zeros((len(X), self._net.sizes[0]))
+        M = np.zeros((len(X), self._width))
         known = [(j, self._index[c]) for j, c in enumerate(X.columns) if c in self._index]
         if known:
             source, target = (list(v) for v in zip(*known))
@@ -380,6 +382,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         self._labels = []           # in the order of the outputs
         self._label_index = {}      # label -> output
         self._targets = np.eye(0)   # row i: the one-hot target of label i
+        self._target_rows = []      # its rows, as vectors
 
     def _sizes(self, n_in):
         return [n_in, *self._widths, len(self._labels)]
@@ -421,6 +424,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
             self._label_index[label] = len(self._labels)
             self._labels.append(label)
         self._targets = np.eye(len(self._labels))
+        self._target_rows = list(self._targets)
         if self._net is not None:
             self._net.add_outputs(len(new))
         elif len(self._labels) >= 2:
@@ -432,7 +436,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
             self._add_label(y, x)
             i = self._label_index[y]
         if self._net is not None:
-            self._learn(x, self._targets[i])
+            self._learn(x, self._target_rows[i])
 
     def predict_proba_one(self, x):
         if self._net is None:
@@ -442,7 +446,8 @@ class MLPClassifier(_Stream, _ClassifierBase):
     def predict_one(self, x):
         if self._net is None:
             return self._labels[0] if self._labels else None
-        return self._labels[int(self._predict(x).argmax())]
+        p = self._predict(x).tolist()
+        return self._labels[p.index(max(p))]
 
     def learn_many(self, X, y):
         import pandas as pd
