@@ -173,6 +173,28 @@ def is_finite(const double[::1] values):
     return ok
 
 
+def gather(dict x, dict index, cnp.npy_intp n, bint strict):
+    """A new zeroed float64 vector of n values with v[index[k]] = x[k] for
+    every key k of x that index holds (index: key -> position in [0, n)).
+    A key of x that index does not hold is skipped, or with strict gives
+    None instead of a vector.  TypeError for a value that is not a number.
+    The streaming adapters' sample conversion: River's samples are dicts."""
+    cdef object v = cnp.PyArray_ZEROS(1, &n, cnp.NPY_DOUBLE, 0)
+    cdef double* out = <double*>cnp.PyArray_DATA(v)
+    cdef Py_ssize_t i
+    for key, value in x.items():
+        slot = index.get(key)
+        if slot is None:
+            if strict:
+                return None
+            continue
+        i = slot
+        if not 0 <= i < n:
+            raise IndexError(f"gather: index[{key!r}] = {i} is outside [0, {n})")
+        out[i] = value
+    return v
+
+
 cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):
