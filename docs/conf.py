@@ -83,6 +83,8 @@ def _load_stub(name, path):
 
 _load_stub("backprop._core_stub", ROOT / "src" / "backprop" / "_core.pyi")
 add_module_names = False
+# The stub's names for float64 arrays (1-D and 2-D), shown as such.
+autodoc_type_aliases = {"_Vector": "_Vector", "_Matrix": "_Matrix"}
 
 
 # -- The project's docstring convention --------------------------------------
