@@ -80,12 +80,14 @@ class BuildExt(build_ext):
 
 # _core uses numpy's C API (the learn_one/predict_one fast path); the kernel
 # builds do not.  NPY_TARGET_VERSION keeps the module loadable by numpy 1.26.
-extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[numpy.get_include()],
+# Every build includes bp_math.h, the project's maths, from src/backprop.
+MATH_H = "src/backprop"
+extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[MATH_H, numpy.get_include()],
                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
                                        ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")]),
-              Extension(SCALAR, ["src/_kernels_scalar.pyx"])]
+              Extension(SCALAR, ["src/_kernels_scalar.pyx"], include_dirs=[MATH_H])]
 if targets_x86_64():
-    extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"]) for name in LEVELS]
+    extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[MATH_H]) for name in LEVELS]
 
 directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True} if DEBUG else {}
 

@@ -4,6 +4,7 @@ Build it with ``bash tools/build_docs.sh`` (warnings are errors); it needs
 the ``docs`` extra: ``pip install '.[docs]'``.
 """
 import importlib.machinery
+import inspect
 import importlib.util
 import pathlib
 import re
@@ -89,17 +90,17 @@ autodoc_type_aliases = {"_Vector": "_Vector", "_Matrix": "_Matrix"}
 
 # -- The project's docstring convention --------------------------------------
 # backprop's docstrings list arguments and fields as aligned "name: text"
-# lines whose continuation lines hang under the text (see Network, train,
-# History).  In reStructuredText a hanging indent after a multi-line
-# paragraph is an error, so such a block is rewritten as the definition list
-# it stands for (each name a literal term, its text and continuations the
-# definition under it), with a blank line before and after it.  Only lines at
-# the docstring's left margin that start with one or more comma-separated
-# identifiers and a colon are names, and only in a block of two or more of
-# them, or of one with a hanging continuation: prose such as "Aliases: ..."
-# stays prose.
+# lines (numpydoc's "name : text" in backprop.sklearn) whose continuation
+# lines hang under the text (see Network, train, History).  In
+# reStructuredText a hanging indent after a multi-line paragraph is an error,
+# so such a block is rewritten as the definition list it stands for (each
+# name a literal term, its text and continuations the definition under it),
+# with a blank line before and after it.  Only lines at the docstring's left
+# margin that start with one or more comma-separated identifiers and a colon
+# are names, and only in a block of two or more of them, or of one with a
+# hanging continuation: prose such as "Aliases: ..." stays prose.
 
-_FIELD = re.compile(r"^([A-Za-z_]\w*(?:, [A-Za-z_]\w*)*):\s+(\S.*)$")
+_FIELD = re.compile(r"^([A-Za-z_]\w*(?:, [A-Za-z_]\w*)*) ?:\s+(\S.*)$")
 
 
 def _field_blocks(lines):
@@ -144,5 +145,16 @@ def _fields_to_rst(app, what, name, obj, options, lines):
         lines[start:stop] = before + out + after
 
 
+def _skip_foreign_methods(app, what, name, obj, skip, options):
+    """Leave out the methods a class gets from another package: the
+    scikit-learn estimators' generated ``set_*_request`` methods are
+    scikit-learn's to document, not backprop's."""
+    foreign = not (getattr(obj, "__module__", None) or "").startswith("backprop")
+    if what == "class" and inspect.isfunction(obj) and foreign:
+        return True
+    return None
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _fields_to_rst)
+    app.connect("autodoc-skip-member", _skip_foreign_methods)

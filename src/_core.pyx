@@ -352,6 +352,7 @@ cdef class Model:
         self.net.n_steps = 0
         self.net.beta1_pow = 1.0
         self.net.beta2_pow = 1.0
+        self.net.eps_uncorrected = False
 
         self._work_arrays = tuple(aligned_zeros(u) for _ in range(5)) + (
             aligned_zeros(size[L]), aligned_zeros(p))
@@ -446,9 +447,11 @@ cdef class Model:
     # --------------------------------------------------------- optimiser
     def set_optimizer(self, int code, double momentum=0.0, bint nesterov=False,
                       double weight_decay=0.0, bint decay_bias=False,
-                      double beta1=0.9, double beta2=0.999, double eps=1e-8):
+                      double beta1=0.9, double beta2=0.999, double eps=1e-8,
+                      bint eps_uncorrected=False):
         """Set the optimiser's hyper-parameters.  Its state is reset when the
-        kind of optimiser changes or when momentum is switched on."""
+        kind of optimiser changes or when momentum is switched on.
+        eps_uncorrected: Adam adds ε to the uncorrected √v (scikit-learn's form)."""
         if code != self.net.opt:
             self.state1 = None
             self.state2 = None
@@ -463,6 +466,7 @@ cdef class Model:
         self.net.beta1 = beta1
         self.net.beta2 = beta2
         self.net.eps = eps
+        self.net.eps_uncorrected = eps_uncorrected
         needs1 = code == BP_ADAM or momentum != 0.0
         if needs1 and self.state1 is None:
             self.state1 = aligned_zeros(self.net.n_params)
@@ -535,7 +539,8 @@ cdef class Model:
                                  self.net.train_bias)
         other.set_optimizer(self.net.opt, self.net.momentum, self.net.nesterov,
                             self.net.weight_decay, self.net.decay_bias,
-                            self.net.beta1, self.net.beta2, self.net.eps)
+                            self.net.beta1, self.net.beta2, self.net.eps,
+                            self.net.eps_uncorrected)
         other.set_state(*self.snapshot())
         other.samples = self.samples
         other.default_lr = self.default_lr
@@ -756,7 +761,10 @@ cdef class Model:
         if type(lr) is float:
             v = lr
         elif isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool):
-            v = float(lr)
+            try:
+                v = float(lr)
+            except OverflowError:
+                raise ValueError(f"lr must be finite, got an integer too large for a float") from None
         else:
             raise TypeError(f"lr must be a real number, got {lr!r} ({type(lr).__name__})")
         if not isfinite(v):

@@ -19,9 +19,12 @@ from libc.math cimport INFINITY, fabs, isfinite, sqrt
 
 from backprop._types cimport *
 
-# exp, log, log1p and tanh are the project's own (backprop/_math.pxd): the same
-# bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.
+# exp, log, log1p and tanh are the project's own (backprop/bp_math.h): the same
+# bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.  The
+# dot product, the logistic and the softmax are that header's too, so that the
+# C code backprop.export writes computes them the same way.
 from backprop._math cimport bp_exp, bp_exp_normal, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
+from backprop._math cimport bp_dot as dot, bp_logistic, bp_logistic_of as logistic_of, bp_softmax
 from libc.string cimport memcpy, memset
 
 # Restrict-qualified pointers for the vector primitives: the buffers they are
@@ -58,32 +61,6 @@ cdef enum:
     MODE_CAPTURE = 1    # as online, and also store the sample's gradient
     MODE_DEFER = 2      # as online, but leave the first layer's weight update
                         # pending, to be applied during the next forward sweep
-
-
-cdef inline double dot(const double* w, const double* x, Py_ssize_t n) noexcept nogil:
-    """Σ_i w[i] x[i], summed in eight interleaved partial sums then a fixed tree."""
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    cdef double s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
-    cdef Py_ssize_t i, m = n - (n & 7)
-    if n < 8:
-        # Below eight terms the partial sums stay zero and the tree adds only
-        # zeros: the plain sequential sum is the same bits, and cheaper.
-        for i in range(n):
-            s0 = s0 + w[i] * x[i]
-        return s0
-    for i in range(0, m, 8):  # vectorised
-        s0 = s0 + w[i] * x[i]
-        s1 = s1 + w[i + 1] * x[i + 1]
-        s2 = s2 + w[i + 2] * x[i + 2]
-        s3 = s3 + w[i + 3] * x[i + 3]
-        s4 = s4 + w[i + 4] * x[i + 4]
-        s5 = s5 + w[i + 5] * x[i + 5]
-        s6 = s6 + w[i + 6] * x[i + 6]
-        s7 = s7 + w[i + 7] * x[i + 7]
-    cdef double s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    for i in range(m, n):
-        s = s + w[i] * x[i]
-    return s
 
 
 cdef inline double update_dot(out_vec w, double c, in_vec xp, in_vec x, Py_ssize_t n) noexcept nogil:
@@ -355,16 +332,8 @@ cdef inline void back_rows(double* d_prev, const double* d, double* W, Py_ssize_
         back_and_update(d_prev, j == 0, d[j], W + j * n_in, lr * d[j], a, n_in)
 
 
-cdef inline double logistic_of(double z, double e) noexcept nogil:
-    # logistic(z) from e = exp(-|z|), however e was computed.
-    return (1.0 if z >= 0.0 else e) / (1.0 + e)
-
-
 cdef inline double logistic(double z) noexcept nogil:
-    # e = exp(-|z|) lies in (0, 1], so it never overflows; 1/(1+e) and e/(1+e)
-    # keep full relative accuracy on both tails (z = -1000 gives 0, not NaN).
-    # Only the numerator is chosen by the sign: one division, no branch, so
-    # the loop vectorises even without masked arithmetic (AVX2).
+    # logistic(z) for the vectorised loops (bp_exp; see bp_logistic_of).
     return logistic_of(z, bp_exp(-fabs(z)))
 
 
@@ -383,14 +352,13 @@ cdef inline bint within(const double* v, Py_ssize_t n, double bound) noexcept no
 
 cdef inline double logistic_scalar(double z) noexcept nogil:
     # logistic(z), the same bits, for layers too narrow to vectorise.
-    return logistic_of(z, bp_exp_scalar(-fabs(z)))
+    return bp_logistic(z)
 
 
 cdef void activate(int code, double slope, const double* z, double* a,
                    Py_ssize_t n) noexcept nogil:
     """a = f(z) for one layer."""
     cdef Py_ssize_t i, k
-    cdef double m, s
     if code == BP_LOGISTIC:
         if n < 8 or not BP_VECTOR_EXP:
             for i in range(n):
@@ -425,17 +393,7 @@ cdef void activate(int code, double slope, const double* z, double* a,
         for i in range(n):
             a[i] = z[i]
     elif code == BP_SOFTMAX:
-        # Shift by the largest z: every exp argument is <= 0, the sum is in [1, n].
-        m = z[0]
-        for i in range(1, n):
-            if z[i] > m:
-                m = z[i]
-        s = 0.0
-        for i in range(n):
-            a[i] = bp_exp_scalar(z[i] - m)
-            s = s + a[i]
-        for i in range(n):
-            a[i] = a[i] / s
+        bp_softmax(z, a, n)
 
 
 cdef void derivative(int code, double slope, const double* z, const double* a,
@@ -695,6 +653,11 @@ cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
         net.beta2_pow = net.beta2_pow * net.beta2
         st.step_size = lr / (1.0 - net.beta1_pow)
         st.bc2_sqrt = sqrt(1.0 - net.beta2_pow)
+        if net.eps_uncorrected:
+            # The same update with the correction of √v moved into the step
+            # size, so that ε is added to the uncorrected √v (÷ 1.0 is exact).
+            st.step_size = lr * st.bc2_sqrt / (1.0 - net.beta1_pow)
+            st.bc2_sqrt = 1.0
     return st
 
 
@@ -707,6 +670,8 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
     plain SGD (μ = 0, wd = 0):                  w -= (lr s) src_i
     Adam (as torch.optim.Adam):  m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²
                                  w -= lr/(1-β1ᵗ) · m / (sqrt(v)/sqrt(1-β2ᵗ) + ε)
+    (net.eps_uncorrected, as scikit-learn: w -= lr·sqrt(1-β2ᵗ)/(1-β1ᵗ) · m / (sqrt(v) + ε),
+    through the same loop with the step constants of begin_step)
     """
     cdef double* w = net.params + off
     cdef double* v

@@ -2,7 +2,7 @@ from backprop._math cimport bp_exp, bp_exp_scalar, bp_expm1, bp_log, bp_log1p, b
 
 # Test-only shims for backprop._math, included into _core.pyx.  Each function
 # is applied in its own plain loop, the same shape as the hot loops (and the
-# loops the vectorisation notes in _math.pxd refer to).
+# loops the vectorisation notes in bp_math.h refer to).
 
 
 def _math_apply(str name, const double[::1] x, double[::1] out):

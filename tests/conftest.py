@@ -117,3 +117,19 @@ def pytest_make_collect_report(collector):
     # a whole module skipped (pytest.importorskip at its top)
     outcome = yield
     _skipped(outcome.get_result(), collector.nodeid)
+
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:     # the property battery skips itself without Hypothesis
+    pass
+else:
+    # A fixed profile: the same examples on every run (derandomize, no example
+    # database), few enough that the whole battery takes seconds on two cores.
+    # HYPOTHESIS_PROFILE=thorough explores further (locally, not in CI).
+    settings.register_profile("backprop-ci", max_examples=500, derandomize=True, database=None,
+                              deadline=None, print_blob=True,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("thorough", max_examples=3000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "backprop-ci"))

@@ -7,7 +7,8 @@ from a temporary directory (a block may write files).  The pages assume
 ``>>>`` prompts is a doctest: its output must match.  A block that is a
 fragment (it uses data the page does not make) is marked by an HTML comment
 on the line before its fence, ``<!-- fragment: why -->``, invisible in the
-rendered page, and is not run.
+rendered page, and is not run.  A page whose code needs an optional library
+that is not installed skips, naming it (CI runs it with every extra).
 
 The docstrings' own examples (``>>>``, shown in the API reference) run as
 doctests too, and the tutorial's transcript of ``python -m backprop example``
@@ -53,6 +54,15 @@ def run_doctest(source, namespace, name):
     assert runner.failures == 0, "".join(output)
 
 
+def optional_module(exc):
+    """The module whose absence raised exc (directly, or through one of
+    backprop's lazy imports, which re-raise with the extra to install), else None."""
+    for cause in (exc, exc.__cause__):
+        if isinstance(cause, ModuleNotFoundError) and cause.name:
+            return cause.name
+    return None
+
+
 PAGES_WITH_CODE = [page for page in pages() if BLOCK.search(page.read_text())]
 
 
@@ -64,10 +74,16 @@ def test_the_python_blocks_of_a_page_run(page, tmp_path, monkeypatch):
         if fragment is not None:
             continue
         name = f"{page.relative_to(ROOT)}:{line}"
-        if code.lstrip().startswith(">>>"):
-            run_doctest(code, namespace, name)
-        else:
-            exec(compile(code, name, "exec"), namespace)
+        try:
+            if code.lstrip().startswith(">>>"):
+                run_doctest(code, namespace, name)
+            else:
+                exec(compile(code, name, "exec"), namespace)
+        except ImportError as exc:
+            missing = optional_module(exc)
+            if missing is None:
+                raise
+            pytest.skip(f"{name} needs {missing}, which is not installed")
 
 
 def test_the_block_finder_sees_fences_and_fragment_markers():

@@ -24,6 +24,7 @@ from backprop import _core
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "src" / "_kernels.pxi"
+MATH_H = ROOT / "src" / "backprop" / "bp_math.h"
 have_sources = pytest.mark.skipif(not KERNELS.exists(), reason="needs the source tree (src/_kernels.pxi)")
 
 
@@ -182,8 +183,9 @@ def test_kernel_c_bodies_hold_no_python(tmp_path):
 
 
 def vectorised_lines(c_file, level_flags):
-    """Source lines of _kernels.pxi whose loops gcc vectorised, built with
-    setup.py's release flags plus those of one instruction-set level."""
+    """Source lines of _kernels.pxi, and of bp_math.h, whose loops gcc
+    vectorised, built with setup.py's release flags plus those of one
+    instruction-set level."""
     source_of = {}
     current = None
     for number, line in enumerate(c_file.read_text().splitlines(), 1):
@@ -195,9 +197,11 @@ def vectorised_lines(c_file, level_flags):
         source_of[number] = current
     cmd = ["gcc", "-O3", "-ffp-contract=off", "-fno-math-errno", *level_flags, "-fPIC", "-c", str(c_file),
            "-o", os.devnull,
-           "-I", sysconfig.get_paths()["include"], "-fopt-info-vec-optimized"]
+           "-I", sysconfig.get_paths()["include"], "-I", str(MATH_H.parent), "-fopt-info-vec-optimized"]
     report = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
-    return {source_of.get(int(n)) for n in re.findall(r"\.c:(\d+):\d+: optimized: loop vectorized", report)}
+    pxi = {source_of.get(int(n)) for n in re.findall(r"\.c:(\d+):\d+: optimized: loop vectorized", report)}
+    header = {int(n) for n in re.findall(r"bp_math\.h:(\d+):\d+: optimized: loop vectorized", report)}
+    return pxi, header
 
 
 @have_sources
@@ -206,15 +210,20 @@ def vectorised_lines(c_file, level_flags):
                          ids=["x86-64-v3", "x86-64-v4"])
 def test_marked_loops_stay_vectorised(tmp_path, level_flags):
     # The vectoriser drops loops silently after small edits; every loop marked
-    # "# vectorised" in _kernels.pxi must be reported vectorised.
+    # "# vectorised" in _kernels.pxi (or "/* vectorised */" in bp_math.h, whose
+    # functions the kernels inline) must be reported vectorised.
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     if sysconfig.get_platform().split("-")[-1] not in ("x86_64", "amd64"):
         pytest.skip("the x86-64 kernel builds exist on x86-64 only")
     marked = [n for n, line in enumerate(KERNELS.read_text().splitlines(), 1) if line.endswith("# vectorised")]
     assert len(marked) >= 10
-    done = vectorised_lines(cythonize_kernels(tmp_path), level_flags)
+    marked_h = [n for n, line in enumerate(MATH_H.read_text().splitlines(), 1) if line.endswith("/* vectorised */")]
+    assert len(marked_h) >= 1
+    done, done_h = vectorised_lines(cythonize_kernels(tmp_path), level_flags)
     missing = [n for n in marked if n not in done]
     assert missing == [], f"loops no longer vectorised with {level_flags}: lines {missing}"
+    missing_h = [n for n in marked_h if n not in done_h]
+    assert missing_h == [], f"bp_math.h loops no longer vectorised with {level_flags}: lines {missing_h}"
 
 
 @pytest.mark.skipif(not _core.cpu_level(), reason="the x86-64 kernel builds exist on x86-64 only")

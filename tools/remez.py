@@ -1,7 +1,7 @@
 """A small Remez exchange for weighted minimax polynomials, in mpmath.
 
 Used by ``tools/gen_math_consts.py`` to derive the polynomial coefficients of
-``src/backprop/_math.pxd``.  Only needs mpmath; slow but run rarely.
+``src/backprop/bp_math.h``.  Only needs mpmath; slow but run rarely.
 
 ``remez(f, a, b, deg, w)`` returns the coefficients c[0..deg] (mpf, lowest
 degree first) of the polynomial p minimising max |w(x) * (f(x) - p(x))| over

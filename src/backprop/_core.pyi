@@ -26,6 +26,9 @@ API_VERSION: int
 STATUS_OK: int
 STATUS_NONFINITE_LOSS: int
 STATUS_NONFINITE_PARAMS: int
+PARAMS_CHECK_EVERY: int
+"""The online kernels check parameters for finiteness at an epoch's end once at
+least this many samples have passed since the last check (and at a call's end)."""
 ALIGNMENT: int
 """Byte alignment of parameter and optimiser-state vectors (64)."""
 MAX_COUNT: int
@@ -100,7 +103,7 @@ class Model:
     """``learn_one``'s learning rate when none is given."""
     @property
     def busy(self) -> int:
-        """1 while a training run holds ``lock()``."""
+        """The token of the hold on the network (``lock()``), 0 when free."""
     @property
     def kernels(self) -> str:
         """The name of the kernel build that runs this network ("scalar" or the active build)."""
@@ -129,9 +132,15 @@ class Model:
         loss_param: float,
         train_bias: bool,
     ) -> None: ...
-    def lock(self) -> None:
-        """Mark the network busy; RuntimeError if it already is."""
-    def unlock(self) -> None: ...
+    def lock(self) -> int:
+        """Hold the network; returns the hold's token.  RuntimeError if it is
+        held already (a training run, an embedding loop, a snapshot)."""
+    def unlock(self, token: int) -> None:
+        """Release the hold ``token`` is for; RuntimeError for any other token."""
+    def hold(self, what: str) -> int:
+        """A hold for reading the whole state (copy, save, pickle): a token,
+        or 0 when the calling thread holds the network already; RuntimeError
+        while another thread holds it."""
     @property
     def n_params(self) -> int: ...
     @property
@@ -154,6 +163,7 @@ class Model:
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-08,
+        eps_uncorrected: bool = False,
     ) -> None: ...
     def get_counters(self) -> tuple[int, float, float]:
         """(n_steps, beta1_pow, beta2_pow)."""

@@ -79,6 +79,9 @@ ctypedef struct bp_net:
     long long n_steps               # optimiser steps taken
     double beta1_pow                # beta1 ** n_steps
     double beta2_pow                # beta2 ** n_steps
+    # Adam's ε added to the uncorrected √v (scikit-learn's AdamOptimizer):
+    # w -= lr·√(1-β2ᵗ)/(1-β1ᵗ) · m / (√v + ε) instead of torch's form.
+    bint eps_uncorrected
 
 
 # BLAS dgemm, Fortran calling convention (column-major), as scipy exports it.

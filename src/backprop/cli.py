@@ -509,6 +509,16 @@ def _info(args):
     return 0
 
 
+# ------------------------------------------------------------------ export
+def _export(args):
+    net = load(args.model)
+    if args.format == "c":
+        net.to_c(args.output, name=args.name)
+    else:
+        net.to_onnx(args.output, **({} if args.opset is None else {"opset": args.opset}))
+    return 0
+
+
 # -------------------------------------------------------------------- main
 def build_parser():
     parser = _Parser(prog="backprop", description="backprop: multilayer perceptrons "
@@ -585,6 +595,15 @@ def build_parser():
     info = sub.add_parser("info", help="summary of a model file")
     info.add_argument("model", help="model file")
     info.set_defaults(run=_info)
+
+    export = sub.add_parser("export", help="a saved model as a C header (same bits as predict) or ONNX")
+    export.add_argument("model", help="model file")
+    export.add_argument("--format", required=True, choices=("c", "onnx"),
+                        help="c: one C99 header; onnx: an ONNX model (needs onnx)")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument("--name", default="mynet", help="C: prefix of NAME_predict (default mynet)")
+    export.add_argument("--opset", type=int, help="ONNX: operator set (default 17)")
+    export.set_defaults(run=_export)
     return parser
 
 

@@ -62,7 +62,7 @@ import numpy as np
 from . import __version__, _core
 from .functions import Huber, LeakyReLU
 from .network import MAX_PARAMS, Network
-from .optim import SGD, Adam
+from .optim import SGD, Adam, _SklearnAdam
 
 FORMAT = "backprop.Network"
 FORMAT_VERSION = 1
@@ -70,19 +70,21 @@ FORMAT_VERSION = 1
 # count a network may reach (well inside the compiled core's int64 counters).
 MAX_COUNT = _core.MAX_COUNT
 
-_OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+_OPTIMIZERS = {"sgd": SGD, "adam": Adam, "sklearn_adam": _SklearnAdam}
 # The optimiser state vectors of each kind, in the order of the core's
 # (state1, state2) slots.
 _STATE_ARRAYS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
 # What reading a damaged or hostile archive and its members raises (besides
-# MemoryError and RecursionError): zipfile's RuntimeError for a member flagged
-# as encrypted and NotImplementedError for an unknown compression method or
-# zip version, struct.error from a garbled extra field, the decompressors'
-# own errors, and the tokenize.TokenError numpy lets out of a garbled .npy
-# header.
+# MemoryError): zipfile's RuntimeError for a member flagged as encrypted and
+# NotImplementedError for an unknown compression method or zip version,
+# struct.error from a garbled extra field, the decompressors' own errors, and
+# the tokenize.TokenError numpy lets out of a garbled .npy header.
 ARCHIVE_ERRORS = (ValueError, EOFError, OSError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
-                  zlib.error, tokenize.TokenError, struct.error, MemoryError, RecursionError) + (
+                  zlib.error, tokenize.TokenError, struct.error) + (
                       (lzma.LZMAError,) if lzma is not None else ())
+# ... and what a hostile .npy header can make numpy's parser raise too (a
+# literal nested beyond the recursion limit, or one too large to hold)
+_MEMBER_ERRORS = ARCHIVE_ERRORS + (MemoryError, RecursionError)
 # The most bytes the header member may hold: its JSON describes a network of
 # thousands of layers in a small fraction of this.
 MAX_HEADER_BYTES = 1 << 20
@@ -140,7 +142,8 @@ def save(net, path):
         "bias": state["bias"],
         "train_bias": state["train_bias"],
         "seed": state["seed"],
-        "optimizer": {"kind": kind, **dataclasses.asdict(optimizer)},
+        "optimizer": {"kind": next(name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls),
+                      **dataclasses.asdict(optimizer)},
         "optimizer_steps": n_steps,
         "beta1_power": beta1_power,
         "beta2_power": beta2_power,
@@ -155,10 +158,21 @@ def save(net, path):
     _write_atomically(user_path, target, existing, lambda f: np.savez(f, header=encoded, **arrays))
 
 
+def _path(path):
+    """path (str, bytes or path-like) as a str, checked."""
+    try:
+        name = os.fsdecode(path)
+    except TypeError as exc:
+        raise TypeError(f"path must name a file: {exc}") from None
+    if "\0" in name:
+        raise ValueError(f"path must not contain a NUL character, got {name!r}")
+    return name
+
+
 def _destination(path):
     """(path as str, the file to replace, its os.stat or None), checked:
     symlinks resolved, directories and other non-regular files refused."""
-    name = os.fsdecode(path)
+    name = _path(path)
     if name == "":
         raise ValueError("path is empty: pass the name of the file to write")
     if name.endswith(os.sep) or (os.altsep and name.endswith(os.altsep)):
@@ -172,9 +186,9 @@ def _destination(path):
     if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise IsADirectoryError(errno.EISDIR, f"cannot save to {name}: it is a directory", name)
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(existing.st_mode) else "a socket" if stat.S_ISSOCK(existing.st_mode)
-                else "a device" if stat.S_ISCHR(existing.st_mode) or stat.S_ISBLK(existing.st_mode)
-                else "not a regular file")
+        mode = existing.st_mode
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
         raise FileExistsError(errno.EEXIST, f"cannot save to {name}: it is {kind}, and save replaces "
                               "only regular files", name)
     folder = os.path.dirname(target)
@@ -192,7 +206,8 @@ def _write_atomically(name, target, existing, write):
         for _ in range(100):
             tmp = os.path.join(folder, f".{base[:TEMP_PREFIX]}.bp-{secrets.token_hex(3)}.tmp")
             try:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+                fd = os.open(tmp, flags, 0o666)
                 break
             except FileExistsError:
                 continue
@@ -247,7 +262,7 @@ def load(path):
     exactly where it stopped.  Raises ``ModelFileError`` for anything but an
     intact backprop model file of a format version this backprop can read.
     ``path`` is a str, bytes or path-like object."""
-    path = os.fsdecode(path)
+    path = _path(path)
     header, arrays = _read(path)
     state = _network_state(header, arrays, path)
     net = Network.__new__(Network)
@@ -262,7 +277,7 @@ def read_header(path):
     """The JSON header of the model file ``path`` (a dict: format and backprop
     versions, sizes, activations, loss, optimiser, counters), checked for
     format, version and completeness, and against the archive's arrays."""
-    return _read(os.fsdecode(path))[0]
+    return _read(_path(path))[0]
 
 
 def _activation_entry(activation):
@@ -305,9 +320,10 @@ def _read(path):
             raw = _member(archive, by_name["header"], "header", path, MAX_HEADER_BYTES, None)
             header = _decode_header(raw, path)
             declared = header["arrays"]
-            if set(by_name) != set(declared) | {"header"}:
-                raise ModelFileError(f"{path}: the archive holds the arrays {sorted(set(by_name) - {'header'})} "
-                                     f"but its header lists {sorted(declared)}")
+            held = sorted(set(by_name) - {"header"})
+            if set(held) != set(declared):
+                raise ModelFileError(f"{path}: the archive holds the arrays {held} but its header "
+                                     f"lists {sorted(declared)}")
             n_params = _shape(header, _bad(path))[2]
             arrays = {}
             for name, spec in declared.items():
@@ -358,8 +374,8 @@ def _member(archive, info, name, path, limit, spec):
                 raise unreadable("it holds Python objects, which load never unpickles")
             if spec is None:
                 if dtype != np.uint8 or len(shape) != 1:
-                    raise ModelFileError(f"{path}: not a backprop model file (its 'header' is {dtype} of "
-                                         f"shape {shape}, not UTF-8 JSON bytes)")
+                    raise ModelFileError(f"{path}: not a backprop model file (its 'header' is {dtype} "
+                                         f"of shape {shape}, not UTF-8 JSON bytes)")
             elif dtype.str != spec["dtype"] or list(shape) != spec["shape"]:
                 raise ModelFileError(f"{path}: cannot read array {name!r}: the array {name!r} is "
                                      f"{dtype.str} of shape {list(shape)}, but the header says "
@@ -382,7 +398,7 @@ def _member(archive, info, name, path, limit, spec):
                 raise unreadable("data beyond the declared size")
     except ModelFileError:
         raise
-    except ARCHIVE_ERRORS as exc:
+    except _MEMBER_ERRORS as exc:
         if isinstance(exc, MemoryError):
             raise ModelFileError(f"{path}: cannot read array {name!r}: it asks for more memory than "
                                  f"this machine has ({exc})") from None

@@ -481,7 +481,13 @@ class Network:
         Warns with ``SaturationWarning`` when, after training, the logistic or
         softmax outputs are saturated at the wrong end for most samples. Raises ``DivergenceError`` if the loss
         or the parameters become non-finite: the network is then restored to
-        the last state checked finite.
+        the end of the last finite epoch, exactly as a call of just the epochs
+        before the failing one would leave it (see
+        docs/guide/saving-and-errors.md for the one exception, networks of
+        more than EPOCH_SNAPSHOT_BYTES of state).  Any other exception that
+        escapes (a signal handler's, a callback's) leaves parameters,
+        optimiser state, generator and counters describing the same samples.
+        Refused with RuntimeError while another thread trains the network.
         """
         X, Y = self._pair(X, Y, fitting=True)
         if validation_split is not None:
@@ -530,7 +536,8 @@ class Network:
             if not callable(cb):
                 raise TypeError(f"every callback must be callable, got {cb!r}")
             if getattr(cb, "needs_validation", False) and validation is None:
-                raise ValueError(f"{cb!r} monitors the validation loss: pass validation=(X_val, Y_val)")
+                raise ValueError(f"callbacks: {cb!r} monitors the validation loss: pass "
+                                 "validation=(X_val, Y_val)")
         if record_every is not None:
             record_every = as_int(record_every, "record_every", 1, _core.MAX_COUNT)
         bar = Progress(progress, epochs * n)
@@ -945,43 +952,35 @@ class Network:
         self._epochs, self._model.samples = state["epochs"], state["samples"]
         self.classes = state.get("classes")
 
+    # ---------------------------------------------------------------- export
+    def to_onnx(self, path=None, opset=17, dtype="float64"):
+        """The network as an ONNX model, written to ``path`` if given
+        (``backprop.export.to_onnx``; needs onnx)."""
+        from .export import to_onnx
 
-class _LayerViews(Sequence):
-    """``net.weights`` / ``net.biases``: one view per layer into the flat
-    parameters.  Assigning an item copies the value into that layer's view
-    (the same shape, or for a 1-D view any array of its size; finite), so
-    ``net.weights[0] = W`` changes the network, as it reads."""
+        return to_onnx(self, path, opset=opset, dtype=dtype)
 
-    def __init__(self, views, name, model):
-        self._views, self._name, self._model = views, name, model
+    def to_c(self, path=None, name="mynet"):
+        """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
+        to ``path`` if given; returns its text (``backprop.export.to_c``)."""
+        from .export import to_c
 
-    def __len__(self):
-        return len(self._views)
+        return to_c(self, path, name=name)
 
-    def __getitem__(self, index):
-        return self._views[index]
+    def to_torch(self, dtype="float64"):
+        """The network as a ``torch.nn.Sequential`` of Linear and activation
+        modules (``backprop.export.to_torch``; needs torch)."""
+        from .export import to_torch
 
-    def __setitem__(self, index, value):
-        if isinstance(index, slice):
-            raise TypeError(f"assign {self._name} one layer at a time: net.{self._name}[l] = value")
-        view = self._views[index]
-        name = f"{self._name}[{index}]"
-        arr = as_float_array(value, name)
-        if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
-            raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
-        check_finite(arr, name)
-        token = self._model.lock()
-        try:
-            view[...] = arr.reshape(view.shape)
-        finally:
-            self._model.unlock(token)
+        return to_torch(self, dtype=dtype)
 
-    def __repr__(self):
-        return repr(list(self._views))
+    @classmethod
+    def from_torch(cls, module, *, loss="squared", train_bias=None, seed=None):
+        """A Network with the layers of a ``torch.nn.Sequential`` of Linear and
+        activation modules (``backprop.export.from_torch``)."""
+        from .export import from_torch
 
-
-def _gib(n_bytes):
-    return f"{n_bytes / 2**30:,.1f} GiB"
+        return from_torch(module, loss=loss, train_bias=train_bias, seed=seed)
 
 
 def _bias_count(bias, n_out):
@@ -1124,3 +1123,41 @@ class _stop_on_sigint:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
         return False
+
+
+class _LayerViews(Sequence):
+    """``net.weights`` / ``net.biases``: one view per layer into the flat
+    parameters.  Assigning an item copies the value into that layer's view
+    (the same shape, or for a 1-D view any array of its size; finite), so
+    ``net.weights[0] = W`` changes the network, as it reads."""
+
+    def __init__(self, views, name, model):
+        self._views, self._name, self._model = views, name, model
+
+    def __len__(self):
+        return len(self._views)
+
+    def __getitem__(self, index):
+        return self._views[index]
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError(f"assign {self._name} one layer at a time: net.{self._name}[l] = value")
+        view = self._views[index]
+        name = f"{self._name}[{index}]"
+        arr = as_float_array(value, name)
+        if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
+            raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
+        check_finite(arr, name)
+        token = self._model.lock()
+        try:
+            view[...] = arr.reshape(view.shape)
+        finally:
+            self._model.unlock(token)
+
+    def __repr__(self):
+        return repr(list(self._views))
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:,.1f} GiB"

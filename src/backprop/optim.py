@@ -73,6 +73,19 @@ class Adam:
                             eps=self.eps)
 
 
+@dataclass(frozen=True)
+class _SklearnAdam(Adam):
+    """Adam as scikit-learn's ``AdamOptimizer``, which adds ε to the
+    uncorrected √v:  w ← w − lr·√(1 − β2ᵗ)/(1 − β1ᵗ) · m / (√v + ε).  The same
+    as ``Adam`` with a per-step ε_t = ε / √(1 − β2ᵗ); used by
+    ``backprop.sklearn`` to follow scikit-learn's formula."""
+
+    def _configure(self, model):
+        model.set_optimizer(_core.OPTIMIZERS["adam"], weight_decay=self.weight_decay,
+                            decay_bias=self.decay_bias, beta1=self.beta1, beta2=self.beta2,
+                            eps=self.eps, eps_uncorrected=True)
+
+
 # The optimisers a name stands for (the CLI's --optimizer choices).
 BY_NAME = {"sgd": SGD(), "momentum": SGD(momentum=0.9), "nesterov": SGD(momentum=0.9, nesterov=True),
            "adam": Adam()}

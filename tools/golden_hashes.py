@@ -1,0 +1,53 @@
+"""Record tests/golden_hashes.json: the digests of tests/test_golden.py's
+training runs, from the baseline kernels with BLAS off.
+
+Run on x86-64 after a deliberate change of results (say why in the commit):
+
+    python tools/golden_hashes.py
+
+It refuses to write if this machine's kernel builds (and the scalar build)
+disagree with each other: the recording must be the bits every build gives.
+"""
+import json
+import pathlib
+import platform
+import sys
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import test_golden  # noqa: E402
+from backprop import _core  # noqa: E402
+
+
+def runs_of_every_build():
+    _core.use_blas(False)
+    found = {}
+    for kernels in _core.available_kernels():
+        _core.use_kernels(kernels)
+        for scalar in (True, False):
+            _core.use_scalar_kernels(scalar)
+            found[kernels, scalar] = test_golden.all_runs()
+    _core.use_kernels("baseline")
+    _core.use_scalar_kernels(True)
+    return found
+
+
+def main():
+    found = runs_of_every_build()
+    reference = found["baseline", True]
+    for build, runs in found.items():
+        bad = test_golden.mismatches(runs, reference)
+        if bad:
+            sys.exit(f"kernel build {build} disagrees with the baseline: {bad}; nothing written")
+    recorded_on = f"{platform.system()} {platform.machine()}, numpy {np.__version__}, " \
+                  f"kernel builds {', '.join(_core.available_kernels())}"
+    text = json.dumps({"recorded_on": recorded_on, "runs": reference}, indent=1, sort_keys=True)
+    test_golden.GOLDEN.write_text(text + "\n")
+    print(f"{test_golden.GOLDEN}: {len(reference)} runs ({recorded_on})")
+
+
+if __name__ == "__main__":
+    main()
