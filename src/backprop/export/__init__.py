@@ -1,4 +1,4 @@
-"""Export a trained Network.
+"""Export a trained Network::
 
     to_c(net, path=None, name="mynet")                  a C99 header whose NAME_predict
                                                         gives predict's bits
