@@ -93,6 +93,39 @@ cdef int bp_release(object network, long long token) except -1:
 cdef long long _last_token = 0
 
 
+# The single-sample entries of the C API (and of learn_one/predict_one) are
+# _core's alone: the kernel builds of _kernels.pxi, which include the same
+# file, have no use for them.
+cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
+    """Forward pass: fill work.net and work.out for every layer."""
+    forward(<bp_net*>net, work, x, NULL, 0.0)
+
+
+cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
+                      double lr, double* loss) noexcept nogil:
+    """One online update on one sample; *loss receives its loss before the update.
+    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
+    BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
+    non-finite (it is not undone: the caller keeps a copy if it must undo)."""
+    cdef bp_step st
+    bp_forward(net, work, x)
+    loss[0] = bp_output(net, work, t)
+    if not isfinite(loss[0]):
+        return BP_NONFINITE_LOSS
+    st = begin_step(net, lr)
+    backward(net, work, x, MODE_ONLINE, &st)
+    if not state_finite(net):
+        return BP_NONFINITE_PARAMS
+    return BP_OK
+
+
+cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
+                        double* out) noexcept nogil:
+    """Forward one sample and copy the network's outputs to out."""
+    predict_into(net, work, x, out, False)
+    return BP_OK
+
+
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or non-finite parameters.
 
@@ -138,6 +171,28 @@ def is_finite(const double[::1] values):
         with nogil:
             ok = all_finite(&values[0], values.shape[0])
     return ok
+
+
+def gather(dict x, dict index, cnp.npy_intp n, bint strict):
+    """A new zeroed float64 vector of n values with v[index[k]] = x[k] for
+    every key k of x that index holds (index: key -> position in [0, n)).
+    A key of x that index does not hold is skipped, or with strict gives
+    None instead of a vector.  TypeError for a value that is not a number.
+    The streaming adapters' sample conversion: River's samples are dicts."""
+    cdef object v = cnp.PyArray_ZEROS(1, &n, cnp.NPY_DOUBLE, 0)
+    cdef double* out = <double*>cnp.PyArray_DATA(v)
+    cdef Py_ssize_t i
+    for key, value in x.items():
+        slot = index.get(key)
+        if slot is None:
+            if strict:
+                return None
+            continue
+        i = slot
+        if not 0 <= i < n:
+            raise IndexError(f"gather: index[{key!r}] = {i} is outside [0, {n})")
+        out[i] = value
+    return v
 
 
 cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:

@@ -517,11 +517,6 @@ cdef void hidden_delta(int code, double slope, const double* z, const double* a,
             delta[i] = d_out[i] * d_act[i]
 
 
-cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
-    """Forward pass: fill work.net and work.out for every layer."""
-    forward(<bp_net*>net, work, x, NULL, 0.0)
-
-
 cdef double output_stage(const bp_net* net, const double* z, const double* o,
                          const double* t, double* d_out, double* d_act, double* delta,
                          double* err) noexcept nogil:
@@ -810,37 +805,12 @@ cdef inline bint state_finite(const bp_net* net) noexcept nogil:
             and all_finite(net.state2, net.n_params))
 
 
-cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
-                      double lr, double* loss) noexcept nogil:
-    """One online update on one sample; *loss receives its loss before the update.
-    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
-    BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
-    non-finite (it is not undone: the caller keeps a copy if it must undo)."""
-    cdef bp_step st
-    bp_forward(net, work, x)
-    loss[0] = bp_output(net, work, t)
-    if not isfinite(loss[0]):
-        return BP_NONFINITE_LOSS
-    st = begin_step(net, lr)
-    backward(net, work, x, MODE_ONLINE, &st)
-    if not state_finite(net):
-        return BP_NONFINITE_PARAMS
-    return BP_OK
-
-
 cdef inline void predict_into(const bp_net* net, bp_work* work, const double* x,
                               double* out, bint reverse) noexcept nogil:
     cdef Py_ssize_t k, L = net.n_layers, u = net.u_off[L - 1]
     forward(<bp_net*>net, work, x, NULL, 0.0, reverse)
     for k in range(net.size[L]):
         out[k] = work.out[u + k]
-
-
-cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
-                        double* out) noexcept nogil:
-    """Forward one sample and copy the network's outputs to out."""
-    predict_into(net, work, x, out, False)
-    return BP_OK
 
 
 # Narrow networks, whose layers are all at most NARROW_WIDTH wide, trained

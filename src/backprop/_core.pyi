@@ -43,6 +43,10 @@ def aligned_zeros(n: int) -> _Vector:
 def is_finite(values: _Vector) -> bool:
     """Whether a float64 vector holds no NaN or infinity, without allocating."""
 
+def gather(x: dict, index: dict, n: int, strict: bool) -> _Vector | None:
+    """A new float64 vector of n values, v[index[k]] = x[k] for the keys of x
+    that index holds; others skipped, or with strict None instead."""
+
 def use_blas(enable: bool = True) -> bool:
     """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
     returns whether BLAS is now in use."""

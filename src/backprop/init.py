@@ -1,16 +1,16 @@
 """Weight initialisation schemes.  Every scheme draws signed weights, centred on
 zero, from the network's seeded generator; biases start at zero.
 
-=================  ============================================  =========================
+================== ============================================  =========================
 name               distribution of W (n_out x n_in)              default for
-=================  ============================================  =========================
-``glorot_uniform`` U(-r, r), r = sqrt(6 / (n_in + n_out))         logistic, tanh, identity,
+================== ============================================  =========================
+``glorot_uniform`` U(-r, r), r = sqrt(6 / (n_in + n_out))        logistic, tanh, identity,
                                                                  softmax layers
 ``glorot_normal``  N(0, σ²), σ = sqrt(2 / (n_in + n_out))
 ``he_uniform``     U(-r, r), r = sqrt(6 / n_in)                  relu, leaky_relu layers
 ``he_normal``      N(0, σ²), σ = sqrt(2 / n_in)
 ``Uniform(r)``     U(-r, r)
-=================  ============================================  =========================
+================== ============================================  =========================
 
 Aliases: ``glorot`` = ``xavier`` = ``xavier_uniform`` = ``glorot_uniform``,
 ``xavier_normal`` = ``glorot_normal``, ``he`` = ``kaiming`` = ``he_uniform``,
@@ -56,18 +56,20 @@ def default_init(activation):
     return "he_uniform" if activation in ("relu", "leaky_relu") else "glorot_uniform"
 
 
-def draw_weights(init, n_out, n_in, rng, out=None):
+def draw_weights(init, n_out, n_in, rng, out=None, layer_out=None):
     """An (n_out, n_in) weight matrix drawn by scheme ``init``; written into
     ``out`` (a C-contiguous float64 array of that shape) when given, with no
     temporary matrix.  Either way the values are the bits of
     ``rng.uniform(-r, r, shape)`` or ``rng.normal(0, σ, shape)``: those draw
     ``low + (high - low) * u`` and ``loc + scale * z`` from the same doubles
-    ``u``, ``z`` as ``rng.random`` and ``rng.standard_normal``."""
+    ``u``, ``z`` as ``rng.random`` and ``rng.standard_normal``.  ``layer_out``
+    (default n_out) is the width of the layer the rows belong to, for the
+    Glorot schemes' fan: rows added to a layer are drawn as for that layer."""
     if out is None:
         out = np.empty((n_out, n_in))
     if isinstance(init, Uniform):
         return _uniform(rng, -init.radius, init.radius, out)
-    fan = n_in + n_out if init.startswith("glorot") else n_in
+    fan = n_in + (n_out if layer_out is None else layer_out) if init.startswith("glorot") else n_in
     if init.endswith("uniform"):
         r = math.sqrt(6.0 / fan)
         return _uniform(rng, -r, r, out)

@@ -170,11 +170,7 @@ class Network:
         for i, n in enumerate(sizes):
             if n < 1:
                 raise ValueError(f"every layer needs at least one unit, but sizes[{i}] = {n}")
-        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))
-        if n_params > MAX_PARAMS:
-            raise ValueError(f"sizes {list(sizes)} make a network of about {n_params:.3g} parameters, "
-                             f"more than a float64 vector can hold on this machine "
-                             f"({MAX_PARAMS:.3g} at most)")
+        _check_n_params(sizes)
         n_layers = len(sizes) - 1
         activations = layer_activations(activation, n_layers)
         loss_name, loss_param = loss_spec(loss)
@@ -192,21 +188,28 @@ class Network:
         self._train_bias = train_bias
         self._seed = seed
         self._rng = np.random.default_rng(seed)
+        self._model = self._build_model(sizes)
+        self._set_optimizer(SGD())
+        self._epochs = 0
+        self._classes = None
+        self._make_views()
+
+    def _build_model(self, sizes):
+        """A compiled model of widths ``sizes`` with this network's activations,
+        loss and bias policy (zero parameters, plain SGD)."""
         try:
-            self._model = _core.Model(
-                sizes, [_bias_count(bias, n) for n in sizes[1:]],
-                [_core.ACTIVATIONS[a] for a, _ in activations], [p for _, p in activations],
-                _core.LOSSES[loss_name], loss_param, train_bias)
+            return _core.Model(
+                sizes, [_bias_count(self._bias, n) for n in sizes[1:]],
+                [_core.ACTIVATIONS[a] for a, _ in self._activations],
+                [p for _, p in self._activations],
+                _core.LOSSES[self._loss[0]], self._loss[1], self._train_bias)
         except MemoryError:
+            n_params = _n_params(sizes)
             raise MemoryError(
                 f"sizes {list(sizes)} make a network of {n_params:,} parameters: it needs "
                 f"{_gib(8 * n_params)} for its parameters and as much again for its gradient "
                 "workspace (8 bytes a value; training keeps a copy of the parameters and "
                 "optimiser state too), more than this machine could allocate") from None
-        self._set_optimizer(SGD())
-        self._epochs = 0
-        self._classes = None
-        self._make_views()
 
     def _make_views(self):
         params = self._model.params
@@ -264,8 +267,20 @@ class Network:
 
     @property
     def optimizer(self):
-        """The optimiser used by ``train`` (when none is given), ``learn_one`` and ``trace``."""
+        """The optimiser used by ``train`` (when none is given), ``learn_one`` and ``trace``.
+        Set it (an ``SGD``/``Adam`` or a name, as ``train``'s ``optimizer``) to change
+        it for the next steps; its state continues unless the kind of optimiser
+        changes.  Refused (RuntimeError) while the network trains."""
         return self._optimizer
+
+    @optimizer.setter
+    def optimizer(self, optimizer):
+        optimizer = check_optimizer(optimizer)
+        token = self._model.lock()
+        try:
+            self._set_optimizer(optimizer)
+        finally:
+            self._model.unlock(token)
 
     @property
     def epochs_trained(self):
@@ -894,6 +909,104 @@ class Network:
         """The network's outputs (n_out,) for one sample x (fast path as learn_one)."""
         return self._model.predict_one(x)
 
+    # ---------------------------------------------------------------- growth
+    def add_inputs(self, k):
+        """Append ``k`` input units (a positive int).  The weights out of them
+        start at zero, and so does their optimiser state: the network computes
+        exactly what it did (a new input changes nothing until training moves
+        its weights), and every existing parameter and optimiser value keeps
+        its bits.  Refused (RuntimeError) while the network trains.
+
+        The flat parameter vector is rebuilt: views taken before
+        (``net.params``, ``net.weights[l]``) and the C API's ``bp_net`` /
+        ``bp_work`` pointers refer to the old one; take them again."""
+        k = as_int(k, "k", 1)
+        self._grow(0, k, None)
+
+    def add_outputs(self, k, classes=None):
+        """Append ``k`` output units (a positive int).  Their incoming weights
+        are drawn as the network's default init for the output activation
+        draws them (Glorot or He uniform, with the fan of the widened layer),
+        from the network's generator; their biases (for ``bias="neuron"``) and
+        optimiser state start at zero.  A shared bias is shared by the new
+        units too; ``bias="none"`` adds no biases.  Every existing parameter
+        and optimiser value keeps its bits.  Refused (RuntimeError) while the
+        network trains; views and C API pointers are rebuilt as for
+        ``add_inputs``.
+
+        A softmax output layer gains k categories.  Other output units are
+        independent of each other, so a single logistic output that becomes
+        two is two logistic outputs (multi-label), not a two-class
+        classifier: a network whose ``classes`` name the two ends of one
+        logistic output is refused, as its labels would change meaning (grow
+        a softmax layer for a classifier that learns new classes).
+        classes: the labels of the new outputs (k of them), needed when the
+        network's ``classes`` are set, and refused when they are not."""
+        k = as_int(k, "k", 1)
+        labels = None
+        if self._classes is not None:
+            if self._sizes[-1] == 1:
+                raise ValueError(
+                    f"add_outputs: the network's classes {self._classes.tolist()!r:.80} name the "
+                    "two ends of its single output; with more outputs each would name one output. "
+                    "Use a softmax output layer (two outputs or more) for a classifier that grows")
+            if classes is None:
+                raise ValueError(f"add_outputs: the network has classes, so give the labels of the "
+                                 f"{k} new outputs: add_outputs({k}, classes=[...])")
+            added = np.asarray(classes)
+            if added.shape != (k,) or added.dtype.kind not in "biufU":
+                raise ValueError(f"add_outputs: classes must be {k} labels (strings or numbers), "
+                                 f"one per new output, got {classes!r:.80}")
+            if "U" in (added.dtype.kind, self._classes.dtype.kind) and \
+                    added.dtype.kind != self._classes.dtype.kind:
+                raise ValueError(f"add_outputs: classes must be labels of the kind the network's are "
+                                 f"({self._classes.dtype}), got {added.dtype}")
+            labels = np.concatenate([self._classes, added])
+            if np.unique(labels).size != labels.size:
+                raise ValueError(f"add_outputs: classes must be new, distinct labels, got "
+                                 f"{added.tolist()!r:.200} beside the network's "
+                                 f"{self._classes.tolist()!r:.200}")
+        elif classes is not None:
+            raise ValueError("add_outputs: classes names the new outputs of a network with "
+                             "classes, but this network has none (set net.classes first)")
+        self._grow(len(self._sizes) - 1, k, labels)
+
+    def _grow(self, layer, k, classes):
+        """Widen layer ``layer`` (0: the inputs, L: the outputs) by k units."""
+        sizes = list(self._sizes)
+        sizes[layer] += k
+        _check_n_params(sizes)
+        token = self._model.lock()
+        try:
+            model = self._build_model(sizes)
+            self._optimizer._configure(model)
+            model.default_lr = self._model.default_lr
+            old = self._model.snapshot()
+            new = [np.zeros(model.n_params)] + [
+                None if v is None else np.zeros(model.n_params) for v in old[1:3]]
+            for source, target in zip(old[:3], new):
+                if source is not None:
+                    _copy_layout(source, self._sizes, self._model.offsets,
+                                 target, sizes, model.offsets)
+            if layer == len(sizes) - 1:
+                n_in, n_out = sizes[-2], sizes[-1]
+                w_off = model.offsets[0][-1] + (n_out - k) * n_in
+                draw_weights(default_init(self._activations[-1][0]), k, n_in, self._rng,
+                             out=new[0][w_off:w_off + k * n_in].reshape(k, n_in),
+                             layer_out=n_out)
+            model.set_state(*new, old[3])
+            model.samples = self._model.samples
+        except BaseException:
+            self._model.unlock(token)
+            raise
+        # The old model stays held: a reference to it kept from before (a
+        # stale net.weights, an embedder's loop) cannot train it by mistake.
+        self._model = model
+        self._sizes = tuple(sizes)
+        self._make_views()
+        if classes is not None:
+            self._classes = classes
+
     # ----------------------------------------------------------------- trace
     def trace(self, x, t, lr=None):
         """Every intermediate of one online step on (x, t), with the network's
@@ -1193,6 +1306,34 @@ class _LayerViews(Sequence):
 
     def __repr__(self):
         return repr(list(self._views))
+
+
+def _n_params(sizes):
+    """The parameters of a network of widths ``sizes`` with one bias per unit
+    (the most any bias policy needs)."""
+    return sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:]))
+
+
+def _check_n_params(sizes):
+    n_params = _n_params(sizes)
+    if n_params > MAX_PARAMS:
+        raise ValueError(f"sizes {list(sizes)} make a network of about {n_params:.3g} parameters, "
+                         f"more than a float64 vector can hold on this machine "
+                         f"({MAX_PARAMS:.3g} at most)")
+
+
+def _copy_layout(source, sizes, offsets, target, new_sizes, new_offsets):
+    """Copy a flat vector of a network's layout (``offsets`` as
+    ``Model.offsets``) into the layout of a network at least as wide in every
+    layer: each layer's weights into the top-left block of its new matrix,
+    its biases into the first slots of its new ones."""
+    for l, ((n_in, n_out), (new_in, new_out)) in enumerate(
+            zip(zip(sizes, sizes[1:]), zip(new_sizes, new_sizes[1:]))):
+        w, b, nb = (o[l] for o in offsets)
+        new_w, new_b, _ = (o[l] for o in new_offsets)
+        block = target[new_w:new_w + new_out * new_in].reshape(new_out, new_in)
+        block[:n_out, :n_in] = source[w:w + n_out * n_in].reshape(n_out, n_in)
+        target[new_b:new_b + nb] = source[b:b + nb]
 
 
 def _gib(n_bytes):
