@@ -520,20 +520,3 @@ def test_partial_fit_checks_changed_parameters_and_bad_arrays(digits):
     reg = MLPRegressor(hidden_layer_sizes=(4,)).partial_fit(X, y.astype(float))
     with pytest.raises(ValueError, match="non-finite|NaN"):
         reg.partial_fit(X[:10], np.r_[np.inf, y[1:10]].astype(float))
-
-
-def test_the_guides_examples_run():
-    """docs/guide/sklearn.md: its Python blocks run, in order, in one namespace
-    (the ones that need a Dask cluster or Ray say so and are left to
-    test_sklearn_dask.py or not run)."""
-    import pathlib
-    import re
-    guide = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide" / "sklearn.md"
-    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.S)
-    runnable = [b for b in blocks if not b.startswith("# Needs")]
-    assert len(runnable) == 2 and len(blocks) == 4
-    namespace = {}
-    for block in runnable:
-        exec(compile(block, str(guide), "exec"), namespace)
-    assert namespace["model"].score(namespace["X_test"], namespace["y_test"]) > 0.9
-    assert namespace["clf"].n_iter_ == 20
