@@ -520,3 +520,23 @@ def test_partial_fit_checks_changed_parameters_and_bad_arrays(digits):
     reg = MLPRegressor(hidden_layer_sizes=(4,)).partial_fit(X, y.astype(float))
     with pytest.raises(ValueError, match="non-finite|NaN"):
         reg.partial_fit(X[:10], np.r_[np.inf, y[1:10]].astype(float))
+
+
+def test_ctrl_c_stops_a_fit_as_in_sklearn():
+    """Network.train turns Ctrl-C into an early return; the estimator then
+    stops, warning "Training interrupted by user.", as scikit-learn's does."""
+    code = """if True:
+        import os, signal, threading, warnings
+        import numpy as np
+        from backprop.sklearn import MLPClassifier
+        rng = np.random.default_rng(0)
+        X, y = rng.normal(size=(5000, 20)), rng.integers(0, 3, 5000)
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = MLPClassifier(hidden_layer_sizes=(50,), max_iter=100_000, tol=0).fit(X, y)
+        print(est.n_iter_ < 100_000, [str(w.message) for w in caught])
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True ['Training interrupted by user.']"

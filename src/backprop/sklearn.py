@@ -39,7 +39,7 @@ trains one batch, as ``partial_fit`` on one mini-batch and full-batch
 training): scikit-learn evaluates it at each batch's own weights, which the
 compiled loop does not report.
 
-Beyond scikit-learn's estimators: ``activation="leaky_relu"``,
+Beyond scikit-learn's estimators: ``class_weight``, ``activation="leaky_relu"``,
 ``validation_data=(X_val, y_val)`` in ``fit`` (used by ``early_stopping``
 instead of a split when given), ``validation_loss_curve_``, ``callbacks`` and
 ``threads``.
@@ -375,6 +375,9 @@ class _BaseMLP(BaseEstimator):
         except DivergenceError as exc:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.") from exc
+        if hist.stop_reason == "interrupted":
+            # Network.train turned Ctrl-C into an early return: stop as scikit-learn does
+            raise KeyboardInterrupt
         loss = float(hist.loss[0]) * n * self._data_loss_scale()
         if self.alpha:
             after = self._weights_sq()
