@@ -329,7 +329,16 @@ class _BaseMLP(BaseEstimator):
         self._lr = lr
 
     def _weights_sq(self):
-        return sum(float(np.dot(W.ravel(), W.ravel())) for W in self.network_.weights)
+        """‖W‖² over every layer's weights (not the biases)."""
+        params = self.network_.params
+        mask = self.__dict__.get("_weight_mask")
+        if mask is None or mask.shape != params.shape:
+            mask = np.zeros_like(params)
+            w_off = self.network_._model.offsets[0]
+            for W, off in zip(self.network_.weights, w_off):
+                mask[off:off + W.size] = 1.0
+            self._weight_mask = mask
+        return float(np.dot(params * mask, params))
 
     def _train_epoch(self, X, Y, w, batch_size):
         """One epoch over rows X, Y (sample weights w, or None) in batches of
@@ -380,10 +389,11 @@ class _BaseMLP(BaseEstimator):
             raise KeyboardInterrupt
         loss = float(hist.loss[0]) * n * self._data_loss_scale()
         if self.alpha:
-            after = self._weights_sq()
             # Σ_b ½ alpha ‖W_b‖² n_b / Σ_b s, ‖W_b‖² interpolated linearly from
-            # `before` (b = 0) to `after` (b = n_batches)
-            norms = before + (after - before) * np.arange(n_batches) / n_batches
+            # `before` (b = 0) to the norm after the call (b = n_batches)
+            norms = np.full(n_batches, before)
+            if n_batches > 1:
+                norms += (self._weights_sq() - before) * np.arange(n_batches) / n_batches
             loss += 0.5 * self.alpha * float(np.dot(norms, inv_mean))
         return loss
 
