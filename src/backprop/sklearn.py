@@ -330,15 +330,14 @@ class _BaseMLP(BaseEstimator):
 
     def _weights_sq(self):
         """‖W‖² over every layer's weights (not the biases)."""
-        params = self.network_.params
-        mask = self.__dict__.get("_weight_mask")
-        if mask is None or mask.shape != params.shape:
+        params, sizes = self.network_.params, self.network_.sizes
+        cached = self.__dict__.get("_weight_mask")
+        if cached is None or cached[0] != sizes:
             mask = np.zeros_like(params)
-            w_off = self.network_._model.offsets[0]
-            for W, off in zip(self.network_.weights, w_off):
+            for W, off in zip(self.network_.weights, self.network_._model.offsets[0]):
                 mask[off:off + W.size] = 1.0
-            self._weight_mask = mask
-        return float(np.dot(params * mask, params))
+            cached = self._weight_mask = (sizes, mask)
+        return float(np.dot(params * cached[1], params))
 
     def _train_epoch(self, X, Y, w, batch_size):
         """One epoch over rows X, Y (sample weights w, or None) in batches of
