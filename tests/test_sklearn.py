@@ -540,3 +540,24 @@ def test_ctrl_c_stops_a_fit_as_in_sklearn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True ['Training interrupted by user.']"
+
+
+def test_saved_network_keeps_sklearns_adam(digits, tmp_path):
+    """network_.save writes the Adam variant by its own kind, so a loaded network
+    continues with scikit-learn's update, bit for bit."""
+    import backprop as bp
+    from backprop.optim import _SklearnAdam
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(6,), solver="adam", max_iter=2, random_state=0)
+    net = est.fit(X, y).network_
+    net.save(tmp_path / "net.npz")
+    back = bp.load(tmp_path / "net.npz")
+    assert type(back.optimizer) is _SklearnAdam
+    Y = np.eye(10)[y]
+    net.train(X, Y, lr=0.01, batch_size=50)
+    back.train(X, Y, lr=0.01, batch_size=50)
+    np.testing.assert_array_equal(back.params, net.params)
+    # and it is not the default Adam: that one goes elsewhere from the same state
+    other = bp.load(tmp_path / "net.npz")
+    other.train(X, Y, lr=0.01, batch_size=50, optimizer=bp.Adam())
+    assert np.max(np.abs(other.params - net.params)) > 0
