@@ -74,6 +74,12 @@ def _ordered(keys):
         return sorted(keys, key=lambda k: (type(k).__name__, repr(k)))
 
 
+def _one_hot(indices, n):
+    T = np.zeros((len(indices), n))
+    T[np.arange(len(indices)), indices] = 1.0
+    return T
+
+
 class _Stream:
     """What both models share: the feature numbering, the dict and frame
     conversions, and building and growing the network."""
@@ -381,8 +387,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         self._reset()
         self._labels = []           # in the order of the outputs
         self._label_index = {}      # label -> output
-        self._targets = np.eye(0)   # row i: the one-hot target of label i
-        self._target_rows = []      # its rows, as vectors
+        self._t = np.zeros(0)       # the one-hot target, all zeros between calls
 
     def _sizes(self, n_in):
         return [n_in, *self._widths, len(self._labels)]
@@ -423,8 +428,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         for label in new:
             self._label_index[label] = len(self._labels)
             self._labels.append(label)
-        self._targets = np.eye(len(self._labels))
-        self._target_rows = list(self._targets)
+        self._t = np.zeros(len(self._labels))
         if self._net is not None:
             self._net.add_outputs(len(new))
         elif len(self._labels) >= 2:
@@ -436,7 +440,12 @@ class MLPClassifier(_Stream, _ClassifierBase):
             self._add_label(y, x)
             i = self._label_index[y]
         if self._net is not None:
-            self._learn(x, self._target_rows[i])
+            t = self._t
+            t[i] = 1.0
+            try:
+                self._learn(x, t)
+            finally:
+                t[i] = 0.0
 
     def predict_proba_one(self, x):
         if self._net is None:
@@ -466,7 +475,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
                 out = lookup[codes[start:row]]
                 self._grow_for(X, values, start)
                 self._train(self._matrix(X.iloc[start:row], values[start:row]),
-                            self._targets[out])
+                            _one_hot(out, len(self._labels)))
             if label is None:
                 break
             self._add_label(label, [c for c, v in zip(X.columns, values[row]) if not np.isnan(v)])
