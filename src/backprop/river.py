@@ -88,22 +88,26 @@ class _Stream:
         self._net = None
         self._index = {}            # feature name -> input unit
 
-    def _sizes(self, n_in):
-        raise NotImplementedError
+    @property
+    def network(self):
+        return self._net
+
+    @property
+    def features(self):
+        return list(self._index)
 
     def _build(self, x):
         """The network, for a first sample with features x (a dict; its
         values checked first) or names x (a list)."""
         if isinstance(x, dict):
             self._check_values(x)
-        self._index = {k: i for i, k in enumerate(_ordered(x))}
+        index = {k: i for i, k in enumerate(_ordered(x))}
         out_activation, loss = self._output
-        net = Network(self._sizes(max(1, len(self._index))),
-                      activation=[self.activation] * len(self.hidden) + [out_activation],
+        net = Network(self._sizes(max(1, len(index))),
+                      activation=[self.activation] * len(self._widths) + [out_activation],
                       loss=loss, seed=self.seed)
         net.optimizer = self.optimizer
-        self._net = net
-        self._width = net.sizes[0]
+        self._net, self._index, self._width = net, index, net.sizes[0]
 
     def _add_features(self, keys):
         """Number the features ``keys`` (none known yet) and grow the inputs.
@@ -282,14 +286,6 @@ class MLPRegressor(_Stream, _RegressorBase):
     def _sizes(self, n_in):
         return [n_in, *self._widths, 1]
 
-    @property
-    def network(self):
-        return self._net
-
-    @property
-    def features(self):
-        return list(self._index)
-
     @classmethod
     def _unit_test_params(cls):
         yield {"seed": 42}
@@ -395,14 +391,6 @@ class MLPClassifier(_Stream, _ClassifierBase):
     @property
     def _multiclass(self):
         return True
-
-    @property
-    def network(self):
-        return self._net
-
-    @property
-    def features(self):
-        return list(self._index)
 
     @property
     def labels(self):
