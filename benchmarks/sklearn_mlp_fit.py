@@ -11,26 +11,34 @@ the same order; the table shows that they end at the same parameters (max
 * fit: hidden_layer_sizes=(100,), relu, batch_size="auto" (200), max_iter
   epochs (tol=0 so that every epoch runs), solver "sgd" (lr 0.1, Nesterov
   momentum 0.9) and "adam" (lr 0.001); the best of --rounds fits;
-* partial_fit: one call on one mini-batch of 200 samples, the median over
-  --calls calls after a warm-up (the network state carries on between calls).
+* partial_fit: one call on one mini-batch of 200 samples (and of 10, where
+  the fixed cost shows), the median over --calls calls after a warm-up (the
+  network state carries on between calls).
 
+BLAS runs on one thread for both (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and
+MKL_NUM_THREADS default to 1 here; set them to compare multi-threaded BLAS).
 Results of one run are in benchmarks/results/sklearn.md.
 """
 import argparse
+import os
 import platform
 import time
 import warnings
 
-import numpy as np
-import sklearn
-from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier as SklearnMLP
-from sklearn.preprocessing import StandardScaler
+# before numpy and scipy load their BLAS
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import backprop
-from backprop.sklearn import MLPClassifier as BackpropMLP
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.neural_network import MLPClassifier as SklearnMLP  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+import backprop  # noqa: E402
+from backprop.sklearn import MLPClassifier as BackpropMLP  # noqa: E402
 
 SOLVERS = {"sgd": dict(solver="sgd", learning_rate_init=0.1),
            "adam": dict(solver="adam", learning_rate_init=0.001)}
@@ -54,15 +62,13 @@ def time_fit(cls, params, X, y, rounds):
     return best, est
 
 
-def time_partial_fit(cls, params, X, y, calls):
+def time_partial_fit(cls, params, X, y, calls, rows):
     est = cls(**params)
-    classes = np.unique(y)
-    batch = slice(0, 200)
-    est.partial_fit(X[batch], y[batch], classes=classes)
+    est.partial_fit(X[:rows], y[:rows], classes=np.unique(y))
     times = np.empty(calls)
     for i in range(calls):
-        lo = (i * 200) % (len(X) - 200)
-        Xb, yb = X[lo:lo + 200], y[lo:lo + 200]
+        lo = (i * rows) % (len(X) - rows)
+        Xb, yb = X[lo:lo + rows], y[lo:lo + rows]
         t0 = time.perf_counter()
         est.partial_fit(Xb, yb)
         times[i] = time.perf_counter() - t0
@@ -83,7 +89,10 @@ def main():
     warnings.simplefilter("ignore", ConvergenceWarning)
     X_train, X_test, y_train, y_test = data()
     print(f"backprop {backprop.__version__}, scikit-learn {sklearn.__version__}, "
-          f"numpy {np.__version__}, Python {platform.python_version()}, {platform.processor() or platform.machine()}")
+          f"numpy {np.__version__}, Python {platform.python_version()}, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"load_digits standardised: {len(X_train)} training, {len(X_test)} test samples; "
           f"(100,) relu, batch 200, {args.max_iter} epochs, tol=0\n")
     print("| solver | what | scikit-learn | backprop | speed-up | test accuracy sklearn / backprop "
@@ -98,10 +107,11 @@ def main():
         acc = f"{sk.score(X_test, y_test):.4f} / {bp.score(X_test, y_test):.4f}"
         print(f"| {name} | fit ({args.max_iter} epochs) | {t_sk * 1e3:.1f} ms | {t_bp * 1e3:.1f} ms "
               f"| {t_sk / t_bp:.1f}x | {acc} | {max_diff(sk, bp):.1e} |")
-        p_sk = time_partial_fit(SklearnMLP, params, X_train, y_train, args.calls)
-        p_bp = time_partial_fit(BackpropMLP, params, X_train, y_train, args.calls)
-        print(f"| {name} | partial_fit (200 samples) | {p_sk * 1e6:.0f} µs | {p_bp * 1e6:.0f} µs "
-              f"| {p_sk / p_bp:.1f}x | | |")
+        for rows in (200, 10):
+            p_sk = time_partial_fit(SklearnMLP, params, X_train, y_train, args.calls, rows)
+            p_bp = time_partial_fit(BackpropMLP, params, X_train, y_train, args.calls, rows)
+            print(f"| {name} | partial_fit ({rows} samples) | {p_sk * 1e6:.0f} µs "
+                  f"| {p_bp * 1e6:.0f} µs | {p_sk / p_bp:.1f}x | | |")
 
 
 if __name__ == "__main__":

@@ -93,6 +93,39 @@ cdef int bp_release(object network, long long token) except -1:
 cdef long long _last_token = 0
 
 
+# The single-sample entries of the C API (and of learn_one/predict_one) are
+# _core's alone: the kernel builds of _kernels.pxi, which include the same
+# file, have no use for them.
+cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
+    """Forward pass: fill work.net and work.out for every layer."""
+    forward(<bp_net*>net, work, x, NULL, 0.0)
+
+
+cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
+                      double lr, double* loss) noexcept nogil:
+    """One online update on one sample; *loss receives its loss before the update.
+    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
+    BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
+    non-finite (it is not undone: the caller keeps a copy if it must undo)."""
+    cdef bp_step st
+    bp_forward(net, work, x)
+    loss[0] = bp_output(net, work, t)
+    if not isfinite(loss[0]):
+        return BP_NONFINITE_LOSS
+    st = begin_step(net, lr)
+    backward(net, work, x, MODE_ONLINE, &st)
+    if not state_finite(net):
+        return BP_NONFINITE_PARAMS
+    return BP_OK
+
+
+cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
+                        double* out) noexcept nogil:
+    """Forward one sample and copy the network's outputs to out."""
+    predict_into(net, work, x, out, False)
+    return BP_OK
+
+
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or non-finite parameters.
 
@@ -619,7 +652,7 @@ cdef class Model:
               const double[:] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
               Py_ssize_t n_steps, double[::1] loss_sums, double target,
               Py_ssize_t record_every, double[::1] record, double[::1] record_state,
-              Team team=None):
+              Team team=None, const double[::1] weights=None):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _kernels.pxi).  order: (epochs, n) intp array or
         None; lrs and loss_sums: one entry per epoch of the window (lrs may
@@ -627,8 +660,9 @@ cdef class Model:
         the mean loss to stop at (-inf: none); record_every: 0 or N, with
         record a buffer for the means and record_state = [open window's sum,
         its count, means written], updated in place; team: a Team that
-        shares each mini-batch (batch_size > 1) with this thread.  The caller
-        holds lock().
+        shares each mini-batch (batch_size > 1) with this thread; weights:
+        None or one weight per row of X (batch_size > 1, every batch with a
+        positive total: see batch_step).  The caller holds lock().
         Returns (status, steps_done, stopped_at_target)."""
         cdef const Py_ssize_t[:, ::1] v_order
         cdef const Py_ssize_t* p_order = NULL
@@ -637,10 +671,20 @@ cdef class Model:
         cdef bp_run run
         cdef const bp_kernels* kernels = kernels_for(&self.net)
         cdef bp_team* shared = NULL
+        cdef double[::1] weight_rows
         if lrs.strides[0] != 0 and lrs.strides[0] != sizeof(double):
             raise ValueError("lrs must be contiguous or a broadcast constant")
         if team is not None and batch_size < 2:
             raise ValueError("a team shares mini-batches: batch_size must be more than 1")
+        run.weights = NULL
+        run.weight_rows = NULL
+        if weights is not None:
+            if batch_size < 2 or weights.shape[0] != X.shape[0]:
+                raise ValueError("weights need batch_size > 1 and one weight per sample")
+            run.weights = &weights[0]
+            if order is not None:
+                weight_rows = np.empty(2 * batch_size)
+                run.weight_rows = &weight_rows[0]
         if order is not None:
             v_order = order
             p_order = &v_order[0, 0]

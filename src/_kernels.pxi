@@ -517,11 +517,6 @@ cdef void hidden_delta(int code, double slope, const double* z, const double* a,
             delta[i] = d_out[i] * d_act[i]
 
 
-cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
-    """Forward pass: fill work.net and work.out for every layer."""
-    forward(<bp_net*>net, work, x, NULL, 0.0)
-
-
 cdef double output_stage(const bp_net* net, const double* z, const double* o,
                          const double* t, double* d_out, double* d_act, double* delta,
                          double* err) noexcept nogil:
@@ -648,6 +643,7 @@ cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
     st.lr = lr
     st.step_size = lr
     st.bc2_sqrt = 1.0
+    st.weight_decay = net.weight_decay
     if net.opt == BP_ADAM:
         net.beta1_pow = net.beta1_pow * net.beta1
         net.beta2_pow = net.beta2_pow * net.beta2
@@ -809,37 +805,12 @@ cdef inline bint state_finite(const bp_net* net) noexcept nogil:
             and all_finite(net.state2, net.n_params))
 
 
-cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
-                      double lr, double* loss) noexcept nogil:
-    """One online update on one sample; *loss receives its loss before the update.
-    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
-    BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
-    non-finite (it is not undone: the caller keeps a copy if it must undo)."""
-    cdef bp_step st
-    bp_forward(net, work, x)
-    loss[0] = bp_output(net, work, t)
-    if not isfinite(loss[0]):
-        return BP_NONFINITE_LOSS
-    st = begin_step(net, lr)
-    backward(net, work, x, MODE_ONLINE, &st)
-    if not state_finite(net):
-        return BP_NONFINITE_PARAMS
-    return BP_OK
-
-
 cdef inline void predict_into(const bp_net* net, bp_work* work, const double* x,
                               double* out, bint reverse) noexcept nogil:
     cdef Py_ssize_t k, L = net.n_layers, u = net.u_off[L - 1]
     forward(<bp_net*>net, work, x, NULL, 0.0, reverse)
     for k in range(net.size[L]):
         out[k] = work.out[u + k]
-
-
-cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
-                        double* out) noexcept nogil:
-    """Forward one sample and copy the network's outputs to out."""
-    predict_into(net, work, x, out, False)
-    return BP_OK
 
 
 # Narrow networks, whose layers are all at most NARROW_WIDTH wide, trained
@@ -1474,7 +1445,7 @@ cdef void weight_step(bp_net* net, const bp_batch* batch, const bp_step* st, dou
     if N == ld:
         M, N = 1, M * N     # whole rows: one pass
     for j in range(M):
-        opt_update(net, st, off + j * ld, N, 1.0 / R, G + j * ld, net.weight_decay)
+        opt_update(net, st, off + j * ld, N, 1.0 / R, G + j * ld, st.weight_decay)
 
 
 cdef void bias_step(bp_net* net, const bp_step* st, double* G, Py_ssize_t l,
@@ -1488,7 +1459,7 @@ cdef void bias_step(bp_net* net, const bp_step* st, double* G, Py_ssize_t l,
     cdef double* b = net.params + net.b_off[l]
     cdef double* g = G + net.b_off[l]
     cdef double c = st.lr / R, sb
-    cdef double wd = net.weight_decay if net.decay_bias else 0.0
+    cdef double wd = st.weight_decay if net.decay_bias else 0.0
     if not net.train_bias or nb == 0 or hi <= lo or (nb == 1 and lo > 0):
         return
     if nb == 1:
@@ -1516,23 +1487,28 @@ cdef void bias_step(bp_net* net, const bp_step* st, double* G, Py_ssize_t l,
 
 
 cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py_ssize_t e,
-                    const double* X, const double* Y, Py_ssize_t rows, bp_team* team, int t,
-                    int* phase) noexcept nogil:
+                    const double* X, const double* Y, const double* w, Py_ssize_t rows,
+                    bp_team* team, int t, int* phase) noexcept nogil:
     """Thread t's part of one mini-batch step of epoch e on rows consecutive
     samples X, Y (row-major): the forward and backward passes as matrix
     products over the whole batch, the gradient averaged over its rows, then
     one optimiser step.  Each sample's loss, taken before the step, goes to
-    note_loss.  Plain SGD on BLAS updates W_l -= (lr/R) D_lᵀ A_{l-1} in one
+    note_loss.  With sample weights w (rows values, else NULL) the step
+    follows ∇[mean_r w_r E_r + ½ λ ‖W‖²] / w̄, w̄ the batch's mean weight:
+    sample r's output deltas and loss are scaled by c_r = w_r / w̄ (the
+    gradient stays a mean over rows) and the weight decay λ by 1 / w̄.  So
+    the step does not depend on the weights' overall scale, and with unit
+    weights it is the unweighted one (c_r = 1 exactly).  Plain SGD on BLAS updates W_l -= (lr/R) D_lᵀ A_{l-1} in one
     dgemm, after D_{l-1} = (D_l W_l) ⊙ f' has read the old W_l; otherwise the
     gradient goes through work.grad and the optimiser."""
-    cdef Py_ssize_t L = net.n_layers, R = rows, l, r, j, n_in, n_out, lo, hi, u
+    cdef Py_ssize_t L = net.n_layers, R = rows, l, r, j, o, n_in, n_out, lo, hi, u
     cdef const double* A = X
     cdef double* Z
     cdef double* O
     cdef double* D
     cdef double* W
     cdef const double* b
-    cdef double E
+    cdef double E, c, w_mean = 1.0
     cdef int code, status = BP_OK
     cdef bint blas, direct
     cdef bp_step st
@@ -1571,6 +1547,11 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
     if t == 0:
         n_out = net.size[L]
         u = R * net.u_off[L - 1]
+        if w != NULL:
+            w_mean = 0.0
+            for r in range(R):
+                w_mean = w_mean + w[r]
+            w_mean = w_mean / R
         for r in range(R):
             j = r * n_out
             E = output_stage(net, batch.net + u + j, batch.out + u + j, Y + j,
@@ -1579,9 +1560,15 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
             if not isfinite(E):
                 status = BP_NONFINITE_LOSS
                 break
+            if w != NULL:
+                c = w[r] / w_mean
+                E = c * E
+                for o in range(n_out):
+                    batch.delta[u + j + o] = c * batch.delta[u + j + o]
             note_loss(run, e, E)
         if status == BP_OK:
             st = begin_step(net, epoch_lr(run, e))
+            st.weight_decay = net.weight_decay / w_mean
             if team != NULL:
                 team.st = st
     status = team_sync(team, t, phase, status)
@@ -1642,6 +1629,7 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
     cdef Py_ssize_t s, e, b, p, p_end, i, idx, lo, hi, half
     cdef const double* Xb
     cdef const double* Yb
+    cdef const double* wb = NULL
     cdef int status = BP_OK, phase = 0
     done[0] = 0
     for s in range(step0, step0 + n_steps):
@@ -1652,6 +1640,8 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
         if order == NULL:
             Xb = X + p * n_in
             Yb = Y + p * n_out
+            if run.weights != NULL:
+                wb = run.weights + p
         else:
             # two halves: a team member may still read the last batch's rows
             half = (s & 1) * batch.rows
@@ -1660,12 +1650,16 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
                 idx = order[e * n + i]
                 memcpy(batch.x + (half + i - p) * n_in, X + idx * n_in, n_in * sizeof(double))
                 memcpy(batch.y + (half + i - p) * n_out, Y + idx * n_out, n_out * sizeof(double))
+                if run.weights != NULL:
+                    run.weight_rows[half + i - p] = run.weights[idx]
             status = team_sync(team, t, &phase, status)
             if status != BP_OK:
                 return status
             Xb = batch.x + half * n_in
             Yb = batch.y + half * n_out
-        status = batch_step(net, work, batch, run, e, Xb, Yb, p_end - p, team, t, &phase)
+            if run.weights != NULL:
+                wb = run.weight_rows + half
+        status = batch_step(net, work, batch, run, e, Xb, Yb, wb, p_end - p, team, t, &phase)
         if status != BP_OK:
             return status
         if b == S - 1 or s == step0 + n_steps - 1:

@@ -161,6 +161,10 @@ def test_header_is_self_contained_c99(tmp_path):
                     ' solo_predict(x, o); other_predict(x, o); return 0; }\n')
     exe = build(tmp_path, CC, ["-std=c99", "-pedantic", "-O2", "-ffp-contract=off"], main, tmp_path)
     assert subprocess.run([str(exe)]).returncode == 0
+    # -ffast-math would change the bits: the header refuses to compile
+    fast = subprocess.run([CC, "-std=c99", "-O2", "-ffast-math", "-I", str(tmp_path), str(main), "-o",
+                           str(tmp_path / "fast")], capture_output=True, text=True)
+    assert fast.returncode != 0 and "-ffast-math changes the results" in fast.stderr
 
 
 def test_to_c_refuses_bad_arguments(tmp_path):

@@ -146,74 +146,43 @@ def test_cli_exports_a_saved_model_to_onnx(tmp_path):
     assert_close(run(model, X), net.predict(X), 1e-12)
 
 
-def test_skl2onnx_converts_a_pipeline_holding_a_network_estimator():
-    # A small real scikit-learn classifier and regressor around a Network, its
-    # converter registered as backprop.sklearn will register it, and
-    # skl2onnx.to_onnx on whole pipelines, run in onnxruntime.
-    skl2onnx = pytest.importorskip("skl2onnx", reason="the converter is checked through skl2onnx")
-    from skl2onnx.common.data_types import DoubleTensorType
-    from skl2onnx.common.shape_calculator import (calculate_linear_classifier_output_shapes,
-                                                  calculate_linear_regressor_output_shapes)
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+def test_skl2onnx_converts_pipelines_holding_backprops_estimators():
+    # backprop.sklearn's estimators in real pipelines, converted by
+    # skl2onnx.to_onnx after register_skl2onnx, run in onnxruntime.
+    skl2onnx = pytest.importorskip("skl2onnx", reason="the converters are checked through skl2onnx")
+    pytest.importorskip("sklearn", reason="the converters are for backprop.sklearn's estimators")
+    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from backprop.export import onnx_estimator_graph
+    from backprop.export import register_skl2onnx
+    from backprop.sklearn import MLPClassifier, MLPRegressor
 
-    class NetClassifier(ClassifierMixin, BaseEstimator):
-        def __init__(self, hidden=6):
-            self.hidden = hidden
-
-        def fit(self, X, y):
-            self.classes_, codes = np.unique(y, return_inverse=True)
-            k = len(self.classes_)
-            out, loss = ("logistic", "cross_entropy") if k == 2 else ("softmax", "cross_entropy")
-            self.network_ = bp.Network([X.shape[1], self.hidden, 1 if k == 2 else k],
-                                       activation=["tanh", out], loss=loss, seed=0)
-            T = codes[:, None].astype(float) if k == 2 else np.eye(k)[codes]
-            self.network_.train(X, T, epochs=20, lr=0.1)
-            return self
-
-        def predict_proba(self, X):
-            p = self.network_.predict(X)
-            return np.hstack([1 - p, p]) if p.shape[1] == 1 else p
-
-        def predict(self, X):
-            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    class NetRegressor(RegressorMixin, BaseEstimator):
-        def fit(self, X, y):
-            self.network_ = bp.Network([X.shape[1], 5, 1], activation=["tanh", "identity"], seed=0)
-            self.network_.train(X, y[:, None], epochs=20, lr=0.05)
-            return self
-
-        def predict(self, X):
-            return self.network_.predict(X)
-
-    def convert_classifier(scope, operator, container):
-        est = operator.raw_operator
-        onnx_estimator_graph(scope, operator, container, est.network_, est.classes_)
-
-    def convert_regressor(scope, operator, container):
-        onnx_estimator_graph(scope, operator, container, operator.raw_operator.network_)
-
-    skl2onnx.update_registered_converter(NetClassifier, "BackpropTestClassifier",
-                                         calculate_linear_classifier_output_shapes, convert_classifier,
-                                         options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
-    skl2onnx.update_registered_converter(NetRegressor, "BackpropTestRegressor",
-                                         calculate_linear_regressor_output_shapes, convert_regressor)
+    register_skl2onnx()
+    register_skl2onnx()
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4)) * 3 + 1
+    types = [("X", DoubleTensorType([None, 4]))]
     for y in [np.where(X[:, 0] + X[:, 1] > 2, "yes", "no"), (X[:, 0] > 1).astype(int) + (X[:, 2] > 1)]:
-        pipe = make_pipeline(StandardScaler(), NetClassifier()).fit(X, y)
-        model = skl2onnx.to_onnx(pipe, initial_types=[("X", DoubleTensorType([None, 4]))],
-                                 options={NetClassifier: {"zipmap": False}})
+        clf = MLPClassifier(hidden_layer_sizes=(6,), activation="tanh", max_iter=30, random_state=0)
+        pipe = make_pipeline(StandardScaler(), clf).fit(X, y)
+        model = skl2onnx.to_onnx(pipe, initial_types=types, options={MLPClassifier: {"zipmap": False}})
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
         label, proba = session.run(None, {"X": X})
         assert (label == pipe.predict(X)).all()
         np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=1e-12, atol=1e-14)
-    pipe = make_pipeline(StandardScaler(), NetRegressor()).fit(X, X[:, 0] - X[:, 1])
-    model = skl2onnx.to_onnx(pipe, initial_types=[("X", DoubleTensorType([None, 4]))])
+    # float32 and skl2onnx's default ZipMap (float only): one {class: probability} per sample
+    model = skl2onnx.to_onnx(pipe, initial_types=[("X", FloatTensorType([None, 4]))])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    label, maps = session.run(None, {"X": X.astype(np.float32)})
+    proba = np.array([[m[c] for c in (0, 1, 2)] for m in maps])
+    np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=1e-4, atol=1e-5)
+    reg = MLPRegressor(hidden_layer_sizes=(5,), activation="tanh", max_iter=30, random_state=0)
+    pipe = make_pipeline(StandardScaler(), reg).fit(X, np.c_[X[:, 0] - X[:, 1], X[:, 2]])
+    model = skl2onnx.to_onnx(pipe, initial_types=types)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (out,) = session.run(None, {"X": X})
     assert_close(out, pipe.predict(X), 1e-12)
+    multilabel = MLPClassifier(hidden_layer_sizes=(3,), max_iter=5, random_state=0).fit(X, X[:, :2] > 1)
+    with pytest.raises(ValueError, match="multilabel"):
+        skl2onnx.to_onnx(multilabel, initial_types=types)

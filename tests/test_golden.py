@@ -25,8 +25,10 @@ After a deliberate change of results, record new hashes with
 ``python tools/golden_hashes.py`` (on x86-64) and say why in the commit.
 """
 import hashlib
+import importlib.util
 import json
 import pathlib
+import platform
 
 import numpy as np
 import pytest
@@ -205,6 +207,17 @@ def own_loops():
     _core.use_blas(blas)
     _core.use_kernels(kernels)
     _core.use_scalar_kernels(True)
+
+
+def test_the_installation_holds_the_kernel_builds_of_its_architecture():
+    # What setup.py builds: the baseline (in _core) and the scalar build
+    # everywhere, the x86-64-v3/v4 builds on x86-64 only, where the CPU's
+    # level picks among them.  On arm64 the builds above are all there is.
+    x86 = platform.machine().lower() in ("x86_64", "amd64")
+    assert importlib.util.find_spec("backprop._kernels_scalar") is not None
+    for module, _ in _core.KERNEL_VARIANTS.values():
+        assert (importlib.util.find_spec(module) is not None) == x86, module
+    assert (_core.cpu_level() > 0) == x86
 
 
 def test_golden_file_lists_every_configuration():

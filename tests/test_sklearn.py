@@ -411,3 +411,127 @@ def test_partial_fit_refuses_an_unknown_class(digits):
     with pytest.raises(ValueError, match="classes not in"):
         est.partial_fit(X[:5], [0, 1, 2, 3, 1])
     np.testing.assert_array_equal(est.network_.params, before)
+
+
+@pytest.mark.parametrize("config", [dict(solver="sgd"), dict(solver="sgd", momentum=0.0),
+                                    dict(solver="sgd", learning_rate="invscaling"),
+                                    dict(solver="adam")], ids=repr)
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_sample_weight_matches_sklearn(digits, config, alpha):
+    X, y = digits
+    w = np.random.default_rng(7).uniform(0.0, 3.0, len(y))
+    w[::9] = 0.0                    # zero weights too (no batch of 64 is all zero)
+    params = dict(hidden_layer_sizes=(9,), activation="tanh", batch_size=64, max_iter=6,
+                  random_state=3, alpha=alpha, learning_rate_init=0.05, **config)
+    theirs = sknn.MLPClassifier(**params).fit(X, y, sample_weight=w)
+    ours = MLPClassifier(**params).fit(X, y, sample_weight=w)
+    assert_same_fit(ours, theirs, loss_rtol=1e-12 if alpha == 0 else 1e-3)
+    # and they differ from the unweighted fit
+    plain = MLPClassifier(**params).fit(X, y)
+    assert np.max(np.abs(plain.coefs_[0] - ours.coefs_[0])) > 1e-3
+
+
+def test_sample_weight_regression_partial_fit_and_early_stopping_match_sklearn(regression, digits):
+    X, Y = regression
+    w = np.random.default_rng(8).uniform(0.5, 2.0, len(X))
+    params = dict(hidden_layer_sizes=(7,), solver="sgd", learning_rate_init=0.01, batch_size=40,
+                  random_state=0)
+    ours, theirs = MLPRegressor(**params), sknn.MLPRegressor(**params)
+    for lo in range(0, 230, 100):
+        # batches of 40 and a last one of 20 or 30
+        ours.partial_fit(X[lo:lo + 100], Y[lo:lo + 100], sample_weight=w[lo:lo + 100])
+        theirs.partial_fit(X[lo:lo + 100], Y[lo:lo + 100], sample_weight=w[lo:lo + 100])
+    assert_same_fit(ours, theirs, loss_rtol=1e-6)
+    X, y = digits
+    w = np.random.default_rng(9).uniform(0.5, 2.0, len(y))
+    params = dict(hidden_layer_sizes=(10,), solver="adam", early_stopping=True, max_iter=15,
+                  random_state=4, learning_rate_init=0.01)
+    theirs = sknn.MLPClassifier(**params).fit(X, y, sample_weight=w)
+    ours = MLPClassifier(**params).fit(X, y, sample_weight=w)
+    assert_same_fit(ours, theirs, loss_rtol=1e-6)
+    assert ours.validation_scores_ == theirs.validation_scores_
+
+
+def test_sample_weight_online_batches(digits):
+    """A batch of one sample: scikit-learn's weight cancels in the data term and
+    divides the L2 term, which one compiled call can follow when the weights
+    are equal or alpha is 0; a last batch of one sample is always exact."""
+    X, y = digits
+    X, y = X[:101], y[:101]         # batches of 20: the last one holds one sample
+    w = np.random.default_rng(1).uniform(0.5, 2.0, len(y))
+    params = dict(hidden_layer_sizes=(5,), solver="sgd", batch_size=20, max_iter=4,
+                  random_state=0, alpha=0.1)
+    theirs = sknn.MLPClassifier(**params).fit(X, y, sample_weight=w)
+    ours = MLPClassifier(**params).fit(X, y, sample_weight=w)
+    assert_same_fit(ours, theirs, loss_rtol=1e-3)
+    online = dict(params, batch_size=1, max_iter=2)
+    for weights, alpha in ((np.full(len(y), 2.5), 0.1), (w, 0.0)):
+        theirs = sknn.MLPClassifier(**dict(online, alpha=alpha)).fit(X, y, sample_weight=weights)
+        ours = MLPClassifier(**dict(online, alpha=alpha)).fit(X, y, sample_weight=weights)
+        assert_same_fit(ours, theirs, loss_rtol=1e-12 if alpha == 0 else 1e-3)
+    with pytest.raises(ValueError, match="batch_size=1 and alpha > 0"):
+        MLPClassifier(**online).fit(X, y, sample_weight=w)
+
+
+def test_class_weight(digits):
+    X, y = digits
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", max_iter=4, random_state=0,
+                  batch_size=50)
+    weights = {c: 1.0 + c for c in range(10)}
+    by_class = MLPClassifier(class_weight=weights, **params).fit(X, y)
+    by_sample = sknn.MLPClassifier(**params).fit(X, y, sample_weight=[weights[c] for c in y])
+    assert_same_fit(by_class, by_sample, loss_rtol=1e-6)
+    from sklearn.utils.class_weight import compute_sample_weight
+    balanced = MLPClassifier(class_weight="balanced", **params).fit(X, y[::-1])
+    expected = sknn.MLPClassifier(**params).fit(
+        X, y[::-1], sample_weight=compute_sample_weight("balanced", y[::-1]))
+    assert_same_fit(balanced, expected, loss_rtol=1e-6)
+    # class and sample weights multiply
+    w = np.linspace(0.5, 1.5, len(y))
+    both = MLPClassifier(class_weight=weights, **params).fit(X, y, sample_weight=w)
+    product = sknn.MLPClassifier(**params).fit(X, y, sample_weight=w * [weights[c] for c in y])
+    assert_same_fit(both, product, loss_rtol=1e-6)
+    with pytest.raises(ValueError, match="balanced"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=np.unique(y))
+
+
+def test_partial_fit_checks_changed_parameters_and_bad_arrays(digits):
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(4,)).partial_fit(X, y, classes=np.unique(y))
+    est.partial_fit(X[:10], y[:10])
+    est.set_params(alpha=-1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        est.partial_fit(X[:10], y[:10])
+    est.alpha = 0.0
+    est.learning_rate_init = "fast"
+    with pytest.raises(ValueError, match="learning_rate_init"):
+        est.partial_fit(X[:10], y[:10])
+    est.learning_rate_init = 0.001
+    before = est.network_.params.copy()
+    bad = X[:10].copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite|NaN"):
+        est.partial_fit(bad, y[:10])
+    with pytest.raises(ValueError, match="features"):
+        est.partial_fit(X[:10, :5], y[:10])
+    np.testing.assert_array_equal(est.network_.params, before)
+    reg = MLPRegressor(hidden_layer_sizes=(4,)).partial_fit(X, y.astype(float))
+    with pytest.raises(ValueError, match="non-finite|NaN"):
+        reg.partial_fit(X[:10], np.r_[np.inf, y[1:10]].astype(float))
+
+
+def test_the_guides_examples_run():
+    """docs/guide/sklearn.md: its Python blocks run, in order, in one namespace
+    (the ones that need a Dask cluster or Ray say so and are left to
+    test_sklearn_dask.py or not run)."""
+    import pathlib
+    import re
+    guide = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide" / "sklearn.md"
+    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.S)
+    runnable = [b for b in blocks if not b.startswith("# Needs")]
+    assert len(runnable) == 2 and len(blocks) == 4
+    namespace = {}
+    for block in runnable:
+        exec(compile(block, str(guide), "exec"), namespace)
+    assert namespace["model"].score(namespace["X_test"], namespace["y_test"]) > 0.9
+    assert namespace["clf"].n_iter_ == 20

@@ -163,7 +163,7 @@ Python {sys.version.split()[0]}, numpy {numpy.__version__}, Cython {Cython.__ver
     in_root /opt/venv/bin/python -m pip install --verbose --no-build-isolation --no-deps --force-reinstall \
         "/tmp/backprop/$sdist" > "$work/install.log" 2>&1 \
         || { cat "$work/install.log"; fail "pip install of the sdist failed"; }
-    grep -E '^(gcc|aarch64-linux-gnu-gcc) ' "$work/install.log" | sed 's/ -I[^ ]*//g' | cut -c1-200 || true
+    grep -E '^ *(gcc|aarch64-linux-gnu-gcc) .* -c ' "$work/install.log" | sed -e 's/^ *//' -e 's/ -I[^ ]*//g' || true
     # gcc's "file:line:column: warning:" and Cython's "warning: file:line:column:"
     if grep -E -B2 -A4 '(:[0-9]+:[0-9]+: (warning|error):|^warning: [^ ]+:[0-9]+:[0-9]+:)' "$work/install.log"; then
         fail "the arm64 build printed the compiler warnings above"

@@ -1,6 +1,7 @@
 """backprop: multilayer perceptrons trained by backpropagation in a compiled core.
 
     >>> import backprop as bp
+    >>> X, Y = [[0, 0], [0, 1], [1, 0], [1, 1]], [[0], [1], [1], [0]]
     >>> net = bp.Network([2, 3, 1], activation="tanh", seed=0)
     >>> history = net.train(X, Y, epochs=100, lr=0.1)
 

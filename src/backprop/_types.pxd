@@ -110,6 +110,7 @@ ctypedef struct bp_step:
     double lr
     double step_size        # Adam: lr / (1 - beta1 ** t)
     double bc2_sqrt         # Adam: sqrt(1 - beta2 ** t)
+    double weight_decay     # net.weight_decay, divided by the batch's mean sample weight
 
 
 ctypedef struct bp_team:
@@ -135,6 +136,8 @@ ctypedef struct bp_run:
     double record_sum               # in/out: the open window's sum of losses
     Py_ssize_t record_count         # in/out: and its number of samples
     bint stopped                    # out: training reached the target
+    const double* weights           # n per-sample weights (indexed as X's rows), or NULL
+    double* weight_rows             # 2 k: the weights of a batch gathered by an order
 
 
 # The bulk kernels, one table per instruction-set build of _kernels.pxi

@@ -22,8 +22,8 @@ name               E                                                    with
 ``squared``        ½ Σ (t - o)²                                         any output
 ``cross_entropy``  -Σ [t log o + (1 - t) log(1 - o)]  (binary)          logistic outputs
                    -Σ t log o                          (categorical)    softmax outputs
-``huber``          Σ ½ r² if |r| <= δ else δ (|r| - ½ δ),  r = o - t    any output
-                   (``Huber(δ)``, δ = 1 by default)
+``huber``          Σ ½ r² if abs(r) <= δ else δ (abs(r) - ½ δ)          any output
+                   (``Huber(δ)``, δ = 1 by default), r = o - t
 =================  ===================================================  =====================
 """
 from dataclasses import dataclass
@@ -51,8 +51,8 @@ class LeakyReLU:
 
 @dataclass(frozen=True)
 class Huber:
-    """Huber loss with threshold ``delta``: ½ r² for |r| <= delta, else
-    delta (|r| - ½ delta), summed over outputs (PyTorch's ``HuberLoss`` per output)."""
+    """Huber loss with threshold ``delta``: ½ r² for abs(r) <= delta, else
+    delta (abs(r) - ½ delta), summed over outputs (PyTorch's ``HuberLoss`` per output)."""
 
     delta: float = 1.0
 

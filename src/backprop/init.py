@@ -1,16 +1,16 @@
 """Weight initialisation schemes.  Every scheme draws signed weights, centred on
 zero, from the network's seeded generator; biases start at zero.
 
-=================  ============================================  =========================
+================== ============================================  =========================
 name               distribution of W (n_out x n_in)              default for
-=================  ============================================  =========================
-``glorot_uniform`` U(-r, r), r = sqrt(6 / (n_in + n_out))         logistic, tanh, identity,
+================== ============================================  =========================
+``glorot_uniform`` U(-r, r), r = sqrt(6 / (n_in + n_out))        logistic, tanh, identity,
                                                                  softmax layers
 ``glorot_normal``  N(0, σ²), σ = sqrt(2 / (n_in + n_out))
 ``he_uniform``     U(-r, r), r = sqrt(6 / n_in)                  relu, leaky_relu layers
 ``he_normal``      N(0, σ²), σ = sqrt(2 / n_in)
 ``Uniform(r)``     U(-r, r)
-=================  ============================================  =========================
+================== ============================================  =========================
 
 Aliases: ``glorot`` = ``xavier`` = ``xavier_uniform`` = ``glorot_uniform``,
 ``xavier_normal`` = ``glorot_normal``, ``he`` = ``kaiming`` = ``he_uniform``,

@@ -448,7 +448,7 @@ class Network:
     # -------------------------------------------------------------- training
     def train(self, X, Y, epochs=1, lr=None, *, batch_size=1, optimizer=None, shuffle=False,
               seed=None, validation=None, validation_split=None, target_loss=None, callbacks=(),
-              record_every=None, progress=False, threads=1):
+              record_every=None, progress=False, threads=1, sample_weight=None):
         """Train by backpropagation; returns a ``History``.
 
         epochs:       passes over the data
@@ -487,6 +487,13 @@ class Network:
                       Needs batch_size > 1; gives the same bits as one thread
                       (with BLAS, see the guide's Threads section).  While it runs, BLAS is held
                       to one thread of its own when threadpoolctl is installed.
+        sample_weight: one weight ≥ 0 per sample, for mini-batches (batch_size
+                      > 1).  A batch's step follows ∇[mean_i w_i E_i + ½ λ ‖W‖²] / w̄
+                      (w̄ its mean weight: only the weights' ratios within a
+                      batch matter, unit weights change nothing), and each
+                      sample's loss counts as w_i E_i / w̄ in ``History.loss``;
+                      every batch needs a positive total weight (with shuffle,
+                      every weight must be positive)
 
         Ctrl-C stops training at the next chunk boundary (within about 0.1 s)
         and returns the History so far with ``stop_reason == "interrupted"``
@@ -508,6 +515,9 @@ class Network:
         if validation_split is not None:
             if validation is not None:
                 raise ValueError("give validation=(X_val, Y_val) or validation_split, not both")
+            if sample_weight is not None:
+                raise ValueError("sample_weight is not split by validation_split; hold out the "
+                                 "validation samples yourself and pass validation=(X_val, Y_val)")
             fraction = as_real(validation_split, "validation_split", 0.0, 1.0, True, True)
             X, Y, *validation = split_validation(X, Y, fraction, self._seed)
         n = X.shape[0]
@@ -530,6 +540,8 @@ class Network:
         if threads > 1 and k == 1:
             raise ValueError(f"threads={threads} shares each mini-batch among threads: it needs "
                              "batch_size > 1 (online updates are sequential)")
+        if sample_weight is not None:
+            sample_weight = self._check_sample_weight(sample_weight, n, k, shuffle)
         if optimizer is not None:
             optimizer = check_optimizer(optimizer)
         lr = self._lr(lr, optimizer or self._optimizer)
@@ -579,7 +591,7 @@ class Network:
                         (_core.Team(threads) if threads > 1 else contextlib.nullcontext()) as team:
                     history = self._run(_Run(X, Y, epochs, lrs, k, shuffle, validation, target,
                                              callbacks, record_every, bar, sigint,
-                                             self._model.samples, team))
+                                             self._model.samples, team, sample_weight))
             except BaseException:
                 if undo is not None and (self._epochs, self._model.samples) == progress_before:
                     # Nothing was trained: the call leaves no trace, not even
@@ -636,6 +648,29 @@ class Network:
         if name == "huber" and WRONG_END > delta:
             return delta * (WRONG_END - 0.5 * delta)
         return 0.5 * WRONG_END ** 2
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, n, k, shuffle):
+        w = as_float_array(sample_weight, "sample_weight")
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight must hold one weight per sample, shape ({n},), "
+                             f"got shape {w.shape}")
+        check_finite(w, "sample_weight")
+        if (w < 0).any():
+            raise ValueError(f"sample_weight must be >= 0, got {w[w < 0][0]} at index "
+                             f"{int(np.argmax(w < 0))}")
+        if k == 1:
+            raise ValueError("sample_weight needs mini-batches (batch_size > 1): a batch of one "
+                             "sample is normalised by its own weight, which cancels")
+        if shuffle and not (w > 0).all():
+            raise ValueError("with shuffle=True every sample_weight must be positive (a batch "
+                             "of zero-weight samples has no mean weight to normalise by)")
+        sums = np.add.reduceat(w, np.arange(0, n, k))
+        if not (sums > 0).all():
+            b = int(np.argmax(sums <= 0))
+            raise ValueError(f"the samples of batch {b} (rows {b * k} to {min(n, (b + 1) * k) - 1}) "
+                             "have zero total sample_weight; every batch needs a positive total")
+        return np.ascontiguousarray(w)
 
     def _set_optimizer(self, optimizer):
         optimizer._configure(self._model)
@@ -694,7 +729,7 @@ class Network:
                 status, done, stopped = self._model.train(
                     run.X, run.Y, order, run.lrs[e_lo:e_hi], k, step - e_lo * S, end - step,
                     run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record,
-                    run.record_state, run.team)
+                    run.record_state, run.team, run.weights)
                 if status != _core.STATUS_OK:
                     kept, failed = self._restore_finite(run, status, step, step + done, snapshot,
                                                         at_epoch_start, window, t_prev, start)
@@ -1104,8 +1139,9 @@ class _Run:
     """The state of one train() call: data, settings, per-epoch results."""
 
     def __init__(self, X, Y, epochs, lrs, k, shuffle, validation, target, callbacks, record_every,
-                 bar, sigint, samples_before, team):
+                 bar, sigint, samples_before, team, weights):
         self.X, self.Y, self.lrs, self.k, self.shuffle = X, Y, lrs, k, shuffle
+        self.weights = weights              # sample weights (n,), or None
         self.validation, self.target, self.callbacks = validation, target, callbacks
         self.record_every, self.bar, self.sigint = record_every, bar, sigint
         self.team = team                    # a _core.Team, or None

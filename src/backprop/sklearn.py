@@ -49,10 +49,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, shuffle as _shuffle_indices
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import (_check_sample_weight, check_is_fitted, column_or_1d,
+                                      validate_data)
 
 from .network import DivergenceError, Network
 from .optim import SGD, _SklearnAdam
@@ -207,8 +209,21 @@ class _BaseMLP(BaseEstimator):
         error is averaged over the outputs, its log-losses are not."""
         return 1.0 / self.n_outputs_ if self._network_loss == "squared" else 1.0
 
-    def _fit(self, X, y, incremental, validation_data=None):
-        self._validate_params()
+    def _check_params(self):
+        """scikit-learn's parameter validation, skipped when every parameter is
+        still the very object validated last time (partial_fit's common case:
+        the validation costs more than training a small batch)."""
+        cls = type(self)
+        if "_param_names_cache" not in cls.__dict__:
+            cls._param_names_cache = tuple(cls._get_param_names())
+        values = tuple(getattr(self, name) for name in cls._param_names_cache)
+        checked = self.__dict__.get("_checked_params")
+        if checked is None or any(a is not b for a, b in zip(values, checked)):
+            self._validate_params()
+            self._checked_params = values
+
+    def _fit(self, X, y, incremental, sample_weight=None, validation_data=None):
+        self._check_params()
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
         if any(int(h) != h or h <= 0 for h in hidden):
@@ -218,6 +233,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        sample_weight = self._sample_weight(sample_weight, X, y, incremental)
         if validation_data is not None:
             validation_data = self._validate_validation_data(validation_data)
         n_samples, n_features = X.shape
@@ -234,8 +250,30 @@ class _BaseMLP(BaseEstimator):
             self._lr = float(self.learning_rate_init)
         else:
             self._sync()
-        self._fit_stochastic(X, Y, validation_data, random_state, incremental)
+        self._fit_stochastic(X, Y, sample_weight, validation_data, random_state, incremental)
         return self
+
+    def _sample_weight(self, sample_weight, X, y, incremental):
+        """The checked sample weights (times the class weights), or None."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return sample_weight
+
+    def _passes_as_is(self, X, y, reset, y_kinds):
+        """Whether validate_data would pass X and y through unchanged (a later
+        partial_fit with plain float arrays of the fitted width, 1-D y of one of
+        y_kinds): then it is skipped, as its checks cost more than training a
+        small batch.  Non-finite values are refused here, as validate_data would."""
+        plain = (not reset and type(X) is np.ndarray and type(y) is np.ndarray
+                 and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+                 and X.shape[0] > 0 and X.shape[1] == self.n_features_in_
+                 and "feature_names_in_" not in self.__dict__
+                 and y.ndim == 1 and y.shape[0] == X.shape[0] and y.dtype.kind in y_kinds)
+        if plain:
+            for name, a in (("X", X), ("y", y)):
+                if a.dtype.kind == "f" and not np.isfinite(a).all():
+                    raise ValueError(f"Input {name} contains NaN or infinity.")
+        return plain
 
     def _validate_validation_data(self, validation_data):
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
@@ -270,43 +308,74 @@ class _BaseMLP(BaseEstimator):
     def _weights_sq(self):
         return sum(float(np.dot(W.ravel(), W.ravel())) for W in self.network_.weights)
 
-    def _train_part(self, X, Y, batch_size):
-        """One compiled call over rows X, Y in batches of batch_size; returns
-        scikit-learn's accumulated loss of its batches (Σ batch loss × batch size)."""
+    def _train_part(self, X, Y, w, batch_size):
+        """One compiled call over rows X, Y (sample weights w, or None) in
+        batches of batch_size; returns scikit-learn's accumulated loss of its
+        batches (Σ batch loss × batch size).
+
+        scikit-learn's batch gradient with weights s_i is (Σ s_i ∇E_i + alpha W) /
+        Σ s_i: the Network's weighted step with weight decay alpha / batch_size
+        (see ``Network.train``).  A batch of one sample s gives ∇E + (alpha / s) W,
+        the unweighted step with weight decay alpha / s."""
         n = X.shape[0]
         n_batches = -(-n // batch_size)
+        decay = self.alpha / batch_size
+        # 1 / (mean weight) of each batch: its share of scikit-learn's L2 term
+        inv_mean = np.ones(n_batches)
+        if w is not None and batch_size == 1:
+            if not (w > 0).all():
+                raise ValueError("sample_weight: a batch of one sample needs a positive weight "
+                                 "(scikit-learn divides by it)")
+            if self.alpha and (w != w[0]).any():
+                raise ValueError("sample_weight with batch_size=1 and alpha > 0 gives every "
+                                 "sample its own weight decay alpha / weight, which needs one "
+                                 "compiled call per sample; use batch_size > 1, alpha=0 or equal "
+                                 "weights")
+            decay = self.alpha / w[0]
+            inv_mean = 1.0 / w
+            w = None
+        elif w is not None:
+            inv_mean = batch_size / np.add.reduceat(w, np.arange(0, n, batch_size))
         before = self._weights_sq() if self.alpha else 0.0
         threads = self.threads if batch_size > 1 else 1
         try:
             hist = self.network_.train(X, Y, epochs=1, lr=self._lr, batch_size=batch_size,
-                                       optimizer=self._optimizer(self.alpha / batch_size),
-                                       threads=threads)
+                                       optimizer=self._optimizer(decay), threads=threads,
+                                       sample_weight=w)
         except DivergenceError as exc:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.") from exc
         loss = float(hist.loss[0]) * n * self._data_loss_scale()
         if self.alpha:
             after = self._weights_sq()
-            # Σ_b ½ alpha ‖W_b‖², ‖W_b‖² interpolated linearly from `before` (b = 0)
-            # to `after` (b = n_batches)
-            loss += 0.5 * self.alpha * (n_batches * before + 0.5 * (n_batches - 1) * (after - before))
+            # Σ_b ½ alpha ‖W_b‖² n_b / Σ_b s, ‖W_b‖² interpolated linearly from
+            # `before` (b = 0) to `after` (b = n_batches)
+            norms = before + (after - before) * np.arange(n_batches) / n_batches
+            loss += 0.5 * self.alpha * float(np.dot(norms, inv_mean))
         return loss
 
-    def _validation_loss(self, X_val, Y_val):
-        return self.network_.loss(X_val, Y_val) * self._data_loss_scale()
+    def _validation_loss(self, X_val, Y_val, w_val):
+        losses = np.empty(X_val.shape[0])
+        self.network_._model.sample_losses(X_val, Y_val, losses)
+        return float(np.average(losses, weights=w_val)) * self._data_loss_scale()
 
-    def _fit_stochastic(self, X, Y, validation_data, random_state, incremental):
+    def _fit_stochastic(self, X, Y, sample_weight, validation_data, random_state, incremental):
         early_stopping = self.early_stopping
-        X_val = y_val = Y_val = None
+        X_val = y_val = Y_val = w_val = None
         if validation_data is not None:
             X_val, y_val = validation_data
             Y_val = self._targets(y_val)
         elif early_stopping:
             # as scikit-learn: stratified for single-output classification only
             stratify = Y if self._stratify() else None
-            X, X_val, Y, Y_val = train_test_split(X, Y, random_state=random_state,
-                                                  test_size=self.validation_fraction,
-                                                  stratify=stratify)
+            if sample_weight is None:
+                X, X_val, Y, Y_val = train_test_split(X, Y, random_state=random_state,
+                                                      test_size=self.validation_fraction,
+                                                      stratify=stratify)
+            else:
+                X, X_val, Y, Y_val, sample_weight, w_val = train_test_split(
+                    X, Y, sample_weight, random_state=random_state,
+                    test_size=self.validation_fraction, stratify=stratify)
             if X_val.shape[0] < 2:
                 raise ValueError("The validation set is too small. Increase "
                                  "'validation_fraction' or the size of your dataset.")
@@ -336,17 +405,25 @@ class _BaseMLP(BaseEstimator):
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                w_epoch = sample_weight
                 if self.shuffle:
-                    sample_idx = _shuffle_indices(sample_idx, random_state=random_state)
+                    # sklearn.utils.shuffle(sample_idx, random_state=random_state),
+                    # without its argument checks: the same draw, the same order
+                    perm = np.arange(n_samples)
+                    random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
                     X_epoch, Y_epoch = X[sample_idx], Y[sample_idx]
+                    if sample_weight is not None:
+                        w_epoch = sample_weight[sample_idx]
                 else:
                     X_epoch, Y_epoch = X, Y
                 accumulated = 0.0
-                if n_full:
-                    accumulated += self._train_part(X_epoch[:n_full], Y_epoch[:n_full], batch_size)
-                if n_full < n_samples:
-                    accumulated += self._train_part(X_epoch[n_full:], Y_epoch[n_full:],
-                                                    n_samples - n_full)
+                parts = [slice(0, n_full), slice(n_full, n_samples)]
+                for part, size in zip(parts, (batch_size, n_samples - n_full)):
+                    if part.stop > part.start:
+                        accumulated += self._train_part(
+                            X_epoch[part], Y_epoch[part],
+                            None if w_epoch is None else w_epoch[part], size)
                 self.n_iter_ += 1
                 self.loss_ = accumulated / n_samples
                 self.t_ += n_samples
@@ -354,8 +431,8 @@ class _BaseMLP(BaseEstimator):
                 if self.verbose:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
                 if Y_val is not None:
-                    self.validation_loss_curve_.append(self._validation_loss(X_val, Y_val))
-                self._update_no_improvement_count(early_stopping, X_val, y_val)
+                    self.validation_loss_curve_.append(self._validation_loss(X_val, Y_val, w_val))
+                self._update_no_improvement_count(early_stopping, X_val, y_val, w_val)
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     self._set_lr(float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
                 if self._no_improvement_count > self.n_iter_no_change:
@@ -410,11 +487,11 @@ class _BaseMLP(BaseEstimator):
             print(msg + " Stopping.")
         return True
 
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val):
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, w_val):
         if X_val is not None:
             pred = self._predict_labels(self.network_.predict(X_val))
             score = (np.nan if np.issubdtype(pred.dtype, np.floating) and not np.isfinite(pred).all()
-                     else self._score_function(y_val, pred))
+                     else self._score_function(y_val, pred, sample_weight=w_val))
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % score)
@@ -474,8 +551,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     Binary and multilabel targets get logistic outputs, multiclass targets a
     softmax output, all with cross-entropy.
+
+    class_weight : dict {class: weight}, "balanced" or None (scikit-learn's
+        meaning, as in ``compute_sample_weight``): each sample's weight is
+        multiplied by its class's; "balanced" is refused by ``partial_fit``.
     """ + _SHARED_DOC
 
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
     _network_loss = "cross_entropy"
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -483,8 +568,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, callbacks=None,
-                 threads=1):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, class_weight=None,
+                 callbacks=None, threads=1):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -495,11 +581,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             callbacks=callbacks, threads=threads)
 
-    def fit(self, X, y, *, validation_data=None):
-        """Fit the model to data matrix X and target(s) y; returns self."""
-        return self._fit(X, y, incremental=False, validation_data=validation_data)
+    def fit(self, X, y, sample_weight=None, *, validation_data=None):
+        """Fit the model to data matrix X and target(s) y; returns self.
+        sample_weight: one weight >= 0 per sample (scikit-learn's meaning: a
+        batch's gradient is (Σ s_i ∇E_i + alpha W) / Σ s_i); validation_data:
+        (X_val, y_val), see the class docstring."""
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
+                         validation_data=validation_data)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y) (one compiled call for its full batches);
         ``classes`` is required on the first call."""
         if _check_partial_fit_first_call(self, classes):
@@ -508,11 +598,23 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
+
+    def _sample_weight(self, sample_weight, X, y, incremental):
+        sample_weight = super()._sample_weight(sample_weight, X, y, incremental)
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and self.class_weight == "balanced":
+            raise ValueError("class_weight='balanced' is not supported by partial_fit (the "
+                             "classes' frequencies are not known from one batch); pass a dict "
+                             "{class: weight}")
+        weights = compute_sample_weight(self.class_weight, y)
+        return weights if sample_weight is None else weights * sample_weight
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
-                             reset=reset)
+        if not (incremental and self._passes_as_is(X, y, reset, "biuUSO")):
+            X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+                                 reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -574,8 +676,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._label_binarizer.inverse_transform(out.ravel() if self.n_outputs_ == 1 else out)
 
     @staticmethod
-    def _score_function(y, pred):
-        return accuracy_score(y, pred)
+    def _score_function(y, pred, sample_weight=None):
+        return accuracy_score(y, pred, sample_weight=sample_weight)
 
     def predict(self, X):
         """The predicted classes (n_samples,), or (n_samples, n_classes) for multilabel."""
@@ -632,17 +734,22 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             callbacks=callbacks, threads=threads)
 
-    def fit(self, X, y, *, validation_data=None):
-        """Fit the model to data matrix X and target(s) y; returns self."""
-        return self._fit(X, y, incremental=False, validation_data=validation_data)
+    def fit(self, X, y, sample_weight=None, *, validation_data=None):
+        """Fit the model to data matrix X and target(s) y; returns self.
+        sample_weight: one weight >= 0 per sample (scikit-learn's meaning: a
+        batch's gradient is (Σ s_i ∇E_i + alpha W) / Σ s_i); validation_data:
+        (X_val, y_val), see the class docstring."""
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
+                         validation_data=validation_data)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y) (one compiled call for its full batches)."""
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
-                             dtype=(np.float64, np.float32), reset=reset)
+        if not (incremental and self._passes_as_is(X, y, reset, "fiu")):
+            X, y = validate_data(self, X, y, multi_output=True, y_numeric=True,
+                                 dtype=(np.float64, np.float32), reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return X, y.reshape(-1, 1) if y.ndim == 1 else y
@@ -664,8 +771,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return out.ravel() if out.shape[1] == 1 else out
 
     @staticmethod
-    def _score_function(y, pred):
-        return r2_score(y, pred)
+    def _score_function(y, pred, sample_weight=None):
+        return r2_score(y, pred, sample_weight=sample_weight)
 
     def predict(self, X):
         """The predicted values (n_samples,), or (n_samples, n_outputs)."""

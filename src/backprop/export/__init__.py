@@ -1,13 +1,14 @@
-"""Export a trained Network.
+"""Export a trained Network::
 
     to_c(net, path=None, name="mynet")                  a C99 header whose NAME_predict
                                                         gives predict's bits
     to_onnx(net, path=None, opset=17, dtype="float64")  an onnx.ModelProto (needs onnx)
     to_torch(net, dtype="float64")                      a torch.nn.Sequential (needs torch)
     from_torch(module, loss="squared", ...)             a Network from such a module
+    register_skl2onnx()                                 skl2onnx converters for
+                                                        backprop.sklearn's estimators
     onnx_estimator_graph(scope, operator, container, network, classes)
-                                                        skl2onnx converter body for the
-                                                        scikit-learn estimators
+                                                        their body, over network_ and classes_
 
 ``Network.to_c``, ``Network.to_onnx``, ``Network.to_torch`` and
 ``Network.from_torch`` call them; onnx and torch are imported only when their
@@ -17,7 +18,7 @@ policy, activations) and refuse, with an exception naming the argument, what
 their target cannot express.
 """
 from ._c import to_c
-from ._onnx import onnx_estimator_graph, to_onnx
+from ._onnx import onnx_estimator_graph, register_skl2onnx, to_onnx
 from ._torch import from_torch, to_torch
 
-__all__ = ["to_c", "to_onnx", "to_torch", "from_torch", "onnx_estimator_graph"]
+__all__ = ["to_c", "to_onnx", "to_torch", "from_torch", "onnx_estimator_graph", "register_skl2onnx"]

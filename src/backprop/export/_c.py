@@ -118,7 +118,7 @@ def _source(specs, name, net):
 #if defined(__FAST_MATH__)
 #error "{name}.h: -ffast-math changes the results; compile without it"
 #endif
-#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD != 0
 #error "{name}.h needs double arithmetic without excess precision (FLT_EVAL_METHOD == 0), e.g. -msse2 -mfpmath=sse"
 #endif
 #if defined(__clang__)

@@ -143,22 +143,9 @@ def onnx_estimator_graph(scope, operator, container, network, classes=None):
     network's outputs, or ``[1 - p, p]`` for one logistic output and two
     classes.  The input's type (float32 or float64) is the graph's.
 
-    Registration, in ``backprop.sklearn`` (once per estimator class)::
-
-        from skl2onnx import update_registered_converter
-        from skl2onnx.common.shape_calculator import (
-            calculate_linear_classifier_output_shapes, calculate_linear_regressor_output_shapes)
-
-        def convert_classifier(scope, operator, container):
-            est = operator.raw_operator
-            onnx_estimator_graph(scope, operator, container, est.network_, est.classes_)
-
-        update_registered_converter(
-            BackpropClassifier, "BackpropClassifier", calculate_linear_classifier_output_shapes,
-            convert_classifier, options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
-        # regressors: calculate_linear_regressor_output_shapes and classes=None
-
-    after which ``skl2onnx.to_onnx(pipeline, X[:1])`` converts a pipeline that holds one.
+    ``register_skl2onnx`` registers it for backprop.sklearn's estimators.
+    Multilabel classifiers (logistic outputs, one per class, each its own
+    yes/no) are refused: their labels are not the argmax.
     """
     from onnx import TensorProto, helper
     from skl2onnx.common.data_types import guess_numpy_type
@@ -180,6 +167,9 @@ def onnx_estimator_graph(scope, operator, container, network, classes=None):
         return
     classes = np.asarray(classes)
     n_out = specs[-1].n_out
+    if specs[-1].activation == "logistic" and n_out > 1:
+        raise ValueError(f"a classifier with {n_out} logistic outputs is multilabel; the converter "
+                         "gives one label per sample (binary: one logistic output, multiclass: softmax)")
     binary = n_out == 1 and len(classes) == 2
     if not binary and n_out != len(classes):
         raise ValueError(f"network has {n_out} outputs for {len(classes)} classes; a classifier's "
@@ -202,3 +192,37 @@ def onnx_estimator_graph(scope, operator, container, network, classes=None):
     else:
         raise ValueError(f"classes must be integers or strings for ONNX labels, got dtype {classes.dtype}")
     add_node("Gather", [table, index], [label], "label", axis=0)
+
+
+def register_skl2onnx():
+    """Register converters for backprop.sklearn's MLPClassifier and MLPRegressor
+    with skl2onnx, so that ``skl2onnx.to_onnx(pipeline, ...)`` converts a
+    pipeline that holds one (needs skl2onnx and scikit-learn).
+
+    The classifier gives skl2onnx's usual classifier outputs: ``label`` and
+    ``probabilities`` (through a ZipMap unless ``options={MLPClassifier:
+    {"zipmap": False}}``; ZipMap takes float32 only, so a float64 input needs
+    ``"zipmap": False``); the regressor ``variable``.  Calling it again
+    changes nothing.
+    """
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import (calculate_linear_classifier_output_shapes,
+                                                  calculate_linear_regressor_output_shapes)
+
+    from ..sklearn import MLPClassifier, MLPRegressor
+
+    def convert_classifier(scope, operator, container):
+        est = operator.raw_operator
+        est._sync()       # coefs_/intercepts_ the user assigned, into network_
+        onnx_estimator_graph(scope, operator, container, est.network_, est.classes_)
+
+    def convert_regressor(scope, operator, container):
+        est = operator.raw_operator
+        est._sync()
+        onnx_estimator_graph(scope, operator, container, est.network_)
+
+    update_registered_converter(MLPClassifier, "BackpropMLPClassifier",
+                                calculate_linear_classifier_output_shapes, convert_classifier,
+                                options={"zipmap": [True, False, "columns"], "nocl": [True, False]})
+    update_registered_converter(MLPRegressor, "BackpropMLPRegressor",
+                                calculate_linear_regressor_output_shapes, convert_regressor)
