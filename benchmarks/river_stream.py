@@ -94,7 +94,7 @@ def breakdown(stream, rounds):
         model.learn_one(x, y)
     net = model.network
     vector = model._vector
-    targets = {label: model._targets[i] for i, label in enumerate(model.labels)}
+    targets = {label: np.eye(len(model.labels))[i] for i, label in enumerate(model.labels)}
     arrays = [(vector(x, False), targets[y]) for x, y in stream]
     lr = model.lr
 

@@ -48,12 +48,15 @@ def test_river_checks(model, check):
 
 def test_every_model_runs_the_mini_batch_checks():
     """With pandas installed both are River mini-batch estimators, so the
-    checks above include learn_many/predict_many against their _one forms."""
+    checks above include learn_many/predict_many against their _one forms
+    (where River has those checks: 0.26 has them, 0.21 not yet)."""
     pytest.importorskip("pandas", reason="River's mini-batch bases need pandas")
     pytest.importorskip("sklearn", reason="river.checks builds its test streams with scikit-learn")
+    offered = {"check_learn_many_matches_learn_one",
+               "check_predict_many_matches_predict_one"} & set(dir(checks.common))
     for cls in MODELS:
         names = {c.__name__ for c in checks.yield_checks(cls(seed=0))}
-        assert {"check_learn_many_matches_learn_one", "check_predict_many_matches_predict_one"} <= names
+        assert offered <= names
         assert cls(seed=0)._unit_test_skips() == set()
     assert isinstance(MLPClassifier(), river.base.MiniBatchClassifier)
     assert isinstance(MLPRegressor(), river.base.MiniBatchRegressor)

@@ -390,7 +390,11 @@ class Network:
                 Yarr = np.asarray(Y)
             except Exception:       # as_pair below names the argument
                 Yarr = None
-        if Yarr is not None and Yarr.dtype.kind in "biuf" and np.ndim(X) == 2:
+        try:
+            x_ndim = np.ndim(X)
+        except ValueError:          # ragged nested lists: as_pair below names X
+            x_ndim = None
+        if Yarr is not None and Yarr.dtype.kind in "biuf" and x_ndim == 2:
             n = len(X)
             column = Yarr.ndim == 1 and Yarr.shape[0] == n and n > 1
             if column and n_out == 1:

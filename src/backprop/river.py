@@ -4,6 +4,7 @@
     >>> import backprop.river
     >>> model = preprocessing.StandardScaler() | backprop.river.MLPClassifier(hidden=(32,), seed=0)
     >>> evaluate.progressive_val_score(datasets.Phishing(), model, metrics.Accuracy())
+    Accuracy: 89.59%
 
 ``MLPClassifier`` and ``MLPRegressor`` are River estimators (``base.Classifier``
 / ``base.Regressor``, and River's mini-batch bases when pandas is installed)
@@ -74,6 +75,12 @@ def _ordered(keys):
         return sorted(keys, key=lambda k: (type(k).__name__, repr(k)))
 
 
+def _one_hot(indices, n):
+    T = np.zeros((len(indices), n))
+    T[np.arange(len(indices)), indices] = 1.0
+    return T
+
+
 class _Stream:
     """What both models share: the feature numbering, the dict and frame
     conversions, and building and growing the network."""
@@ -82,22 +89,26 @@ class _Stream:
         self._net = None
         self._index = {}            # feature name -> input unit
 
-    def _sizes(self, n_in):
-        raise NotImplementedError
+    @property
+    def network(self):
+        return self._net
+
+    @property
+    def features(self):
+        return list(self._index)
 
     def _build(self, x):
         """The network, for a first sample with features x (a dict; its
         values checked first) or names x (a list)."""
         if isinstance(x, dict):
             self._check_values(x)
-        self._index = {k: i for i, k in enumerate(_ordered(x))}
+        index = {k: i for i, k in enumerate(_ordered(x))}
         out_activation, loss = self._output
-        net = Network(self._sizes(max(1, len(self._index))),
-                      activation=[self.activation] * len(self.hidden) + [out_activation],
+        net = Network(self._sizes(max(1, len(index))),
+                      activation=[self.activation] * len(self._widths) + [out_activation],
                       loss=loss, seed=self.seed)
         net.optimizer = self.optimizer
-        self._net = net
-        self._width = net.sizes[0]
+        self._net, self._index, self._width = net, index, net.sizes[0]
 
     def _add_features(self, keys):
         """Number the features ``keys`` (none known yet) and grow the inputs.
@@ -255,7 +266,7 @@ class MLPRegressor(_Stream, _RegressorBase):
     >>> import backprop.river
     >>> model = preprocessing.StandardScaler() | backprop.river.MLPRegressor(seed=0)
     >>> evaluate.progressive_val_score(datasets.TrumpApproval(), model, metrics.MAE())
-    MAE: ...
+    MAE: 0.454627
     """
 
     def __init__(self, hidden=(32,), activation="tanh", optimizer="sgd", lr=0.02,
@@ -275,14 +286,6 @@ class MLPRegressor(_Stream, _RegressorBase):
 
     def _sizes(self, n_in):
         return [n_in, *self._widths, 1]
-
-    @property
-    def network(self):
-        return self._net
-
-    @property
-    def features(self):
-        return list(self._index)
 
     @classmethod
     def _unit_test_params(cls):
@@ -367,7 +370,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
     >>> import backprop.river
     >>> model = preprocessing.StandardScaler() | backprop.river.MLPClassifier(seed=0)
     >>> evaluate.progressive_val_score(datasets.Phishing(), model, metrics.Accuracy())
-    Accuracy: ...
+    Accuracy: 89.59%
     """
 
     def __init__(self, hidden=(32,), activation="tanh", optimizer="sgd", lr=0.02, seed=None):
@@ -381,8 +384,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         self._reset()
         self._labels = []           # in the order of the outputs
         self._label_index = {}      # label -> output
-        self._targets = np.eye(0)   # row i: the one-hot target of label i
-        self._target_rows = []      # its rows, as vectors
+        self._t = np.zeros(0)       # the one-hot target, all zeros between calls
 
     def _sizes(self, n_in):
         return [n_in, *self._widths, len(self._labels)]
@@ -390,14 +392,6 @@ class MLPClassifier(_Stream, _ClassifierBase):
     @property
     def _multiclass(self):
         return True
-
-    @property
-    def network(self):
-        return self._net
-
-    @property
-    def features(self):
-        return list(self._index)
 
     @property
     def labels(self):
@@ -423,8 +417,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         for label in new:
             self._label_index[label] = len(self._labels)
             self._labels.append(label)
-        self._targets = np.eye(len(self._labels))
-        self._target_rows = list(self._targets)
+        self._t = np.zeros(len(self._labels))
         if self._net is not None:
             self._net.add_outputs(len(new))
         elif len(self._labels) >= 2:
@@ -436,7 +429,12 @@ class MLPClassifier(_Stream, _ClassifierBase):
             self._add_label(y, x)
             i = self._label_index[y]
         if self._net is not None:
-            self._learn(x, self._target_rows[i])
+            t = self._t
+            t[i] = 1.0
+            try:
+                self._learn(x, t)
+            finally:
+                t[i] = 0.0
 
     def predict_proba_one(self, x):
         if self._net is None:
@@ -466,7 +464,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
                 out = lookup[codes[start:row]]
                 self._grow_for(X, values, start)
                 self._train(self._matrix(X.iloc[start:row], values[start:row]),
-                            self._targets[out])
+                            _one_hot(out, len(self._labels)))
             if label is None:
                 break
             self._add_label(label, [c for c, v in zip(X.columns, values[row]) if not np.isnan(v)])
