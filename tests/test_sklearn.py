@@ -216,6 +216,8 @@ def test_wrong_coefs_shape_is_refused(digits):
     (dict(momentum=1.0), "momentum"),
     (dict(threads=0), "threads"),
     (dict(hidden_layer_sizes=(3, 0)), "hidden_layer_sizes"),
+    (dict(hidden_layer_sizes=["10"]), "hidden_layer_sizes"),
+    (dict(hidden_layer_sizes=[2.5]), "hidden_layer_sizes"),
 ])
 def test_bad_parameters_raise_naming_them(digits, bad, match):
     X, y = digits
@@ -520,18 +522,42 @@ def test_partial_fit_checks_changed_parameters_and_bad_arrays(digits):
         reg.partial_fit(X[:10], np.r_[np.inf, y[1:10]].astype(float))
 
 
-def test_the_guides_examples_run():
-    """docs/guide/sklearn.md: its Python blocks run, in order, in one namespace
-    (the ones that need a Dask cluster or Ray say so and are left to
-    test_sklearn_dask.py or not run)."""
-    import pathlib
-    import re
-    guide = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide" / "sklearn.md"
-    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.S)
-    runnable = [b for b in blocks if not b.startswith("# Needs")]
-    assert len(runnable) == 2 and len(blocks) == 4
-    namespace = {}
-    for block in runnable:
-        exec(compile(block, str(guide), "exec"), namespace)
-    assert namespace["model"].score(namespace["X_test"], namespace["y_test"]) > 0.9
-    assert namespace["clf"].n_iter_ == 20
+def test_ctrl_c_stops_a_fit_as_in_sklearn():
+    """Network.train turns Ctrl-C into an early return; the estimator then
+    stops, warning "Training interrupted by user.", as scikit-learn's does."""
+    code = """if True:
+        import os, signal, threading, warnings
+        import numpy as np
+        from backprop.sklearn import MLPClassifier
+        rng = np.random.default_rng(0)
+        X, y = rng.normal(size=(5000, 20)), rng.integers(0, 3, 5000)
+        threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            est = MLPClassifier(hidden_layer_sizes=(50,), max_iter=100_000, tol=0).fit(X, y)
+        print(est.n_iter_ < 100_000, [str(w.message) for w in caught])
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True ['Training interrupted by user.']"
+
+
+def test_saved_network_keeps_sklearns_adam(digits, tmp_path):
+    """network_.save writes the Adam variant by its own kind, so a loaded network
+    continues with scikit-learn's update, bit for bit."""
+    import backprop as bp
+    from backprop.optim import _SklearnAdam
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(6,), solver="adam", max_iter=2, random_state=0)
+    net = est.fit(X, y).network_
+    net.save(tmp_path / "net.npz")
+    back = bp.load(tmp_path / "net.npz")
+    assert type(back.optimizer) is _SklearnAdam
+    Y = np.eye(10)[y]
+    net.train(X, Y, lr=0.01, batch_size=50)
+    back.train(X, Y, lr=0.01, batch_size=50)
+    np.testing.assert_array_equal(back.params, net.params)
+    # and it is not the default Adam: that one goes elsewhere from the same state
+    other = bp.load(tmp_path / "net.npz")
+    other.train(X, Y, lr=0.01, batch_size=50, optimizer=bp.Adam())
+    assert np.max(np.abs(other.params - net.params)) > 0

@@ -14,10 +14,14 @@ How scikit-learn's formulas map onto the Network's (which are PyTorch's):
   coefficients, then its intercepts, layer by layer);
 * sample order: ``sklearn.utils.shuffle`` of the sample indices with that
   generator, every epoch; the epoch's permuted rows go to one compiled
-  ``Network.train`` call (batches in order), never a Python loop per sample;
+  ``Network.train`` call (batches in order), never a Python loop per sample
+  or per batch;
 * L2 penalty: scikit-learn's gradient is mean ∇E + (alpha / n_batch) W, biases
-  not decayed, so the ``n mod batch_size`` samples of an epoch's last, smaller
-  batch get a second call with their own weight decay;
+  not decayed: weight decay alpha / batch_size, and the ``n mod batch_size``
+  samples of an epoch's last, smaller batch get equal sample weights that
+  scale its decay to alpha / n_batch (``_train_epoch``);
+* sample weights: scikit-learn's (Σ s_i ∇E_i + alpha W) / Σ s_i per batch is
+  the Network's weighted mini-batch step (``Network.train(sample_weight=)``);
 * SGD momentum: scikit-learn's velocity u ← μ u − lr g is −lr times the
   Network's v ← μ v + g, the same while lr is constant; when ``"invscaling"``
   or ``"adaptive"`` changes lr between epochs, the Network's velocity is
@@ -35,7 +39,7 @@ trains one batch, as ``partial_fit`` on one mini-batch and full-batch
 training): scikit-learn evaluates it at each batch's own weights, which the
 compiled loop does not report.
 
-Beyond scikit-learn's estimators: ``activation="leaky_relu"``,
+Beyond scikit-learn's estimators: ``class_weight``, ``activation="leaky_relu"``,
 ``validation_data=(X_val, y_val)`` in ``fit`` (used by ``early_stopping``
 instead of a split when given), ``validation_loss_curve_``, ``callbacks`` and
 ``threads``.
@@ -61,6 +65,10 @@ from .optim import SGD, _SklearnAdam
 from .results import History
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+
+def _is_seed(random_state):
+    return isinstance(random_state, Integral) and not isinstance(random_state, bool)
 
 
 class _BaseMLP(BaseEstimator):
@@ -226,7 +234,7 @@ class _BaseMLP(BaseEstimator):
         self._check_params()
         hidden = self.hidden_layer_sizes
         hidden = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
-        if any(int(h) != h or h <= 0 for h in hidden):
+        if not all(isinstance(h, Integral) and not isinstance(h, bool) and h > 0 for h in hidden):
             raise ValueError(f"hidden_layer_sizes must be positive integers, got {hidden}")
         hidden = [int(h) for h in hidden]
         if self.early_stopping and incremental:
@@ -240,7 +248,11 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         layer_units = [n_features] + hidden + [self.n_outputs_]
         self._set_output_activation()
-        random_state = check_random_state(self.random_state)
+        # scikit-learn starts check_random_state(random_state) afresh in every call;
+        # a later partial_fit with an int seed only shuffles with it, and that
+        # fresh generator's permutation is kept (seeding costs more than a batch)
+        reseeded = incremental and not first_pass and _is_seed(self.random_state)
+        random_state = None if reseeded else check_random_state(self.random_state)
         if first_pass:
             self._initialize(layer_units, random_state)
         self.n_layers_ = len(layer_units)
@@ -252,6 +264,17 @@ class _BaseMLP(BaseEstimator):
             self._sync()
         self._fit_stochastic(X, Y, sample_weight, validation_data, random_state, incremental)
         return self
+
+    def _seeded_permutation(self, n):
+        """The permutation of n samples that a fresh check_random_state(seed)
+        draws first, for an int seed (kept per n)."""
+        key = (self.random_state, n)
+        cached = self.__dict__.get("_first_permutation")
+        if cached is None or cached[0] != key:
+            perm = np.arange(n)
+            check_random_state(self.random_state).shuffle(perm)
+            cached = self._first_permutation = (key, perm)
+        return cached[1]
 
     def _sample_weight(self, sample_weight, X, y, incremental):
         """The checked sample weights (times the class weights), or None."""
@@ -306,22 +329,40 @@ class _BaseMLP(BaseEstimator):
         self._lr = lr
 
     def _weights_sq(self):
-        return sum(float(np.dot(W.ravel(), W.ravel())) for W in self.network_.weights)
+        """‖W‖² over every layer's weights (not the biases)."""
+        params, sizes = self.network_.params, self.network_.sizes
+        cached = self.__dict__.get("_weight_mask")
+        if cached is None or cached[0] != sizes:
+            mask = np.zeros_like(params)
+            for W, off in zip(self.network_.weights, self.network_._model.offsets[0]):
+                mask[off:off + W.size] = 1.0
+            cached = self._weight_mask = (sizes, mask)
+        return float(np.dot(params * cached[1], params))
 
-    def _train_part(self, X, Y, w, batch_size):
-        """One compiled call over rows X, Y (sample weights w, or None) in
-        batches of batch_size; returns scikit-learn's accumulated loss of its
-        batches (Σ batch loss × batch size).
+    def _train_epoch(self, X, Y, w, batch_size):
+        """One epoch over rows X, Y (sample weights w, or None) in batches of
+        batch_size, in one compiled call; returns scikit-learn's accumulated
+        loss of its batches (Σ batch loss × batch size).
 
         scikit-learn's batch gradient with weights s_i is (Σ s_i ∇E_i + alpha W) /
-        Σ s_i: the Network's weighted step with weight decay alpha / batch_size
-        (see ``Network.train``).  A batch of one sample s gives ∇E + (alpha / s) W,
-        the unweighted step with weight decay alpha / s."""
+        Σ s_i: the Network's weighted step ∇[mean s_i E_i + ½ λ ‖W‖²] / s̄ with
+        λ = alpha / batch_size (see ``Network.train``).  Without weights the last,
+        smaller batch of r samples still needs alpha / r: its samples get the
+        weight r / batch_size (and user weights are multiplied by it), which
+        leaves the batch's data term alone and makes its s̄ · batch_size its Σ s_i.
+        A batch of one sample s gives ∇E + (alpha / s) W, the unweighted step
+        with weight decay alpha / s."""
         n = X.shape[0]
-        n_batches = -(-n // batch_size)
+        starts = np.arange(0, n, batch_size)
+        n_batches = len(starts)
         decay = self.alpha / batch_size
-        # 1 / (mean weight) of each batch: its share of scikit-learn's L2 term
-        inv_mean = np.ones(n_batches)
+        sizes = np.minimum(batch_size, n - starts)
+        # n_b / Σ_b s of each batch: its share of scikit-learn's L2 term
+        inv_mean = np.ones(n_batches) if w is None else sizes / np.add.reduceat(w, starts)
+        last = int(sizes[-1])
+        if batch_size > 1 and last < batch_size and (self.alpha or w is not None):
+            w = np.ones(n) if w is None else w.copy()
+            w[n - last:] *= last / batch_size
         if w is not None and batch_size == 1:
             if not (w > 0).all():
                 raise ValueError("sample_weight: a batch of one sample needs a positive weight "
@@ -332,10 +373,7 @@ class _BaseMLP(BaseEstimator):
                                  "compiled call per sample; use batch_size > 1, alpha=0 or equal "
                                  "weights")
             decay = self.alpha / w[0]
-            inv_mean = 1.0 / w
             w = None
-        elif w is not None:
-            inv_mean = batch_size / np.add.reduceat(w, np.arange(0, n, batch_size))
         before = self._weights_sq() if self.alpha else 0.0
         threads = self.threads if batch_size > 1 else 1
         try:
@@ -345,12 +383,16 @@ class _BaseMLP(BaseEstimator):
         except DivergenceError as exc:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.") from exc
+        if hist.stop_reason == "interrupted":
+            # Network.train turned Ctrl-C into an early return: stop as scikit-learn does
+            raise KeyboardInterrupt
         loss = float(hist.loss[0]) * n * self._data_loss_scale()
         if self.alpha:
-            after = self._weights_sq()
             # Σ_b ½ alpha ‖W_b‖² n_b / Σ_b s, ‖W_b‖² interpolated linearly from
-            # `before` (b = 0) to `after` (b = n_batches)
-            norms = before + (after - before) * np.arange(n_batches) / n_batches
+            # `before` (b = 0) to the norm after the call (b = n_batches)
+            norms = np.full(n_batches, before)
+            if n_batches > 1:
+                norms += (self._weights_sq() - before) * np.arange(n_batches) / n_batches
             loss += 0.5 * self.alpha * float(np.dot(norms, inv_mean))
         return loss
 
@@ -395,7 +437,6 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        n_full = (n_samples // batch_size) * batch_size
         sample_idx = np.arange(n_samples, dtype=int)
         callbacks = list(self.callbacks or ())
         for cb in callbacks:
@@ -409,21 +450,18 @@ class _BaseMLP(BaseEstimator):
                 if self.shuffle:
                     # sklearn.utils.shuffle(sample_idx, random_state=random_state),
                     # without its argument checks: the same draw, the same order
-                    perm = np.arange(n_samples)
-                    random_state.shuffle(perm)
+                    if random_state is None:
+                        perm = self._seeded_permutation(n_samples)
+                    else:
+                        perm = np.arange(n_samples)
+                        random_state.shuffle(perm)
                     sample_idx = sample_idx[perm]
                     X_epoch, Y_epoch = X[sample_idx], Y[sample_idx]
                     if sample_weight is not None:
                         w_epoch = sample_weight[sample_idx]
                 else:
                     X_epoch, Y_epoch = X, Y
-                accumulated = 0.0
-                parts = [slice(0, n_full), slice(n_full, n_samples)]
-                for part, size in zip(parts, (batch_size, n_samples - n_full)):
-                    if part.stop > part.start:
-                        accumulated += self._train_part(
-                            X_epoch[part], Y_epoch[part],
-                            None if w_epoch is None else w_epoch[part], size)
+                accumulated = self._train_epoch(X_epoch, Y_epoch, w_epoch, batch_size)
                 self.n_iter_ += 1
                 self.loss_ = accumulated / n_samples
                 self.t_ += n_samples
