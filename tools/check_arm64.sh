@@ -12,7 +12,8 @@
 #   4. python -m backprop example, checked against the worked example's numbers;
 #   5. the tests that cover every kernel path: tests/test_golden.py (the same
 #      bits as recorded on x86-64), online, mini-batch and full-batch training
-#      in the own loops, a team of threads, learn_one and trace, the C API's
+#      in the own loops and on SciPy's BLAS, a team of threads, learn_one and
+#      trace, the C API's
 #      embedding example (compiled inside the root), save/load, and the
 #      project's elementary functions (tests/test_math.py);
 #   6. how long each step took.
@@ -39,8 +40,10 @@ main() {
     suite=bookworm
     packages=python3,python3-venv,python3-dev,gcc,libc6-dev,ca-certificates
     # Inside the root: the build requirements of pyproject.toml and the test
-    # extra's tools that the chosen tests use.
-    venv_requirements=("setuptools>=77" "Cython>=3.0.10" "numpy>=2" "pytest>=7" "hypothesis>=6" "mpmath>=1.3")
+    # extra's tools that the chosen tests use (SciPy for the BLAS path of
+    # mini-batches, threadpoolctl for a team's BLAS threads).
+    venv_requirements=("setuptools>=77" "Cython>=3.0.10" "numpy>=2" "pytest>=7" "hypothesis>=6" "mpmath>=1.3"
+                       "scipy>=1.9" "threadpoolctl>=3")
     # The tests, and the kernel-path tests of tests/test_kernels.py (its checks of
     # the Cython and x86-64 vectoriser output are about the source, not the CPU).
     tests=(test_golden.py test_worked_example.py test_training.py test_threads.py test_io.py
