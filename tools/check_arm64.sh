@@ -12,8 +12,8 @@
 #   4. python -m backprop example, checked against the worked example's numbers;
 #   5. the tests that cover every kernel path: tests/test_golden.py (the same
 #      bits as recorded on x86-64), online, mini-batch and full-batch training
-#      in the own loops and on SciPy's BLAS, a team of threads, learn_one and
-#      trace, the C API's
+#      in the own loops and on SciPy's BLAS (against the NumPy oracle of
+#      tests/reference.py), a team of threads, learn_one and trace, the C API's
 #      embedding example (compiled inside the root), save/load, and the
 #      project's elementary functions (tests/test_math.py);
 #   6. how long each step took.
@@ -46,8 +46,8 @@ main() {
                        "scipy>=1.9" "threadpoolctl>=3")
     # The tests, and the kernel-path tests of tests/test_kernels.py (its checks of
     # the Cython and x86-64 vectoriser output are about the source, not the CPU).
-    tests=(test_golden.py test_worked_example.py test_training.py test_threads.py test_io.py
-           test_embedding.py test_network.py test_math.py test_kernels.py)
+    tests=(test_golden.py test_worked_example.py test_training.py test_reference.py test_threads.py
+           test_io.py test_embedding.py test_network.py test_math.py test_kernels.py)
     kernel_tests="same_bits or reported or environment or chunk or either_direction or fused or small_two_layer"
 
     rebuild=0
