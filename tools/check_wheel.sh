@@ -90,7 +90,7 @@ wheel, root = sys.argv[1], pathlib.Path(sys.argv[2])
 names = set(zipfile.ZipFile(wheel).namelist())
 tracked = subprocess.run(["git", "-C", str(root), "ls-files", "src/backprop"], check=True,
                          capture_output=True, text=True).stdout.split()
-expected = {"backprop/" + pathlib.PurePosixPath(f).name for f in tracked}
+expected = {"backprop/" + str(pathlib.PurePosixPath(f).relative_to("src/backprop")) for f in tracked}
 required = expected | {"backprop/_core.pxd", "backprop/_types.pxd", "backprop/py.typed",
                        "backprop/_core.pyi"}
 missing = sorted(required - names)
