@@ -230,6 +230,14 @@ class _BaseMLP(BaseEstimator):
             self._validate_params()
             self._checked_params = values
 
+    def fit(self, X, y, sample_weight=None, *, validation_data=None):
+        """Fit the model to data matrix X and target(s) y; returns self.
+        sample_weight: one weight >= 0 per sample (scikit-learn's meaning: a
+        batch's gradient is (Σ s_i ∇E_i + alpha W) / Σ s_i); validation_data:
+        (X_val, y_val), see the class docstring."""
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
+                         validation_data=validation_data)
+
     def _fit(self, X, y, incremental, sample_weight=None, validation_data=None):
         self._check_params()
         hidden = self.hidden_layer_sizes
@@ -619,14 +627,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             callbacks=callbacks, threads=threads)
 
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the model to data matrix X and target(s) y; returns self.
-        sample_weight: one weight >= 0 per sample (scikit-learn's meaning: a
-        batch's gradient is (Σ s_i ∇E_i + alpha W) / Σ s_i); validation_data:
-        (X_val, y_val), see the class docstring."""
-        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
-                         validation_data=validation_data)
-
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y) (one compiled call for its full batches);
         ``classes`` is required on the first call."""
@@ -771,14 +771,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             callbacks=callbacks, threads=threads)
-
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the model to data matrix X and target(s) y; returns self.
-        sample_weight: one weight >= 0 per sample (scikit-learn's meaning: a
-        batch's gradient is (Σ s_i ∇E_i + alpha W) / Σ s_i); validation_data:
-        (X_val, y_val), see the class docstring."""
-        return self._fit(X, y, incremental=False, sample_weight=sample_weight,
-                         validation_data=validation_data)
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y) (one compiled call for its full batches)."""
