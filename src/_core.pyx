@@ -337,6 +337,33 @@ cdef object _locked():
     return lock
 
 
+def layout(sizes, n_bias):
+    """The layout of a network's flat parameter vector, the one every part of
+    backprop uses.
+
+    sizes: layer widths, inputs first (L + 1 integers >= 1); n_bias: the
+    biases of each weight layer (L integers).  Layer l's weights, row-major
+    (size[l + 1] rows of size[l]), start at w_off[l]; its biases follow them
+    at b_off[l].  Its units start at u_off[l] in the vectors of all units.
+    Returns (w_off, b_off, u_off, n_params, n_units), the offsets as intp
+    arrays.
+    """
+    L = len(sizes) - 1
+    w_off = np.empty(L, dtype=np.intp)
+    b_off = np.empty(L, dtype=np.intp)
+    u_off = np.empty(L, dtype=np.intp)
+    p = 0
+    u = 0
+    for l in range(L):
+        w_off[l] = p
+        p += int(sizes[l + 1]) * int(sizes[l])
+        b_off[l] = p
+        p += int(n_bias[l])
+        u_off[l] = u
+        u += int(sizes[l + 1])
+    return w_off, b_off, u_off, p, u
+
+
 cdef class Model:
     """The buffers of one network and the compiled operations on them.
 
@@ -352,18 +379,7 @@ cdef class Model:
         size = np.ascontiguousarray(sizes, dtype=np.intp)
         nb = np.ascontiguousarray(n_bias, dtype=np.intp)
         L = size.shape[0] - 1
-        w_off = np.empty(L, dtype=np.intp)
-        b_off = np.empty(L, dtype=np.intp)
-        u_off = np.empty(L, dtype=np.intp)
-        p = 0
-        u = 0
-        for l in range(L):
-            w_off[l] = p
-            p += size[l + 1] * size[l]
-            b_off[l] = p
-            p += nb[l]
-            u_off[l] = u
-            u += size[l + 1]
+        w_off, b_off, u_off, p, u = layout(size, nb)
         act = np.ascontiguousarray(activations, dtype=np.intc)
         act_p = np.ascontiguousarray(act_params, dtype=np.float64)
         self._shape_arrays = (size, nb, w_off, b_off, u_off, act, act_p)

@@ -37,6 +37,10 @@ MAX_COUNT: int
 KERNEL_VARIANTS: dict[str, tuple[str, int]]
 """Kernel build name -> (its module, the CPU level it needs): x86-64-v3, x86-64-v4."""
 
+def layout(sizes: Sequence[int], n_bias: Sequence[int]) -> tuple[
+        npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], int, int]:
+    """(w_off, b_off, u_off, n_params, n_units): the flat parameter vector's
+    layout, the one every part of backprop uses."""
 def aligned_zeros(n: int) -> _Vector:
     """A zeroed float64 vector of length n whose data is 64-byte aligned."""
 
