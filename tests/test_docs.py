@@ -47,11 +47,14 @@ def python_blocks(text):
 
 
 def run_doctest(source, namespace, name):
+    """Run a doctest block in namespace, and keep the names it defines there
+    for the page's later blocks (a DocTest runs in a copy of its globals)."""
     test = doctest.DocTestParser().get_doctest(source, namespace, name, name, 0)
     runner = doctest.DocTestRunner(optionflags=DOCTEST_FLAGS)
     output = []
     runner.run(test, out=output.append, clear_globs=False)
     assert runner.failures == 0, "".join(output)
+    namespace.update(test.globs)
 
 
 def optional_module(exc):
@@ -96,6 +99,13 @@ def test_the_docs_have_code_that_runs():
     runnable = [page for page in PAGES_WITH_CODE
                 if any(fragment is None for _, fragment, _ in python_blocks(page.read_text()))]
     assert runnable, "no page under docs/ has a python block that the tests run"
+
+
+def test_a_doctest_block_keeps_its_names_for_the_next_block():
+    namespace = {}
+    run_doctest(">>> x = 41\n", namespace, "first")
+    run_doctest(">>> x + 1\n42\n", namespace, "second")
+    assert namespace["x"] == 41
 
 
 def test_a_doctest_block_that_prints_something_else_fails():
