@@ -2,6 +2,7 @@
 the network built from ``coefs_``/``intercepts_`` (and kept in step with
 them), input validation, and ``fit``."""
 from numbers import Integral, Real
+from operator import attrgetter, is_
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -170,11 +171,11 @@ class _BaseMLP(_EpochLoop, BaseEstimator):
         still the very object validated last time (partial_fit's common case):
         validating the same objects again cannot give another answer."""
         cls = type(self)
-        if "_param_names_cache" not in cls.__dict__:
-            cls._param_names_cache = tuple(cls._get_param_names())
-        values = tuple(getattr(self, name) for name in cls._param_names_cache)
+        if "_param_getter" not in cls.__dict__:
+            cls._param_getter = attrgetter(*cls._get_param_names())
+        values = cls._param_getter(self)
         checked = self.__dict__.get("_checked_params")
-        if checked is None or any(a is not b for a, b in zip(values, checked)):
+        if checked is None or not all(map(is_, values, checked)):
             self._validate_params()
             self._checked_params = values
 
@@ -244,13 +245,14 @@ class _BaseMLP(_EpochLoop, BaseEstimator):
         y_kinds): then it is skipped, as it could only return them as they are.
         Non-finite values are refused here, as validate_data would."""
         plain = (not reset and type(X) is np.ndarray and type(y) is np.ndarray
-                 and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+                 and X.ndim == 2 and X.dtype.char in "df"
                  and X.shape[0] > 0 and X.shape[1] == self.n_features_in_
                  and "feature_names_in_" not in self.__dict__
                  and y.ndim == 1 and y.shape[0] == X.shape[0] and y.dtype.kind in y_kinds)
         if plain:
             for name, a in (("X", X), ("y", y)):
-                if a.dtype.kind == "f" and not np.isfinite(a).all():
+                # a finite sum has no NaN or infinity among its terms
+                if a.dtype.kind == "f" and not (np.isfinite(a.sum()) or np.isfinite(a).all()):
                     raise ValueError(f"Input {name} contains NaN or infinity.")
         return plain
 

@@ -19,12 +19,22 @@ class _EpochLoop:
     the stopping rules.  Reads the estimator's parameters and fitted state."""
 
     def _optimizer(self, weight_decay):
-        if self.solver == "sgd":
-            return SGD(momentum=self.momentum,
-                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
-                       weight_decay=weight_decay)
-        return _SklearnAdam(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
-                            weight_decay=weight_decay)
+        """The Network optimiser of scikit-learn's solver with this weight decay,
+        or None when the network already has it (then ``Network.train`` keeps
+        the one it has; it is the same object, so nothing is re-configured)."""
+        key = (self.solver, self.momentum, self.nesterovs_momentum, self.beta_1, self.beta_2,
+               self.epsilon, weight_decay)
+        cached = self.__dict__.get("_optimizer_cache")
+        if cached is None or cached[0] != key:
+            if self.solver == "sgd":
+                optimizer = SGD(momentum=self.momentum,
+                                nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
+                                weight_decay=weight_decay)
+            else:
+                optimizer = _SklearnAdam(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
+                                         weight_decay=weight_decay)
+            cached = self._optimizer_cache = (key, optimizer)
+        return None if self.network_.optimizer is cached[1] else cached[1]
 
     def _set_lr(self, lr):
         """scikit-learn's SGD keeps its velocity u = −lr v across a change of lr:
@@ -35,15 +45,9 @@ class _EpochLoop:
         self._lr = lr
 
     def _weights_sq(self):
-        """‖W‖² over every layer's weights (not the biases)."""
-        params, sizes = self.network_.params, self.network_.sizes
-        cached = self.__dict__.get("_weight_mask")
-        if cached is None or cached[0] != sizes:
-            mask = np.zeros_like(params)
-            for W, off in zip(self.network_.weights, self.network_._model.offsets[0]):
-                mask[off:off + W.size] = 1.0
-            cached = self._weight_mask = (sizes, mask)
-        return float(np.dot(params * cached[1], params))
+        """‖W‖² over every layer's weights (not the biases); coefs_ are the
+        network's weights (``_sync`` has run), transposed."""
+        return sum(float(np.vdot(c.T, c.T)) for c in self.coefs_)
 
     def _train_epoch(self, X, Y, w, batch_size):
         """One epoch over rows X, Y (sample weights w, or None) in batches of
@@ -59,13 +63,18 @@ class _EpochLoop:
         A batch of one sample s gives ∇E + (alpha / s) W, the unweighted step
         with weight decay alpha / s."""
         n = X.shape[0]
-        starts = np.arange(0, n, batch_size)
-        n_batches = len(starts)
         decay = self.alpha / batch_size
-        sizes = np.minimum(batch_size, n - starts)
-        # n_b / Σ_b s of each batch: its share of scikit-learn's L2 term
-        inv_mean = np.ones(n_batches) if w is None else sizes / np.add.reduceat(w, starts)
-        last = int(sizes[-1])
+        if n == batch_size:
+            # one batch (partial_fit's usual call): its share n / Σ s of the L2 term
+            n_batches, last = 1, n
+            inv_mean = 1.0 if w is None else n / float(w.sum())
+        else:
+            starts = np.arange(0, n, batch_size)
+            n_batches = len(starts)
+            sizes = np.minimum(batch_size, n - starts)
+            # n_b / Σ_b s of each batch: its share of scikit-learn's L2 term
+            inv_mean = np.ones(n_batches) if w is None else sizes / np.add.reduceat(w, starts)
+            last = int(sizes[-1])
         if batch_size > 1 and last < batch_size and (self.alpha or w is not None):
             w = np.ones(n) if w is None else w.copy()
             w[n - last:] *= last / batch_size
@@ -96,10 +105,11 @@ class _EpochLoop:
         if self.alpha:
             # Σ_b ½ alpha ‖W_b‖² n_b / Σ_b s, ‖W_b‖² interpolated linearly from
             # `before` (b = 0) to the norm after the call (b = n_batches)
-            norms = np.full(n_batches, before)
-            if n_batches > 1:
-                norms += (self._weights_sq() - before) * np.arange(n_batches) / n_batches
-            loss += 0.5 * self.alpha * float(np.dot(norms, inv_mean))
+            if n_batches == 1:
+                loss += 0.5 * self.alpha * before * inv_mean
+            else:
+                norms = before + (self._weights_sq() - before) * np.arange(n_batches) / n_batches
+                loss += 0.5 * self.alpha * float(np.dot(norms, inv_mean))
         return loss
 
     def _validation_loss(self, X_val, Y_val, w_val):
@@ -142,7 +152,7 @@ class _EpochLoop:
             if self.batch_size > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+            batch_size = max(1, min(int(self.batch_size), n_samples))
         sample_idx = np.arange(n_samples, dtype=int)
         callbacks = list(self.callbacks or ())
         for cb in callbacks:

@@ -174,20 +174,21 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 and y.dtype.kind == self.classes_.dtype.kind)
 
     def _one_hot(self, y):
-        """LabelBinarizer.transform(y).astype(bool) for partial_fit's labels by a
-        search in the sorted classes_ (the binarizer's type checks were done
-        when it was fitted); a label not in classes_ is refused."""
+        """The targets LabelBinarizer.transform(y) gives, as float64, for
+        partial_fit's labels, by a search in the sorted classes_ (the
+        binarizer's type checks were done when it was fitted); a label not in
+        classes_ is refused."""
         classes = self.classes_
-        idx = np.searchsorted(classes, y)
-        known = classes[np.minimum(idx, len(classes) - 1)] == y
-        if not known.all():
+        idx = classes.searchsorted(y)
+        if not (classes.take(idx, mode="clip") == y).all():
             raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
                              f"{classes}. 'y' has {np.unique(y)}.")
         if len(classes) == 2:
-            return (idx == 1).reshape(-1, 1)
-        Y = np.zeros((len(y), len(classes)), dtype=bool)
-        Y[np.arange(len(y)), idx] = True
-        return Y
+            return idx.astype(np.float64).reshape(-1, 1)
+        cached = self.__dict__.get("_identity")
+        if cached is None or len(cached) != len(classes):
+            cached = self._identity = np.eye(len(classes))
+        return cached[idx]
 
     def _set_output_activation(self):
         self.out_activation_ = ("softmax" if self._label_binarizer.y_type_ == "multiclass"
