@@ -140,11 +140,19 @@ class _BaseMLP(_EpochLoop, BaseEstimator):
         coefs_[l] is W_l transposed (fan_in × fan_out)."""
         self.coefs_ = [W.T for W in self.network_.weights]
         self.intercepts_ = list(self.network_.biases)
+        self._linked = (self.network_.params, self.coefs_ + self.intercepts_)
 
     def _sync(self):
-        """Copy coefs_/intercepts_ into the network where the user replaced them."""
+        """Copy coefs_/intercepts_ into the network where the user replaced them.
+        The arrays _link made, of the parameter vector the network still
+        holds, need nothing (the network copies into that vector, never
+        replaces it, while the layer widths stay)."""
         params = self.network_.params
         arrays = self.coefs_ + self.intercepts_
+        linked = self.__dict__.get("_linked")
+        if linked is not None and linked[0] is params and len(arrays) == len(linked[1]) \
+                and all(map(is_, arrays, linked[1])):
+            return
         if all(isinstance(a, np.ndarray) and np.may_share_memory(a, params) for a in arrays):
             return
         self._check_coefs(list(self.network_.sizes))
@@ -271,6 +279,11 @@ class _BaseMLP(_EpochLoop, BaseEstimator):
         return np.ascontiguousarray(X_val, dtype=np.float64), y_val
 
     # --------------------------------------------------------------- pickling
+    def __getstate__(self):
+        # _linked names this process's arrays; a copy relinks in __setstate__
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k != "_linked"}
+
     def __setstate__(self, state):
         super().__setstate__(state)
         if "network_" in self.__dict__:
