@@ -522,6 +522,29 @@ def test_partial_fit_checks_changed_parameters_and_bad_arrays(digits):
         reg.partial_fit(X[:10], np.r_[np.inf, y[1:10]].astype(float))
 
 
+def test_partial_fit_keeps_the_solver_of_its_first_call(digits):
+    """As scikit-learn, whose optimiser object is built by fit or a first
+    partial_fit: later partial_fit calls keep its solver, momentum and
+    learning rate whatever set_params changes, and read alpha and the batch
+    size afresh; a fit builds it anew."""
+    X, y = digits
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", learning_rate_init=0.05,
+                  random_state=0, alpha=0.0)
+    ours, theirs = MLPClassifier(**params), sknn.MLPClassifier(**params)
+    for est in (ours, theirs):
+        est.partial_fit(X[:50], y[:50], classes=np.unique(y))
+        est.set_params(momentum=0.5, nesterovs_momentum=False, learning_rate_init=0.5)
+        est.partial_fit(X[50:100], y[50:100])
+        est.set_params(solver="adam", alpha=1e-3)
+        est.partial_fit(X[100:150], y[100:150])
+        est.partial_fit(X[150:170], y[150:170])    # another batch size
+    assert_same_fit(ours, theirs, loss_rtol=1e-6)
+    for est in (ours, theirs):
+        est.set_params(max_iter=2, alpha=0.0, tol=0.0, learning_rate_init=0.01)
+        est.fit(X, y)
+    assert_same_fit(ours, theirs)
+
+
 def test_ctrl_c_stops_a_fit_as_in_sklearn():
     """Network.train turns Ctrl-C into an early return; the estimator then
     stops, warning "Training interrupted by user.", as scikit-learn's does."""

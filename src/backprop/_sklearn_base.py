@@ -224,6 +224,7 @@ class _BaseMLP(_EpochLoop, BaseEstimator):
         if not incremental or not hasattr(self, "network_"):
             self._check_coefs(layer_units)
             self._new_network()
+            self._take_solver()
             self._lr = float(self.learning_rate_init)
         else:
             self._sync()
@@ -259,8 +260,7 @@ class _BaseMLP(_EpochLoop, BaseEstimator):
                  and y.ndim == 1 and y.shape[0] == X.shape[0] and y.dtype.kind in y_kinds)
         if plain:
             for name, a in (("X", X), ("y", y)):
-                # a finite sum has no NaN or infinity among its terms
-                if a.dtype.kind == "f" and not (np.isfinite(a.sum()) or np.isfinite(a).all()):
+                if a.dtype.kind == "f" and not np.isfinite(a).all():
                     raise ValueError(f"Input {name} contains NaN or infinity.")
         return plain
 

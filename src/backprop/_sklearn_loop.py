@@ -4,6 +4,7 @@ epoch, with its loss curve, early stopping, learning-rate schedules and
 callbacks.  The formulas it maps are listed in ``backprop.sklearn``'s
 docstring."""
 import warnings
+from collections import namedtuple
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -14,24 +15,36 @@ from .optim import SGD, _SklearnAdam
 from .results import History
 
 
+# The solver's settings, as scikit-learn's optimiser object holds them: taken
+# when the network is built (fit, or a first partial_fit) and kept by later
+# partial_fit calls, whatever set_params changes in between (as scikit-learn,
+# which builds its optimiser only then).  alpha is read at every call.
+_Solver = namedtuple("_Solver", "solver learning_rate_init learning_rate power_t momentum "
+                                "nesterovs_momentum beta_1 beta_2 epsilon")
+
+
 class _EpochLoop:
     """Training of a _BaseMLP whose network_ is built: epochs, their loss,
     the stopping rules.  Reads the estimator's parameters and fitted state."""
 
+    def _take_solver(self):
+        self._solver = _Solver(*(getattr(self, name) for name in _Solver._fields))
+
     def _optimizer(self, weight_decay):
-        """The Network optimiser of scikit-learn's solver with this weight decay,
-        or None when the network already has it (then ``Network.train`` keeps
-        the one it has; it is the same object, so nothing is re-configured)."""
-        key = (self.solver, self.momentum, self.nesterovs_momentum, self.beta_1, self.beta_2,
-               self.epsilon, weight_decay)
+        """The Network optimiser of the solver settings of this network's start
+        (``_solver``) with this weight decay, or None when the network already
+        has it (then ``Network.train`` keeps the one it has; it is the same
+        object, so nothing is re-configured)."""
+        key = (self._solver, weight_decay)
         cached = self.__dict__.get("_optimizer_cache")
         if cached is None or cached[0] != key:
-            if self.solver == "sgd":
-                optimizer = SGD(momentum=self.momentum,
-                                nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
+            s = self._solver
+            if s.solver == "sgd":
+                optimizer = SGD(momentum=s.momentum,
+                                nesterov=bool(s.nesterovs_momentum and s.momentum > 0),
                                 weight_decay=weight_decay)
             else:
-                optimizer = _SklearnAdam(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon,
+                optimizer = _SklearnAdam(beta1=s.beta_1, beta2=s.beta_2, eps=s.epsilon,
                                          weight_decay=weight_decay)
             cached = self._optimizer_cache = (key, optimizer)
         return None if self.network_.optimizer is cached[1] else cached[1]
@@ -40,7 +53,8 @@ class _EpochLoop:
         """scikit-learn's SGD keeps its velocity u = −lr v across a change of lr:
         rescale the Network's v so that u stays the same."""
         state = self.network_._model.state1
-        if self.solver == "sgd" and self.momentum > 0 and state is not None and lr != self._lr:
+        s = self._solver
+        if s.solver == "sgd" and s.momentum > 0 and state is not None and lr != self._lr:
             state *= self._lr / lr
         self._lr = lr
 
@@ -187,8 +201,9 @@ class _EpochLoop:
                 if Y_val is not None:
                     self.validation_loss_curve_.append(self._validation_loss(X_val, Y_val, w_val))
                 self._update_no_improvement_count(early_stopping, X_val, y_val, w_val)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    self._set_lr(float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t)
+                s = self._solver
+                if s.solver == "sgd" and s.learning_rate == "invscaling":
+                    self._set_lr(float(s.learning_rate_init) / (self.t_ + 1) ** s.power_t)
                 if self._no_improvement_count > self.n_iter_no_change:
                     target = "Validation score" if early_stopping else "Training loss"
                     msg = (f"{target} did not improve more than tol={self.tol:f} for "
@@ -228,7 +243,7 @@ class _EpochLoop:
         return False
 
     def _trigger_stopping(self, msg):
-        if self.solver == "sgd" and self.learning_rate == "adaptive":
+        if self._solver.solver == "sgd" and self._solver.learning_rate == "adaptive":
             if self._lr <= 1e-6:
                 if self.verbose:
                     print(msg + " Learning rate too small. Stopping.")
