@@ -121,7 +121,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y) (one compiled call for its full batches);
-        ``classes`` is required on the first call."""
+        ``classes`` is required on the first call.  As in scikit-learn, the
+        solver settings (solver, learning rates, momentum, Adam's betas and
+        epsilon) are those of the call that built the network (``fit`` or the
+        first ``partial_fit``); ``alpha`` and ``batch_size`` are read at every
+        call."""
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -266,7 +270,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             callbacks=callbacks, threads=threads)
 
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y) (one compiled call for its full batches)."""
+        """One epoch over (X, y) (one compiled call for its full batches); the
+        solver settings are those of the call that built the network, as in
+        ``MLPClassifier.partial_fit``."""
         return self._fit(X, y, incremental=True, sample_weight=sample_weight)
 
     def _validate_input(self, X, y, incremental, reset):
