@@ -180,6 +180,25 @@ def test_partial_fit_matches_sklearn(digits):
     assert ours.n_iter_ == 1 and ours.t_ == 400
 
 
+def test_one_batch_partial_fit_loss_is_exact_with_alpha(digits):
+    """A partial_fit call that trains one batch evaluates the L2 term at that
+    batch's own weights, as scikit-learn: loss_ to rounding, with and without
+    sample weights."""
+    X, y = digits
+    w = np.random.default_rng(2).uniform(0.5, 2.0, len(y))
+    params = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.05,
+                  random_state=1, alpha=0.5)
+    ours, theirs = MLPClassifier(**params), sknn.MLPClassifier(**params)
+    classes = np.unique(y)
+    for i, lo in enumerate(range(0, 400, 50)):
+        weights = w[lo:lo + 50] if i % 2 else None
+        for est in (ours, theirs):
+            est.partial_fit(X[lo:lo + 50], y[lo:lo + 50], sample_weight=weights,
+                            classes=classes if i == 0 else None)
+        assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-12, abs=0)
+    assert_same_fit(ours, theirs)
+
+
 def test_set_coefs_then_partial_fit_and_warm_start_match_sklearn(digits):
     X, y = digits
     params = dict(hidden_layer_sizes=(10,), solver="adam", max_iter=3, random_state=6)
