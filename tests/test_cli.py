@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.cli import _read_csv, main
+from backprop._cli_data import _read_csv
+from backprop.cli import main
 from backprop.io import read_header
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None

@@ -120,7 +120,8 @@ MODULES = ["backprop"] + sorted(
 
 # The adapters import their library at the top: without it their docstrings
 # cannot run (the test skips, naming it; CI's full run has every extra).
-NEEDS = {"backprop.sklearn": "sklearn", "backprop.river": "river"}
+NEEDS = {"backprop.sklearn": "sklearn", "backprop._sklearn_base": "sklearn",
+         "backprop._sklearn_loop": "sklearn", "backprop.river": "river"}
 
 
 @pytest.mark.parametrize("name", MODULES)

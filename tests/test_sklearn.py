@@ -180,6 +180,25 @@ def test_partial_fit_matches_sklearn(digits):
     assert ours.n_iter_ == 1 and ours.t_ == 400
 
 
+def test_one_batch_partial_fit_loss_is_exact_with_alpha(digits):
+    """A partial_fit call that trains one batch evaluates the L2 term at that
+    batch's own weights, as scikit-learn: loss_ to rounding, with and without
+    sample weights."""
+    X, y = digits
+    w = np.random.default_rng(2).uniform(0.5, 2.0, len(y))
+    params = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.05,
+                  random_state=1, alpha=0.5)
+    ours, theirs = MLPClassifier(**params), sknn.MLPClassifier(**params)
+    classes = np.unique(y)
+    for i, lo in enumerate(range(0, 400, 50)):
+        weights = w[lo:lo + 50] if i % 2 else None
+        for est in (ours, theirs):
+            est.partial_fit(X[lo:lo + 50], y[lo:lo + 50], sample_weight=weights,
+                            classes=classes if i == 0 else None)
+        assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-12, abs=0)
+    assert_same_fit(ours, theirs)
+
+
 def test_set_coefs_then_partial_fit_and_warm_start_match_sklearn(digits):
     X, y = digits
     params = dict(hidden_layer_sizes=(10,), solver="adam", max_iter=3, random_state=6)
@@ -520,6 +539,29 @@ def test_partial_fit_checks_changed_parameters_and_bad_arrays(digits):
     reg = MLPRegressor(hidden_layer_sizes=(4,)).partial_fit(X, y.astype(float))
     with pytest.raises(ValueError, match="non-finite|NaN"):
         reg.partial_fit(X[:10], np.r_[np.inf, y[1:10]].astype(float))
+
+
+def test_partial_fit_keeps_the_solver_of_its_first_call(digits):
+    """As scikit-learn, whose optimiser object is built by fit or a first
+    partial_fit: later partial_fit calls keep its solver, momentum and
+    learning rate whatever set_params changes, and read alpha and the batch
+    size afresh; a fit builds it anew."""
+    X, y = digits
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", learning_rate_init=0.05,
+                  random_state=0, alpha=0.0)
+    ours, theirs = MLPClassifier(**params), sknn.MLPClassifier(**params)
+    for est in (ours, theirs):
+        est.partial_fit(X[:50], y[:50], classes=np.unique(y))
+        est.set_params(momentum=0.5, nesterovs_momentum=False, learning_rate_init=0.5)
+        est.partial_fit(X[50:100], y[50:100])
+        est.set_params(solver="adam", alpha=1e-3)
+        est.partial_fit(X[100:150], y[100:150])
+        est.partial_fit(X[150:170], y[150:170])    # another batch size
+    assert_same_fit(ours, theirs, loss_rtol=1e-6)
+    for est in (ours, theirs):
+        est.set_params(max_iter=2, alpha=0.0, tol=0.0, learning_rate_init=0.01)
+        est.fit(X, y)
+    assert_same_fit(ours, theirs)
 
 
 def test_ctrl_c_stops_a_fit_as_in_sklearn():

@@ -159,16 +159,25 @@ class _Stream:
                                  "from the dict instead (it then reads as 0)")
 
     def _learn(self, x, t):
+        """One online step on sample x (a dict, or pairs) with target t."""
+        if type(x) is not dict:
+            x = dict(x)
         try:
-            self._net.learn_one(self._vector(x, True), t, self.lr)
-        except ValueError:
+            v = gather(x, self._index, self._width, True)
+            if v is None:
+                v = self._vector(x, True)       # new features: grow first
+            self._net.learn_one(v, t, self.lr)
+        except (TypeError, ValueError):
             self._check_values(x)
             raise
 
     def _predict(self, x):
+        """The network's output for sample x (unknown features ignored)."""
+        if type(x) is not dict:
+            x = dict(x)
         try:
-            return self._net.predict_one(self._vector(x, False))
-        except ValueError:
+            return self._net.predict_one(gather(x, self._index, self._width, False))
+        except (TypeError, ValueError):
             self._check_values({k: v for k, v in x.items() if k in self._index})
             raise
 
@@ -384,7 +393,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         self._reset()
         self._labels = []           # in the order of the outputs
         self._label_index = {}      # label -> output
-        self._t = np.zeros(0)       # the one-hot target, all zeros between calls
+        self._targets = []          # the one-hot target of each output
 
     def _sizes(self, n_in):
         return [n_in, *self._widths, len(self._labels)]
@@ -417,7 +426,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         for label in new:
             self._label_index[label] = len(self._labels)
             self._labels.append(label)
-        self._t = np.zeros(len(self._labels))
+        self._targets = list(np.eye(len(self._labels)))
         if self._net is not None:
             self._net.add_outputs(len(new))
         elif len(self._labels) >= 2:
@@ -429,12 +438,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
             self._add_label(y, x)
             i = self._label_index[y]
         if self._net is not None:
-            t = self._t
-            t[i] = 1.0
-            try:
-                self._learn(x, t)
-            finally:
-                t[i] = 0.0
+            self._learn(x, self._targets[i])
 
     def predict_proba_one(self, x):
         if self._net is None:
@@ -445,6 +449,8 @@ class MLPClassifier(_Stream, _ClassifierBase):
         if self._net is None:
             return self._labels[0] if self._labels else None
         p = self._predict(x).tolist()
+        if len(p) == 2:
+            return self._labels[p[1] > p[0]]        # the first of equal maxima, as below
         return self._labels[p.index(max(p))]
 
     def learn_many(self, X, y):
