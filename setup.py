@@ -30,9 +30,7 @@ MSVC = ["/Od"] if DEBUG else ["/O2", "/fp:precise"]
 # Extra flags of the kernel builds for higher instruction-set levels.  The
 # tuning stays generic: it loads the exp's table entries one by one instead of
 # with vector gather instructions, which are slow on AMD CPUs and, since the
-# "Downfall" microcode, on Intel's (on this project's x86-64-v4 test machine a
-# vectorised logistic took 10.2 ns per value with gathers, -mtune=icelake-server,
-# and 3.3 ns without).  Tuning changes speed, never results.
+# "Downfall" microcode, on Intel's.  Tuning changes speed, never results.
 LEVELS = {
     "backprop._kernels_v3": {"unix": ["-march=x86-64-v3"], "msvc": ["/arch:AVX2"]},
     "backprop._kernels_v4": {"unix": ["-march=x86-64-v4"], "msvc": ["/arch:AVX512"]},
@@ -80,14 +78,20 @@ class BuildExt(build_ext):
 
 # _core uses numpy's C API (the learn_one/predict_one fast path); the kernel
 # builds do not.  NPY_TARGET_VERSION keeps the module loadable by numpy 1.26.
-# Every build includes bp_math.h, the project's maths, from src/backprop.
+# Every build includes bp_math.h, the project's maths, from src/backprop (it
+# is installed too: backprop.export copies it into the C it writes), and the
+# kernels' own headers (bp_simd.h, bp_team.h, bp_cpu.h) from src, which only
+# the build needs.
 MATH_H = "src/backprop"
-extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[MATH_H, numpy.get_include()],
+KERNEL_H = "src"
+extensions = [Extension("backprop._core", ["src/_core.pyx"],
+                        include_dirs=[KERNEL_H, MATH_H, numpy.get_include()],
                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
                                        ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")]),
-              Extension(SCALAR, ["src/_kernels_scalar.pyx"], include_dirs=[MATH_H])]
+              Extension(SCALAR, ["src/_kernels_scalar.pyx"], include_dirs=[KERNEL_H, MATH_H])]
 if targets_x86_64():
-    extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[MATH_H]) for name in LEVELS]
+    extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[KERNEL_H, MATH_H])
+                   for name in LEVELS]
 
 directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True} if DEBUG else {}
 

@@ -28,6 +28,19 @@ MATH_H = ROOT / "src" / "backprop" / "bp_math.h"
 have_sources = pytest.mark.skipif(not KERNELS.exists(), reason="needs the source tree (src/_kernels.pxi)")
 
 
+def kernel_sources():
+    """_kernels.pxi and the files it includes, recursively: the Cython source
+    of every kernel build."""
+    found, todo = [], [KERNELS]
+    while todo:
+        path = todo.pop(0)
+        if path not in found:
+            found.append(path)
+            todo += [path.parent / name for name in
+                     re.findall(r'^include "([^"]+)"', path.read_text(), re.M)]
+    return found
+
+
 @pytest.fixture
 def restore_kernels():
     active = _core.active_kernels()
@@ -168,7 +181,8 @@ def test_kernel_lines_do_not_touch_python(tmp_path):
 def test_kernel_c_bodies_hold_no_python(tmp_path):
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     c_code = cythonize_kernels(tmp_path).read_text()
-    names = re.findall(r"^cdef (?:inline )?\w+\*? (\w+)\(", KERNELS.read_text(), re.M)
+    names = [name for path in kernel_sources()
+             for name in re.findall(r"^cdef (?:inline )?\w+\*? (\w+)\(", path.read_text(), re.M)]
     assert "train_online" in names and "backward" in names
     forbidden = re.compile(r"PyGILState_Ensure|Py_INCREF|Py_DECREF|Py_XDECREF|__Pyx_AddTraceback|"
                            r"PyErr_|__PYX_ERR|__Pyx_RaiseException|__Pyx_GOTREF")
@@ -183,21 +197,22 @@ def test_kernel_c_bodies_hold_no_python(tmp_path):
 
 
 def vectorised_lines(c_file, level_flags):
-    """Source lines of _kernels.pxi, and of bp_math.h, whose loops gcc
-    vectorised, built with setup.py's release flags plus those of one
-    instruction-set level."""
+    """Source lines (file name, line) of the kernel sources, and lines of
+    bp_math.h, whose loops gcc vectorised, built with setup.py's release flags
+    plus those of one instruction-set level."""
     source_of = {}
     current = None
     for number, line in enumerate(c_file.read_text().splitlines(), 1):
-        m = re.search(r'/\* "[^"]*_kernels\.pxi":(\d+)', line)
+        m = re.search(r'/\* "(?:[^"]*/)?([^"/]+\.pxi)":(\d+)', line)
         if m:
-            current = int(m.group(1))
+            current = (m.group(1), int(m.group(2)))
         elif re.search(r'/\* "', line):
             current = None
         source_of[number] = current
     cmd = ["gcc", "-O3", "-ffp-contract=off", "-fno-math-errno", *level_flags, "-fPIC", "-c", str(c_file),
            "-o", os.devnull,
-           "-I", sysconfig.get_paths()["include"], "-I", str(MATH_H.parent), "-fopt-info-vec-optimized"]
+           "-I", sysconfig.get_paths()["include"], "-I", str(MATH_H.parent), "-I", str(KERNELS.parent),
+           "-fopt-info-vec-optimized"]
     report = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
     pxi = {source_of.get(int(n)) for n in re.findall(r"\.c:(\d+):\d+: optimized: loop vectorized", report)}
     header = {int(n) for n in re.findall(r"bp_math\.h:(\d+):\d+: optimized: loop vectorized", report)}
@@ -210,12 +225,13 @@ def vectorised_lines(c_file, level_flags):
                          ids=["x86-64-v3", "x86-64-v4"])
 def test_marked_loops_stay_vectorised(tmp_path, level_flags):
     # The vectoriser drops loops silently after small edits; every loop marked
-    # "# vectorised" in _kernels.pxi (or "/* vectorised */" in bp_math.h, whose
+    # "# vectorised" in the kernel sources (or "/* vectorised */" in bp_math.h, whose
     # functions the kernels inline) must be reported vectorised.
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     if sysconfig.get_platform().split("-")[-1] not in ("x86_64", "amd64"):
         pytest.skip("the x86-64 kernel builds exist on x86-64 only")
-    marked = [n for n, line in enumerate(KERNELS.read_text().splitlines(), 1) if line.endswith("# vectorised")]
+    marked = [(path.name, n) for path in kernel_sources()
+              for n, line in enumerate(path.read_text().splitlines(), 1) if line.endswith("# vectorised")]
     assert len(marked) >= 10
     marked_h = [n for n, line in enumerate(MATH_H.read_text().splitlines(), 1) if line.endswith("/* vectorised */")]
     assert len(marked_h) >= 1
