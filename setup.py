@@ -24,7 +24,7 @@ DEBUG = os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 # of a*b+c into FMA is off so that results are the same bits on every CPU.
 # -fno-math-errno only stops sqrt from setting errno (no value changes), which
 # lets the Adam loop vectorise.  -g0 drops the debug information that Python's
-# own flags ask for (it quintuples the size of the modules).
+# own flags ask for, which would make the modules several times larger.
 GCC_LIKE = ["-O0", "-g"] if DEBUG else ["-O3", "-ffp-contract=off", "-fno-math-errno", "-g0"]
 MSVC = ["/Od"] if DEBUG else ["/O2", "/fp:precise"]
 # Extra flags of the kernel builds for higher instruction-set levels.  The
