@@ -24,21 +24,20 @@ from backprop import _core
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "src" / "_kernels.pxi"
+
+
+def included(source):
+    """source and the files it includes (include "x.pxi", found beside it), in order."""
+    files = [source]
+    for name in re.findall(r'^include "([^"]+)"', source.read_text(), re.M):
+        files += included(source.parent / name)
+    return files
+
+
+# The kernel source: _kernels.pxi and the .pxi files it includes.
+KERNEL_FILES = included(KERNELS) if KERNELS.exists() else []
 MATH_H = ROOT / "src" / "backprop" / "bp_math.h"
 have_sources = pytest.mark.skipif(not KERNELS.exists(), reason="needs the source tree (src/_kernels.pxi)")
-
-
-def kernel_sources():
-    """_kernels.pxi and the files it includes, recursively: the Cython source
-    of every kernel build."""
-    found, todo = [], [KERNELS]
-    while todo:
-        path = todo.pop(0)
-        if path not in found:
-            found.append(path)
-            todo += [path.parent / name for name in
-                     re.findall(r'^include "([^"]+)"', path.read_text(), re.M)]
-    return found
 
 
 @pytest.fixture
@@ -166,14 +165,20 @@ def cythonize_kernels(tmp_path, annotate=False):
 def test_kernel_lines_do_not_touch_python(tmp_path):
     pytest.importorskip("Cython", reason="needs Cython to annotate the kernels")
     cythonize_kernels(tmp_path, annotate=True)
-    page = (tmp_path / "_kernels.html").read_text()
-    rows = re.findall(r'<pre class="cython line score-(\d+)"[^>]*>(.*?)</pre>', page, re.S)
+    rows = []
+    for source in KERNEL_FILES:
+        page = tmp_path / (source.stem + ".html")
+        if page.exists():   # the .pxi files the kernel modules include
+            rows += [(source.name, score, body) for score, body in
+                     re.findall(r'<pre class="cython line score-(\d+)"[^>]*>(.*?)</pre>',
+                                page.read_text(), re.S)]
     assert len(rows) > 300
     python_lines = []
-    for score, body in rows:
+    for name, score, body in rows:
         number = re.search(r"<span class=\"\">(\d+)</span>", body)
         if int(score) > 0:
-            python_lines.append((int(number.group(1)), html.unescape(re.sub("<[^>]+>", "", body)).strip()))
+            python_lines.append((name, int(number.group(1)),
+                                 html.unescape(re.sub("<[^>]+>", "", body)).strip()))
     assert python_lines == []
 
 
@@ -181,8 +186,8 @@ def test_kernel_lines_do_not_touch_python(tmp_path):
 def test_kernel_c_bodies_hold_no_python(tmp_path):
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     c_code = cythonize_kernels(tmp_path).read_text()
-    names = [name for path in kernel_sources()
-             for name in re.findall(r"^cdef (?:inline )?\w+\*? (\w+)\(", path.read_text(), re.M)]
+    names = [name for source in KERNEL_FILES
+             for name in re.findall(r"^cdef (?:inline )?\w+\*? (\w+)\(", source.read_text(), re.M)]
     assert "train_online" in names and "backward" in names
     forbidden = re.compile(r"PyGILState_Ensure|Py_INCREF|Py_DECREF|Py_XDECREF|__Pyx_AddTraceback|"
                            r"PyErr_|__PYX_ERR|__Pyx_RaiseException|__Pyx_GOTREF")
@@ -197,13 +202,14 @@ def test_kernel_c_bodies_hold_no_python(tmp_path):
 
 
 def vectorised_lines(c_file, level_flags):
-    """Source lines (file name, line) of the kernel sources, and lines of
-    bp_math.h, whose loops gcc vectorised, built with setup.py's release flags
-    plus those of one instruction-set level."""
+    """Source lines (file name, line) of _kernels.pxi and the files it
+    includes, and lines of bp_math.h, whose loops gcc
+    vectorised, built with setup.py's release flags plus those of one
+    instruction-set level."""
     source_of = {}
     current = None
     for number, line in enumerate(c_file.read_text().splitlines(), 1):
-        m = re.search(r'/\* "(?:[^"]*/)?([^"/]+\.pxi)":(\d+)', line)
+        m = re.search(r'/\* "(?:[^"]*/)?(_\w+\.pxi)":(\d+)', line)
         if m:
             current = (m.group(1), int(m.group(2)))
         elif re.search(r'/\* "', line):
@@ -225,13 +231,13 @@ def vectorised_lines(c_file, level_flags):
                          ids=["x86-64-v3", "x86-64-v4"])
 def test_marked_loops_stay_vectorised(tmp_path, level_flags):
     # The vectoriser drops loops silently after small edits; every loop marked
-    # "# vectorised" in the kernel sources (or "/* vectorised */" in bp_math.h, whose
+    # "# vectorised" in _kernels.pxi (or "/* vectorised */" in bp_math.h, whose
     # functions the kernels inline) must be reported vectorised.
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     if sysconfig.get_platform().split("-")[-1] not in ("x86_64", "amd64"):
         pytest.skip("the x86-64 kernel builds exist on x86-64 only")
-    marked = [(path.name, n) for path in kernel_sources()
-              for n, line in enumerate(path.read_text().splitlines(), 1) if line.endswith("# vectorised")]
+    marked = [(source.name, n) for source in KERNEL_FILES
+              for n, line in enumerate(source.read_text().splitlines(), 1) if line.endswith("# vectorised")]
     assert len(marked) >= 10
     marked_h = [n for n, line in enumerate(MATH_H.read_text().splitlines(), 1) if line.endswith("/* vectorised */")]
     assert len(marked_h) >= 1
