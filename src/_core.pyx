@@ -8,6 +8,14 @@ ranges are checked by the Python layer (``backprop.network``) before any
 method here is called.  The one exception is the streaming pair
 ``learn_one``/``predict_one``, which check widths and finiteness themselves
 because a Python-level check would cost more than the work.
+
+The sources by job, included here: ``_kernels.pxi`` (the kernels every
+build compiles, with ``_vector.pxi``, ``_team.pxi``, ``_gemm.pxi``,
+``_batch.pxi``, ``_table.pxi`` and the C of ``bp_simd.h``, ``bp_team.h``),
+``_arrays.pxi``, ``_codes.pxi``, ``_capi.pxi`` (the API of
+``backprop/_core.pxd``), ``_threads.pxi``, ``_blas.pxi`` and
+``_dispatch.pxi`` (with ``bp_cpu.h``).  The kernels' private C types are in
+``_kernel_types.pxd``, not installed.
 """
 import _thread
 import importlib
