@@ -78,20 +78,19 @@ class BuildExt(build_ext):
 
 # _core uses numpy's C API (the learn_one/predict_one fast path); the kernel
 # builds do not.  NPY_TARGET_VERSION keeps the module loadable by numpy 1.26.
-# Every build includes bp_math.h, the project's maths, from src/backprop (it
-# is installed too: backprop.export copies it into the C it writes), and the
-# kernels' own headers (bp_simd.h, bp_team.h, bp_cpu.h) from src, which only
-# the build needs.
+# Every build includes bp_math.h, the project's maths, from src/backprop.
 MATH_H = "src/backprop"
-KERNEL_H = "src"
-extensions = [Extension("backprop._core", ["src/_core.pyx"],
-                        include_dirs=[KERNEL_H, MATH_H, numpy.get_include()],
+extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[MATH_H, numpy.get_include()],
                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
                                        ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")]),
-              Extension(SCALAR, ["src/_kernels_scalar.pyx"], include_dirs=[KERNEL_H, MATH_H])]
+              Extension(SCALAR, ["src/_kernels_scalar.pyx"], include_dirs=[MATH_H])]
 if targets_x86_64():
-    extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[KERNEL_H, MATH_H])
-                   for name in LEVELS]
+    extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[MATH_H]) for name in LEVELS]
+# The kernels' own headers (bp_simd.h, bp_team.h, bp_cpu.h) are in src; unlike
+# bp_math.h (which backprop.export copies into the C it writes), only the
+# build needs them.
+for ext in extensions:
+    ext.include_dirs.insert(0, "src")
 
 directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True} if DEBUG else {}
 
