@@ -1,5 +1,7 @@
 """The compiled core's place in the package: it imports nothing from the Python
-layer above it, and its C lives in headers, not in Cython strings."""
+layer above it (tests/test_architecture.py reads its sources for imports; this
+runs it), its C lives in headers, not in Cython strings, and its installed
+.pxd files declare the embedding API and nothing else."""
 import os
 import pathlib
 import re
@@ -39,31 +41,6 @@ print(sorted(name for name in sys.modules if name.startswith("backprop.")))
     loaded = eval(result.stdout)
     assert "backprop._core" in loaded
     assert [name for name in loaded if not re.fullmatch(r"backprop\._core|backprop\._kernels_\w+", name)] == []
-
-
-def core_sources():
-    """_core.pyx and the files it includes, recursively."""
-    found, todo = [], [SRC / "_core.pyx"]
-    while todo:
-        path = todo.pop(0)
-        if path not in found:
-            found.append(path)
-            todo += [path.parent / name for name in
-                     re.findall(r'^include "([^"]+)"', path.read_text(), re.M)]
-    return found
-
-
-@have_sources
-def test_no_source_of_the_core_imports_the_python_layer():
-    sources = core_sources()
-    assert {"_kernels.pxi", "_capi.pxi", "_dispatch.pxi"} <= {p.name for p in sources}
-    bad = []
-    for path in sources:
-        for number, line in enumerate(path.read_text().splitlines(), 1):
-            m = re.match(r"\s*(?:from\s+(\S+)\s+import\b|import\s+(\S+))", line)
-            if m and "cimport" not in line and (m.group(1) or m.group(2)).startswith(("backprop", ".")):
-                bad.append(f"{path.name}:{number}: {line.strip()}")
-    assert bad == []
 
 
 @have_sources
