@@ -24,15 +24,13 @@ DEBUG = os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 # of a*b+c into FMA is off so that results are the same bits on every CPU.
 # -fno-math-errno only stops sqrt from setting errno (no value changes), which
 # lets the Adam loop vectorise.  -g0 drops the debug information that Python's
-# own flags ask for (it quintuples the size of the modules).
+# own flags ask for, which would make the modules several times larger.
 GCC_LIKE = ["-O0", "-g"] if DEBUG else ["-O3", "-ffp-contract=off", "-fno-math-errno", "-g0"]
 MSVC = ["/Od"] if DEBUG else ["/O2", "/fp:precise"]
 # Extra flags of the kernel builds for higher instruction-set levels.  The
 # tuning stays generic: it loads the exp's table entries one by one instead of
 # with vector gather instructions, which are slow on AMD CPUs and, since the
-# "Downfall" microcode, on Intel's (on this project's x86-64-v4 test machine a
-# vectorised logistic took 10.2 ns per value with gathers, -mtune=icelake-server,
-# and 3.3 ns without).  Tuning changes speed, never results.
+# "Downfall" microcode, on Intel's.  Tuning changes speed, never results.
 LEVELS = {
     "backprop._kernels_v3": {"unix": ["-march=x86-64-v3"], "msvc": ["/arch:AVX2"]},
     "backprop._kernels_v4": {"unix": ["-march=x86-64-v4"], "msvc": ["/arch:AVX512"]},
@@ -88,6 +86,11 @@ extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[MATH_
               Extension(SCALAR, ["src/_kernels_scalar.pyx"], include_dirs=[MATH_H])]
 if targets_x86_64():
     extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[MATH_H]) for name in LEVELS]
+# The kernels' own headers (bp_simd.h, bp_team.h, bp_cpu.h) are in src; unlike
+# bp_math.h (which backprop.export copies into the C it writes), only the
+# build needs them.
+for ext in extensions:
+    ext.include_dirs.insert(0, "src")
 
 directives = {"boundscheck": True, "wraparound": True, "initializedcheck": True} if DEBUG else {}
 

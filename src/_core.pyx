@@ -8,11 +8,20 @@ ranges are checked by the Python layer (``backprop.network``) before any
 method here is called.  The one exception is the streaming pair
 ``learn_one``/``predict_one``, which check widths and finiteness themselves
 because a Python-level check would cost more than the work.
+
+The sources by job, included here: ``_kernels.pxi`` (the kernels every
+build compiles, with ``_vector.pxi``, ``_team.pxi``, ``_gemm.pxi``,
+``_batch.pxi``, ``_table.pxi`` and the C of ``bp_simd.h``, ``bp_team.h``),
+``_arrays.pxi``, ``_codes.pxi``, ``_capi.pxi`` (the API of
+``backprop/_core.pxd``), ``_threads.pxi``, ``_blas.pxi`` and
+``_dispatch.pxi`` (with ``bp_cpu.h``).  The kernels' private C types are in
+``_kernel_types.pxd``, not installed.
 """
 import _thread
 import importlib
 import importlib.util
 import os
+import sys
 import threading
 
 import numpy as np
@@ -22,346 +31,24 @@ from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
 cnp.import_array()
 
+# The kernels, as every build compiles them (_kernels.pxi), and what only
+# this module has, each in a file of its own.
 include "_kernels.pxi"
 include "_math_shims.pxi"
-
-ACTIVATIONS = {
-    "logistic": BP_LOGISTIC,
-    "tanh": BP_TANH,
-    "relu": BP_RELU,
-    "leaky_relu": BP_LEAKY_RELU,
-    "identity": BP_IDENTITY,
-    "softmax": BP_SOFTMAX,
-}
-LOSSES = {"squared": BP_SQUARED, "cross_entropy": BP_CROSS_ENTROPY, "huber": BP_HUBER}
-OPTIMIZERS = {"sgd": BP_SGD, "adam": BP_ADAM}
-API_VERSION = BP_API_VERSION
-STATUS_OK = BP_OK
-STATUS_NONFINITE_LOSS = BP_NONFINITE_LOSS
-STATUS_NONFINITE_PARAMS = BP_NONFINITE_PARAMS
+include "_arrays.pxi"
+include "_codes.pxi"
+include "_capi.pxi"
+include "_threads.pxi"
+include "_blas.pxi"
+include "_dispatch.pxi"
 
 # The online kernels check the loss at every sample but the parameters and
 # optimiser state only at an epoch's end at least this many samples after the
 # last check, and at a call's end (mini-batch kernels: at every epoch's end).
 PARAMS_CHECK_EVERY = CHECK_EVERY
-ALIGNMENT = 64
 # The largest sample or step count a network may reach (counters are int64;
 # this leaves headroom for a whole training call's samples).
 MAX_COUNT = 1 << 62
-
-
-def aligned_zeros(Py_ssize_t n):
-    """A zeroed float64 vector of length n whose data is 64-byte aligned and
-    owns every cache line it touches (its buffer is padded to whole lines),
-    so that two networks trained in two threads never share a line."""
-    cdef Py_ssize_t per_line = ALIGNMENT // 8
-    buf = np.zeros(n + 2 * per_line, dtype=np.float64)
-    start = (-buf.ctypes.data % ALIGNMENT) // 8
-    return buf[start:start + n]
-
-
-cdef int bp_api_version() noexcept nogil:
-    return BP_API_VERSION
-
-
-cdef Model _model_of(object network):
-    model = getattr(network, "_model", network)
-    if not isinstance(model, Model):
-        raise TypeError(f"expected a backprop.Network, got {type(network).__name__}")
-    return <Model>model
-
-
-cdef bp_net* bp_get_net(object network) except NULL:
-    return &_model_of(network).net
-
-
-cdef bp_work* bp_get_work(object network) except NULL:
-    return &_model_of(network).work
-
-
-cdef long long bp_acquire(object network) except -1:
-    return _model_of(network).lock()
-
-
-cdef int bp_release(object network, long long token) except -1:
-    _model_of(network).unlock(token)
-    return 0
-
-
-# The last hold token handed out (lock()): every hold gets a new one, so that
-# a release with a stale or made-up token is refused.
-cdef long long _last_token = 0
-
-
-# The single-sample entries of the C API (and of learn_one/predict_one) are
-# _core's alone: the kernel builds of _kernels.pxi, which include the same
-# file, have no use for them.
-cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
-    """Forward pass: fill work.net and work.out for every layer."""
-    forward(<bp_net*>net, work, x, NULL, 0.0)
-
-
-cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
-                      double lr, double* loss) noexcept nogil:
-    """One online update on one sample; *loss receives its loss before the update.
-    Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
-    BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
-    non-finite (it is not undone: the caller keeps a copy if it must undo)."""
-    cdef bp_step st
-    bp_forward(net, work, x)
-    loss[0] = bp_output(net, work, t)
-    if not isfinite(loss[0]):
-        return BP_NONFINITE_LOSS
-    st = begin_step(net, lr)
-    backward(net, work, x, MODE_ONLINE, &st)
-    if not state_finite(net):
-        return BP_NONFINITE_PARAMS
-    return BP_OK
-
-
-cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
-                        double* out) noexcept nogil:
-    """Forward one sample and copy the network's outputs to out."""
-    predict_into(net, work, x, out, False)
-    return BP_OK
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or non-finite parameters.
-
-    The network is left in, or restored to, its last finite state.  For a
-    ``train`` call, ``epoch`` is the epoch (of that call) in which it happened,
-    ``restored_epoch`` the number of its epochs whose result the network
-    kept, and ``history`` their History; for ``learn_one`` they are None."""
-
-    def __init__(self, message, epoch=None, restored_epoch=None, history=None):
-        super().__init__(message)
-        self.epoch = epoch
-        self.restored_epoch = restored_epoch
-        self.history = history
-
-
-cdef inline const double* vector(object a, str name):
-    """The data of a C-contiguous, aligned, native-byte-order float64 1-D
-    numpy array, else NULL.  A byte-swapped array (dtype ">f8" on a
-    little-endian machine) has type NPY_DOUBLE too, but its bytes are not
-    doubles the kernels can read: it takes the converting path."""
-    if (cnp.PyArray_CheckExact(a) and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
-            and cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(a)
-            and cnp.PyArray_ISBEHAVED_RO(a)):
-        return <const double*>cnp.PyArray_DATA(a)
-    return NULL
-
-
-cdef object converted(object a, str name):
-    """a as a C-contiguous float64 1-D array (the slow path of learn_one)."""
-    # Imported here: backprop._validate imports this module.
-    from backprop._validate import as_float_array
-    arr = as_float_array(a, name)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one sample), got shape {arr.shape}")
-    return arr
-
-
-def is_finite(const double[::1] values):
-    """Whether a float64 vector holds no NaN or infinity, without allocating
-    (numpy's isfinite would make a boolean array as large as the data)."""
-    cdef bint ok = True
-    if values.shape[0]:
-        with nogil:
-            ok = all_finite(&values[0], values.shape[0])
-    return ok
-
-
-def gather(dict x, dict index, cnp.npy_intp n, bint strict):
-    """A new zeroed float64 vector of n values with v[index[k]] = x[k] for
-    every key k of x that index holds (index: key -> position in [0, n)).
-    A key of x that index does not hold is skipped, or with strict gives
-    None instead of a vector.  TypeError for a value that is not a number.
-    The streaming adapters' sample conversion: River's samples are dicts."""
-    cdef object v = cnp.PyArray_ZEROS(1, &n, cnp.NPY_DOUBLE, 0)
-    cdef double* out = <double*>cnp.PyArray_DATA(v)
-    cdef Py_ssize_t i
-    for key, value in x.items():
-        slot = index.get(key)
-        if slot is None:
-            if strict:
-                return None
-            continue
-        i = slot
-        if not 0 <= i < n:
-            raise IndexError(f"gather: index[{key!r}] = {i} is outside [0, {n})")
-        out[i] = value
-    return v
-
-
-cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        if not (0.0 <= v[i] <= 1.0):
-            return False
-    return True
-
-
-cdef attach_work(bp_work* work, arrays):
-    """Point work's buffers at arrays (net, out, d_out, d_act, delta, errors, grad)."""
-    cdef double[::1] v
-    cdef double** slots[7]
-    slots[0] = &work.net
-    slots[1] = &work.out
-    slots[2] = &work.d_out
-    slots[3] = &work.d_act
-    slots[4] = &work.delta
-    slots[5] = &work.errors
-    slots[6] = &work.grad
-    for i in range(7):
-        v = arrays[i]
-        slots[i][0] = &v[0]
-
-
-# One compiled call shared by a team (Model.train with a Team): what every
-# member needs to run its part of train_steps.
-ctypedef struct bp_job:
-    const bp_kernels* kernels
-    bp_net* net
-    bp_work* work
-    bp_batch* batch
-    bp_run* run
-    const double* X
-    const double* Y
-    Py_ssize_t n
-    const Py_ssize_t* order
-    Py_ssize_t k
-    Py_ssize_t step0
-    Py_ssize_t n_steps
-    bp_team* team
-
-
-cdef class Team:
-    """Members 1 .. n-1 of a team of n threads that shares each mini-batch
-    (train's threads=n), for the length of one train call: each compiled call
-    hands them its job, runs member 0 itself, then waits for them.  A context
-    manager; close() ends the threads."""
-    cdef readonly int n
-    cdef object _buffer             # the job, then the bp_team on cache lines of its own
-    cdef bp_job* job
-    cdef bp_team* team
-    # One lock per member for each direction, taken by the waiting side and
-    # released by the other: "a job is waiting" and "my part is done".  They
-    # are _thread locks, whose release is C code (no signal handler can run in
-    # it) and whose interrupted acquire leaves them untaken.
-    cdef object _go
-    cdef object _done
-    cdef object _threads
-    cdef bint _closing
-
-    def __cinit__(self, int n):
-        cdef Py_ssize_t job_bytes = (sizeof(bp_job) + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
-        if n < 2:
-            raise ValueError(f"a team needs at least 2 threads, got {n}")
-        self.n = n
-        self._buffer = aligned_zeros((job_bytes + sizeof(bp_team)) // 8 + 1)
-        self.job = <bp_job*>cnp.PyArray_DATA(self._buffer)
-        self.team = <bp_team*>(<char*>self.job + job_bytes)
-        self._go = [_locked() for _ in range(n - 1)]
-        self._done = [_locked() for _ in range(n - 1)]
-        self._threads = []
-        try:
-            for t in range(1, n):
-                thread = threading.Thread(target=self._serve, args=(t,), daemon=True,
-                                          name=f"backprop team member {t}")
-                thread.start()
-                self._threads.append(thread)
-        except BaseException:
-            self.close()
-            raise
-
-    def _serve(self, int t):
-        cdef Py_ssize_t done = 0
-        cdef bp_job* job = self.job
-        go = self._go[t - 1]
-        done_lock = self._done[t - 1]
-        while True:
-            go.acquire()
-            if self._closing:
-                return
-            with nogil:
-                job.kernels.train(job.net, job.work, job.batch, job.run, job.X, job.Y, job.n,
-                                  job.order, job.k, job.step0, job.n_steps, &done, job.team, t)
-            done_lock.release()
-
-    cdef dispatch(self, bp_job job):
-        """Hand the members a job (whose team is this Team's, reset)."""
-        memset(self.team, 0, sizeof(bp_team))
-        self.team.n = self.n
-        job.team = self.team
-        self.job[0] = job
-        for go in self._go:
-            go.release()
-
-    cdef collect(self):
-        """Wait until every member has finished its part of the job.  An
-        exception from a signal handler meanwhile (a timeout's) is raised only
-        after that: once the caller sees it, no member writes to the network."""
-        pending = None
-        for done in self._done:
-            while True:
-                try:
-                    done.acquire()
-                    break
-                except BaseException as exc:
-                    pending = exc
-        if pending is not None:
-            raise pending
-
-    def close(self):
-        self._closing = True
-        for go in self._go:
-            if go.locked():
-                go.release()
-        for thread in self._threads:
-            thread.join()
-        self._threads = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-cdef object _locked():
-    lock = _thread.allocate_lock()
-    lock.acquire()
-    return lock
-
-
-def layout(sizes, n_bias):
-    """The layout of a network's flat parameter vector, the one every part of
-    backprop uses.
-
-    sizes: layer widths, inputs first (L + 1 integers >= 1); n_bias: the
-    biases of each weight layer (L integers).  Layer l's weights, row-major
-    (size[l + 1] rows of size[l]), start at w_off[l]; its biases follow them
-    at b_off[l].  Its units start at u_off[l] in the vectors of all units.
-    Returns (w_off, b_off, u_off, n_params, n_units), the offsets as intp
-    arrays.
-    """
-    L = len(sizes) - 1
-    w_off = np.empty(L, dtype=np.intp)
-    b_off = np.empty(L, dtype=np.intp)
-    u_off = np.empty(L, dtype=np.intp)
-    p = 0
-    u = 0
-    for l in range(L):
-        w_off[l] = p
-        p += int(sizes[l + 1]) * int(sizes[l])
-        b_off[l] = p
-        p += int(n_bias[l])
-        u_off[l] = u
-        u += int(sizes[l + 1])
-    return w_off, b_off, u_off, p, u
 
 
 cdef class Model:
@@ -373,6 +60,24 @@ cdef class Model:
         activations: L activation codes; act_params: L floats
         loss: loss code; loss_param: its parameter; train_bias: bool
     """
+
+    cdef bp_net net
+    cdef bp_work work
+    cdef bp_work pwork              # predict_one's, used only with the GIL held
+    cdef bp_batch batch
+    cdef object _batch_arrays
+    cdef object _pwork_arrays
+    cdef object _undo               # learn_one's copy of the parameters and optimiser state
+    cdef long long _undo_steps
+    cdef public long long samples   # samples trained on over the network's life
+    cdef public double default_lr   # learn_one's learning rate when none is given
+    cdef readonly long long busy    # the token of the hold on the network, 0 when free
+    cdef object _holder             # the thread ident of the holder
+    cdef readonly object params
+    cdef readonly object state1
+    cdef readonly object state2
+    cdef readonly object _shape_arrays
+    cdef readonly object _work_arrays
 
     def __cinit__(self, sizes, n_bias, activations, act_params, int loss,
                   double loss_param, bint train_bias):
@@ -875,194 +580,3 @@ cdef class Model:
         return out
 
 
-# --------------------------------------------------------------------- BLAS
-# Mini-batches run as matrix products.  Large products go to BLAS dgemm when
-# SciPy is installed (its function pointer, fetched at run time: SciPy is
-# needed neither to build nor to run backprop), else to the kernels' own loops.
-# BLAS sums in its own order, so results then differ in the last bits from
-# the own loops (which give the same bits on every CPU); BACKPROP_BLAS=0 or
-# use_blas(False) keeps the own loops.
-
-cdef bp_dgemm_fn _dgemm = NULL
-cdef object _blas_state = None          # None: not looked up yet
-
-
-cdef bp_dgemm_fn blas_dgemm():
-    """The dgemm to use, looked up on first use."""
-    if _blas_state is None:
-        use_blas(os.environ.get("BACKPROP_BLAS", "1") not in ("0", ""))
-    return _dgemm
-
-
-def use_blas(bint enable=True):
-    """Use SciPy's BLAS for large mini-batch products (if SciPy is installed);
-    returns whether BLAS is now in use."""
-    global _dgemm, _blas_state
-    cdef bp_dgemm_fn found = NULL
-    if enable:
-        try:
-            from scipy.linalg import cython_blas
-        except ImportError:
-            pass
-        else:
-            capsule = cython_blas.__pyx_capi__["dgemm"]
-            found = <bp_dgemm_fn>PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
-    # Publish only now: a thread asking meanwhile (the import above may let it
-    # run) looks the state up itself rather than seeing a half-made decision.
-    _dgemm = found
-    _blas_state = found != NULL
-    return _blas_state
-
-
-def blas_in_use():
-    blas_dgemm()
-    return bool(_blas_state)
-
-
-# ------------------------------------------------------------------ kernels
-# The bulk kernels (train, predict, losses) run from a table of function
-# pointers: this module's own build of _kernels.pxi (the baseline: SSE2 on
-# x86-64, NEON on arm64), or, on x86-64 CPUs that have them, the builds for
-# x86-64-v3 (AVX2) or x86-64-v4 (AVX-512) in backprop._kernels_v3/_v4.  All
-# builds give the same bits; single-sample calls (learn_one, trace) always
-# use this module's own code.
-
-cdef extern from *:
-    """
-    #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-    static int bp_cpu_level(void) {
-        __builtin_cpu_init();
-        int v3 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2")
-              && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi")
-              && __builtin_cpu_supports("bmi2");
-        int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-              && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq")
-              && __builtin_cpu_supports("avx512vl");
-        return v4 ? 4 : (v3 ? 3 : 1);
-    }
-    #elif defined(_MSC_VER) && defined(_M_X64)
-    #include <intrin.h>
-    static int bp_cpu_level(void) {
-        int r[4];
-        unsigned long long xcr0 = 0;
-        int v3, v4;
-        __cpuid(r, 0);
-        if (r[0] < 7) return 1;
-        __cpuid(r, 1);
-        int fma = (r[2] >> 12) & 1, osxsave = (r[2] >> 27) & 1, avx = (r[2] >> 28) & 1;
-        if (osxsave) xcr0 = _xgetbv(0);
-        __cpuidex(r, 7, 0);
-        int bmi1 = (r[1] >> 3) & 1, avx2 = (r[1] >> 5) & 1, bmi2 = (r[1] >> 8) & 1;
-        int f = (r[1] >> 16) & 1, dq = (r[1] >> 17) & 1, cd = (r[1] >> 28) & 1;
-        int bw = (r[1] >> 30) & 1, vl = (r[1] >> 31) & 1;
-        v3 = fma && avx && avx2 && bmi1 && bmi2 && (xcr0 & 0x6) == 0x6;
-        v4 = v3 && f && dq && cd && bw && vl && (xcr0 & 0xE6) == 0xE6;
-        return v4 ? 4 : (v3 ? 3 : 1);
-    }
-    #else
-    static int bp_cpu_level(void) { return 0; }
-    #endif
-    """
-    int bp_cpu_level() nogil
-
-cdef bp_kernels BASELINE
-fill_table(&BASELINE, b"baseline")
-cdef const bp_kernels* KERNELS = &BASELINE
-cdef object _kernel_module = None
-
-# level name -> (module, CPU level it needs)
-KERNEL_VARIANTS = {"x86-64-v3": ("backprop._kernels_v3", 3), "x86-64-v4": ("backprop._kernels_v4", 4)}
-
-
-def cpu_level():
-    """1 for a baseline x86-64 CPU, 3 or 4 for one with the x86-64-v3/v4
-    features, 0 for other architectures."""
-    return bp_cpu_level()
-
-
-def available_kernels():
-    """The kernel builds this CPU can run, fastest last."""
-    names = ["baseline"]
-    for name, (module, level) in KERNEL_VARIANTS.items():
-        if bp_cpu_level() >= level and importlib.util.find_spec(module) is not None:
-            names.append(name)
-    return names
-
-
-def active_kernels():
-    return KERNELS.name.decode()
-
-
-def use_kernels(str name):
-    """Run the bulk kernels from the named build ("baseline", "x86-64-v3",
-    "x86-64-v4"); refused if this CPU or this installation lacks it."""
-    global KERNELS, _kernel_module
-    if name == "baseline":
-        KERNELS = &BASELINE
-        _kernel_module = None
-        return
-    if name not in KERNEL_VARIANTS:
-        raise ValueError(f"unknown kernel build {name!r}; expected one of "
-                         f"{['baseline'] + list(KERNEL_VARIANTS)}")
-    module_name, level = KERNEL_VARIANTS[name]
-    if bp_cpu_level() < level:
-        raise RuntimeError(f"this CPU cannot run the {name} kernels (its level is "
-                           f"{bp_cpu_level()}); available: {available_kernels()}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RuntimeError(f"the {name} kernels are not part of this installation: {exc}") from None
-    KERNELS = <const bp_kernels*>PyCapsule_GetPointer(module.table, b"backprop._kernels.table")
-    _kernel_module = module
-
-
-# Narrow networks (every layer at most NARROW_WIDTH = 4 wide, _kernels.pxi)
-# run the scalar build of the kernels (backprop._kernels_scalar, compiled
-# without auto-vectorisation), whatever the active build: their loops are a
-# few iterations long, and the vector code's prologues, remainder loops and
-# run-time checks cost more than its arithmetic saves (2-2-2 to 4-4-4 networks
-# train 1.1-1.35x faster; at widths of 5 and more the vector builds win).
-# Both give the same bits.
-SCALAR_WIDTH = NARROW_WIDTH
-cdef const bp_kernels* SCALAR = NULL
-cdef object _scalar_module = None
-
-
-cdef inline const bp_kernels* kernels_for(const bp_net* net) noexcept nogil:
-    """The kernel build that runs this network (see SCALAR_WIDTH)."""
-    return SCALAR if SCALAR != NULL and narrow(net) else KERNELS
-
-
-def use_scalar_kernels(bint enable=True):
-    """Run networks no wider than SCALAR_WIDTH on the scalar build of the
-    kernels (the default) or, with enable=False, on the active build like
-    every other network.  Returns whether the scalar build is now in use
-    (False if this installation lacks it)."""
-    global SCALAR, _scalar_module
-    SCALAR = NULL
-    _scalar_module = None
-    if enable:
-        try:
-            module = importlib.import_module("backprop._kernels_scalar")
-        except ImportError:
-            return False
-        SCALAR = <const bp_kernels*>PyCapsule_GetPointer(module.table, b"backprop._kernels.table")
-        _scalar_module = module
-    return SCALAR != NULL
-
-
-def _select_kernels():
-    """At import: the build named by BACKPROP_KERNELS, else the fastest available."""
-    forced = os.environ.get("BACKPROP_KERNELS", "")
-    if forced:
-        try:
-            use_kernels(forced)
-        except (ValueError, RuntimeError) as exc:
-            raise ImportError(f"BACKPROP_KERNELS={forced}: {exc}") from None
-    else:
-        names = available_kernels()
-        use_kernels(names[len(names) - 1])
-
-
-_select_kernels()
-use_scalar_kernels()

@@ -44,6 +44,11 @@ def layout(sizes: Sequence[int], n_bias: Sequence[int]) -> tuple[
 def aligned_zeros(n: int) -> _Vector:
     """A zeroed float64 vector of length n whose data is 64-byte aligned."""
 
+def as_float_array(value: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
+    """``value`` as a C-contiguous, aligned, native-byte-order float64 array (a
+    copy only when needed); TypeError naming ``name`` for masked arrays and for
+    data that are not real numbers."""
+
 def is_finite(values: _Vector) -> bool:
     """Whether a float64 vector holds no NaN or infinity, without allocating."""
 

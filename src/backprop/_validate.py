@@ -6,34 +6,11 @@ TypeError that names the argument, what was expected and what was given.
 import math
 import numbers
 import operator
-import sys
 
 import numpy as np
 
 from . import _core
-
-
-def as_float_array(value, name):
-    """``value`` as a C-contiguous float64 array (a copy only when needed).
-
-    Lists, integer and boolean arrays, Fortran-ordered, byte-swapped, unaligned
-    and read-only arrays are converted; complex, object and string data, and masked arrays (whose mask
-    would be ignored), are refused.
-    """
-    ma = sys.modules.get("numpy.ma")    # no masked array exists before numpy.ma is imported
-    if ma is not None and isinstance(value, ma.MaskedArray):
-        raise TypeError(f"{name} is a masked array; its mask would be ignored: pass "
-                        f"{name}.filled(...) or leave out the masked samples")
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged nested lists, unconvertible objects
-        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    # Native byte order (dtype=float64 converts ">f8" on a little-endian
-    # machine) and aligned: the compiled core reads the buffer as doubles.
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    return arr if arr.flags.aligned else arr.copy()
+from ._core import as_float_array
 
 
 def check_finite(arr, name):

@@ -1,0 +1,186 @@
+/* Vector primitives of backprop's kernels (src/_vector.pxi declares them).
+
+   Every build of the kernels (baseline, scalar, x86-64-v3, x86-64-v4)
+   includes this file; the preprocessor picks what the build's instruction set
+   allows.  Each vector path gives the same bits as the scalar loops it
+   replaces: the same operands are added in the same order, and contraction
+   into FMA is off (setup.py). */
+#ifndef BP_SIMD_H
+#define BP_SIMD_H
+
+#include <Python.h>     /* Py_ssize_t */
+#include <string.h>     /* memcpy */
+
+/* Restrict-qualified pointers for the vector primitives: the buffers they are
+   given never overlap, and saying so lets the compiler vectorise the loops
+   without run-time overlap checks and scalar fallbacks. */
+#if defined(_MSC_VER)
+#define BP_RESTRICT __restrict
+#else
+#define BP_RESTRICT __restrict__
+#endif
+typedef double * BP_RESTRICT bp_out_vec;
+typedef const double * BP_RESTRICT bp_in_vec;
+
+/* Whether this build has vector gathers (AVX2 and up), which the table
+   lookups of bp_exp need to vectorise.  Without them (SSE2, NEON) a loop of
+   bp_exp runs one value at a time, and bp_exp_scalar, the same bits without
+   the vector form's overhead, is faster. */
+#if defined(__AVX2__)
+#define BP_VECTOR_EXP 1
+#else
+#define BP_VECTOR_EXP 0
+#endif
+
+/* Four rows of `dot` / `update_dot` at once, on builds with 512-bit vectors.
+   Each row's eight partial sums are one vector (lane k sums the elements
+   k mod 8), then the same tree and the same sequential remainder as `dot`:
+   the same bits as four calls.  The four rows share each load of x (and xp),
+   and their four independent accumulator chains keep the adder busy where
+   one row's chain waits on its own latency.  The four trees run side by side
+   in the lanes of two vectors (bp_tree8x4): eleven shuffles and adds instead
+   of some fifty scalar extracts and adds.  gcc 12 keeps four vectors of the
+   scalar form in registers only when they are written as vectors, hence
+   GCC's vector extensions here (clang has them too).  Elsewhere (AVX2, SSE2,
+   NEON, MSVC) rows go one by one: with narrower vectors four rows of
+   accumulators no longer fit in the registers. */
+#if defined(__GNUC__) && defined(__AVX512F__)
+#define BP_ROWS4 1
+#include <immintrin.h>
+typedef double bp_v8d __attribute__((vector_size(64)));
+static inline bp_v8d bp_ld8(const double *p) { bp_v8d v; memcpy(&v, p, sizeof v); return v; }
+static inline void bp_st8(double *p, bp_v8d v) { memcpy(p, &v, sizeof v); }
+/* s[r] = ((a_r[0] + a_r[1]) + (a_r[2] + a_r[3])) + ((a_r[4] + a_r[5]) + (a_r[6] + a_r[7])),
+   dot's tree, for four rows at once: each level adds the same two operands
+   as the scalar tree, with the rows side by side in the lanes. */
+static inline void bp_tree8x4(bp_v8d a0, bp_v8d a1, bp_v8d a2, bp_v8d a3, double *s) {
+    __m512d b0 = (__m512d)a0, b1 = (__m512d)a1, b2 = (__m512d)a2, b3 = (__m512d)a3;
+    /* [a0 01, a1 01, a0 23, a1 23, a0 45, a1 45, a0 67, a1 67], likewise rows 2 and 3 */
+    __m512d p01 = _mm512_add_pd(_mm512_unpacklo_pd(b0, b1), _mm512_unpackhi_pd(b0, b1));
+    __m512d p23 = _mm512_add_pd(_mm512_unpacklo_pd(b2, b3), _mm512_unpackhi_pd(b2, b3));
+    /* [0123 of rows 0..3, 4567 of rows 0..3] */
+    __m512d q = _mm512_add_pd(
+        _mm512_permutex2var_pd(p01, _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), p23),
+        _mm512_permutex2var_pd(p01, _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15), p23));
+    _mm256_storeu_pd(s, _mm256_add_pd(_mm512_castpd512_pd256(q), _mm512_extractf64x4_pd(q, 1)));
+}
+/* out[r] = dot(w + r*ld, x, n) for r < 4; with xp, each row is first
+   updated as by update_dot: w_r -= c[r] xp.  Needs n >= 8. */
+static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp,
+                     const double *x, Py_ssize_t n, double *out) {
+    double *w0 = w, *w1 = w + ld, *w2 = w + 2 * ld, *w3 = w + 3 * ld;
+    bp_v8d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, xv, u0, u1, u2, u3;
+    Py_ssize_t i, m = n - (n & 7);
+    double s[4], v;
+    if (xp) {
+        double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+        for (i = 0; i < m; i += 8) {
+            bp_v8d pv = bp_ld8(xp + i);
+            xv = bp_ld8(x + i);
+            u0 = bp_ld8(w0 + i) - c0 * pv; bp_st8(w0 + i, u0);
+            u1 = bp_ld8(w1 + i) - c1 * pv; bp_st8(w1 + i, u1);
+            u2 = bp_ld8(w2 + i) - c2 * pv; bp_st8(w2 + i, u2);
+            u3 = bp_ld8(w3 + i) - c3 * pv; bp_st8(w3 + i, u3);
+            a0 = a0 + u0 * xv; a1 = a1 + u1 * xv; a2 = a2 + u2 * xv; a3 = a3 + u3 * xv;
+        }
+        bp_tree8x4(a0, a1, a2, a3, s);
+        for (i = m; i < n; i++) {
+            v = w0[i] - c0 * xp[i]; w0[i] = v; s[0] = s[0] + v * x[i];
+            v = w1[i] - c1 * xp[i]; w1[i] = v; s[1] = s[1] + v * x[i];
+            v = w2[i] - c2 * xp[i]; w2[i] = v; s[2] = s[2] + v * x[i];
+            v = w3[i] - c3 * xp[i]; w3[i] = v; s[3] = s[3] + v * x[i];
+        }
+    } else {
+        for (i = 0; i < m; i += 8) {
+            xv = bp_ld8(x + i);
+            a0 = a0 + bp_ld8(w0 + i) * xv; a1 = a1 + bp_ld8(w1 + i) * xv;
+            a2 = a2 + bp_ld8(w2 + i) * xv; a3 = a3 + bp_ld8(w3 + i) * xv;
+        }
+        bp_tree8x4(a0, a1, a2, a3, s);
+        for (i = m; i < n; i++) {
+            s[0] = s[0] + w0[i] * x[i]; s[1] = s[1] + w1[i] * x[i];
+            s[2] = s[2] + w2[i] * x[i]; s[3] = s[3] + w3[i] * x[i];
+        }
+    }
+    out[0] = s[0]; out[1] = s[1]; out[2] = s[2]; out[3] = s[3];
+}
+#else
+#define BP_ROWS4 0
+static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp,
+                     const double *x, Py_ssize_t n, double *out) {
+    (void)w; (void)ld; (void)c; (void)xp; (void)x; (void)n; (void)out;
+}
+#endif
+
+/* A whole layer of `back_and_update` on builds with AVX2 or AVX-512, column
+   block by column block: d_prev[i] = 0.0 + d[0] w_0[i] + d[1] w_1[i] + ...
+   added in the order of the rows, as row-by-row calls add it, but with a
+   block of four vectors of d_prev (32 columns with AVX-512, 16 with AVX2)
+   held in registers through all the rows instead of stored and loaded again
+   for each row, whose sum would wait on the store at every row.  Each row is
+   updated, w_j -= (lr d[j]) a, right after it was read.  The same bits as
+   n_out calls. */
+#if defined(__GNUC__) && (defined(__AVX512F__) || defined(__AVX2__))
+#define BP_BACK_ROWS 1
+#if defined(__AVX512F__)
+#define BP_VB 8
+#else
+#define BP_VB 4
+#endif
+typedef double bp_vb __attribute__((vector_size(BP_VB * 8)));
+static inline bp_vb bp_ldb(const double *p) { bp_vb v; memcpy(&v, p, sizeof v); return v; }
+static inline void bp_stb(double *p, bp_vb v) { memcpy(p, &v, sizeof v); }
+static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
+                         Py_ssize_t n, double lr, const double *a) {
+    const Py_ssize_t B = 4 * BP_VB;
+    Py_ssize_t i, j, m4 = n - n % B, m1 = n - n % BP_VB;
+    double *r;
+    double s, dj, c;
+    for (i = 0; i < m4; i += B) {
+        bp_vb a0 = bp_ldb(a + i), a1 = bp_ldb(a + i + BP_VB);
+        bp_vb a2 = bp_ldb(a + i + 2 * BP_VB), a3 = bp_ldb(a + i + 3 * BP_VB);
+        bp_vb s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, w0, w1, w2, w3;
+        for (j = 0; j < n_out; j++) {
+            r = w + j * n + i;
+            dj = d[j];
+            c = lr * dj;
+            w0 = bp_ldb(r); w1 = bp_ldb(r + BP_VB);
+            w2 = bp_ldb(r + 2 * BP_VB); w3 = bp_ldb(r + 3 * BP_VB);
+            s0 = s0 + dj * w0; s1 = s1 + dj * w1; s2 = s2 + dj * w2; s3 = s3 + dj * w3;
+            bp_stb(r, w0 - c * a0); bp_stb(r + BP_VB, w1 - c * a1);
+            bp_stb(r + 2 * BP_VB, w2 - c * a2); bp_stb(r + 3 * BP_VB, w3 - c * a3);
+        }
+        bp_stb(d_prev + i, s0); bp_stb(d_prev + i + BP_VB, s1);
+        bp_stb(d_prev + i + 2 * BP_VB, s2); bp_stb(d_prev + i + 3 * BP_VB, s3);
+    }
+    for (; i < m1; i += BP_VB) {
+        bp_vb a0 = bp_ldb(a + i), s0 = {0}, w0;
+        for (j = 0; j < n_out; j++) {
+            r = w + j * n + i;
+            dj = d[j];
+            w0 = bp_ldb(r);
+            s0 = s0 + dj * w0;
+            bp_stb(r, w0 - (lr * dj) * a0);
+        }
+        bp_stb(d_prev + i, s0);
+    }
+    for (; i < n; i++) {
+        s = 0.0;
+        for (j = 0; j < n_out; j++) {
+            r = w + j * n + i;
+            dj = d[j];
+            s = s + dj * r[0];
+            r[0] = r[0] - (lr * dj) * a[i];
+        }
+        d_prev[i] = s;
+    }
+}
+#else
+#define BP_BACK_ROWS 0
+static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
+                         Py_ssize_t n, double lr, const double *a) {
+    (void)d_prev; (void)d; (void)w; (void)n_out; (void)n; (void)lr; (void)a;
+}
+#endif
+
+#endif /* BP_SIMD_H */
