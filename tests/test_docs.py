@@ -46,24 +46,42 @@ def python_blocks(text):
         yield match[1], marker[1] if marker else None, before.count("\n") + 1
 
 
-def run_doctest(source, namespace, name):
-    """Run a doctest block in namespace, and keep the names it defines there
-    for the page's later blocks (a DocTest runs in a copy of its globals)."""
-    test = doctest.DocTestParser().get_doctest(source, namespace, name, name, 0)
-    runner = doctest.DocTestRunner(optionflags=DOCTEST_FLAGS)
-    output = []
-    runner.run(test, out=output.append, clear_globs=False)
-    assert runner.failures == 0, "".join(output)
-    namespace.update(test.globs)
-
-
 def optional_module(exc):
     """The module whose absence raised exc (directly, or through one of
     backprop's lazy imports, which re-raise with the extra to install), else None."""
     for cause in (exc, exc.__cause__):
-        if isinstance(cause, ModuleNotFoundError) and cause.name:
+        if isinstance(cause, (ModuleNotFoundError, MissingModule)) and cause.name:
             return cause.name
     return None
+
+
+class MissingModule(ImportError):
+    """A doctest example raised ModuleNotFoundError for an optional library."""
+
+
+class DocTestRunner(doctest.DocTestRunner):
+    """Records the first example that failed for want of an optional module;
+    the examples after it fail only because it did not run."""
+
+    missing = None
+
+    def report_unexpected_exception(self, out, test, example, exc_info):
+        if self.missing is None:
+            self.missing = optional_module(exc_info[1])
+        super().report_unexpected_exception(out, test, example, exc_info)
+
+
+def run_doctest(source, namespace, name):
+    """Run a doctest block in namespace, and keep the names it defines there
+    for the page's later blocks (a DocTest runs in a copy of its globals)."""
+    test = doctest.DocTestParser().get_doctest(source, namespace, name, name, 0)
+    runner = DocTestRunner(optionflags=DOCTEST_FLAGS)
+    output = []
+    runner.run(test, out=output.append, clear_globs=False)
+    if runner.missing is not None:
+        raise MissingModule(name=runner.missing)
+    assert runner.failures == 0, "".join(output)
+    namespace.update(test.globs)
 
 
 PAGES_WITH_CODE = [page for page in pages() if BLOCK.search(page.read_text())]
