@@ -322,6 +322,7 @@ class _Run:
         self.record_state = np.zeros(3)     # open window's sum, its count, means written
         self.records = []
         self.stop_reason = None
+        self.per_epoch = None               # epoch index, samples seen, lr: made once
 
     def samples_in(self, steps):
         """Samples visited by the first `steps` steps of the call."""
@@ -348,28 +349,28 @@ class _Run:
     def history(self, step, epochs_trained):
         """The History of the first `step` steps (a trailing partial epoch
         included, averaged over the samples it visited).  The entries of
-        completed epochs never change afterwards.  `epoch`, `lr`, `samples`
-        and `time` are made when first read."""
+        completed epochs never change afterwards, so the per-epoch arrays
+        are slices of arrays made once per call (a History for a callback
+        after every epoch costs no copy of them)."""
         full, partial = divmod(step, self.S)
         count = full + (partial > 0)
         # one sample per epoch (the worked example): the sums are the means
         loss = self.loss_sums[:count] / self.n if self.n > 1 else self.loss_sums[:count]
         if partial:
             loss[-1] = self.loss_sums[full] / (self.samples_in(step) - full * self.n)
-        n, before, seen = self.n, self.samples_before, self.samples_in(step)
-        times, lrs = self.times, self.lrs
-
-        def samples():
-            out = np.arange(before + n, before + (count + 1) * n, n, dtype=np.int64)[:count]
-            out[-1:] = before + seen
-            return out
-
+        if self.per_epoch is None:
+            first, epochs, n, before = epochs_trained - full, len(self.loss_sums), self.n, self.samples_before
+            self.per_epoch = (np.arange(first, first + epochs, dtype=np.int64),
+                              np.arange(before + n, before + (epochs + 1) * n, n, dtype=np.int64),
+                              np.array(self.lrs))
+        epoch, samples, lr = (a[:count] for a in self.per_epoch)
+        if partial:
+            samples = samples.copy()
+            samples[-1] = self.samples_before + self.samples_in(step)
         record = np.concatenate(self.records) if self.records else np.empty(0)
-        first = epochs_trained - full
         return History(
-            loss=loss, val_loss=np.array(self.val_loss[:count]),
-            epoch=lambda: np.arange(first, first + count, dtype=np.int64),
-            lr=lambda: np.array(lrs[:count]), time=lambda: times.first(count), samples=samples,
+            loss=loss, val_loss=np.array(self.val_loss[:count]), epoch=epoch, lr=lr,
+            time=self.times.first(count), samples=samples,
             record_every=self.record_every, record=record,
             record_samples=self.samples_before + self.record_every * np.arange(1, record.size + 1,
                                                                                dtype=np.int64)
@@ -379,8 +380,8 @@ class _Run:
 
 class _EpochTimes:
     """History.time of a call: the epochs that ended in a compiled call are
-    timed by linear interpolation over its steps, written out when first
-    read (W0 ends 10^6 epochs in one call)."""
+    timed by linear interpolation over its steps, written out when a History
+    is made (one compiled call may end many epochs)."""
 
     def __init__(self, epochs, steps_per_epoch):
         self.seconds = np.zeros(epochs)
@@ -395,8 +396,8 @@ class _EpochTimes:
     def first(self, count):
         for first, last, step, done, t0, t1 in self.pending:
             ended = self.seconds[first:last]
-            ended[:] = np.arange((first + 1) * self.S - step, (last + 1) * self.S - step, self.S)
-            ended *= (t1 - t0) / done
+            np.multiply(np.arange((first + 1) * self.S - step, (last + 1) * self.S - step, self.S),
+                        (t1 - t0) / done, out=ended)
             ended += t0
         self.pending.clear()
         return self.seconds[:count]
