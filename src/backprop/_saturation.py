@@ -40,10 +40,13 @@ def warn_if_saturated(net, X, Y, history, lrs):
     found = []
     out = net._activations[-1][0]
     if out in ("logistic", "softmax") and history.loss[-1] >= SATURATION_FRACTION * wrong_end_loss(net._loss):
-        rows = X[:SATURATION_SAMPLES]
-        wrong = (np.abs(net.predict(rows) - Y[:SATURATION_SAMPLES]) > WRONG_END).any(axis=1)
-        if wrong.mean() >= SATURATION_FRACTION:
-            found.append(f"{wrong.mean():.0%} of the first {len(rows)} training samples meet {out} "
+        rows = np.ascontiguousarray(X[:SATURATION_SAMPLES])
+        outputs = np.empty((rows.shape[0], Y.shape[1]))
+        net._model.predict(rows, outputs)
+        wrong = (np.abs(outputs - Y[:SATURATION_SAMPLES]) > WRONG_END).any(axis=1)
+        fraction = np.count_nonzero(wrong) / wrong.size
+        if fraction >= SATURATION_FRACTION:
+            found.append(f"{fraction:.0%} of the first {len(rows)} training samples meet {out} "
                          f"outputs saturated at the wrong end (within {1 - WRONG_END:g} of 0 or 1 "
                          "where the target is at the other end)")
     hidden = [l for l, (name, _) in enumerate(net._activations[:-1]) if name in OUTPUT_RANGES]

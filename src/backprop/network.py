@@ -325,8 +325,8 @@ class Network:
                       every batch needs a positive total weight (with shuffle,
                       every weight must be positive)
 
-        Ctrl-C stops training at the next chunk boundary (within about 0.1 s)
-        and returns the History so far with ``stop_reason == "interrupted"``
+        Ctrl-C stops training at the next chunk boundary (between two compiled
+        calls, each a small fraction of a second of work) and returns the History so far with ``stop_reason == "interrupted"``
         (``History.interrupted``); the network then holds the updates of exactly
         the samples counted there (a last, partial epoch included).  It does not
         raise: a loop of train calls should test ``history.interrupted`` and stop.
@@ -354,9 +354,9 @@ class Network:
     def learn_one(self, x, t, lr=None):
         """One online update on one sample (x, t) with the network's optimiser;
         returns the sample's loss before the update.  ``lr`` is a number (by
-        default the optimiser's default).  Float64 1-D arrays take a fast path
-        (about 0.3 µs for the worked example's network); widths, finiteness and
-        the learning rate are still checked before anything is touched."""
+        default the optimiser's default).  C-contiguous float64 1-D arrays go
+        straight to the compiled step, which still checks widths, finiteness
+        and the learning rate before anything is touched."""
         return self._model.learn_one(x, t, lr)
 
     def predict_one(self, x):

@@ -11,6 +11,14 @@ import signal
 import threading
 import time
 
+try:
+    # The C functions behind signal.signal/getsignal, which wrap their
+    # arguments and results in enums: train installs and removes its SIGINT
+    # handler on every call.
+    from _signal import getsignal as _getsignal, signal as _setsignal
+except ImportError:
+    from signal import getsignal as _getsignal, signal as _setsignal
+
 import numpy as np
 
 from . import _core
@@ -117,7 +125,9 @@ def run_chunks(net, run):
             e_lo, e_hi = step // S, (end - 1) // S + 1
             slot = 0 if step % S == 0 or not keep_epoch_start else 1
             buffers[slot] = net._model.snapshot(into=buffers[slot])
-            snapshot = (buffers[slot], net._rng.bit_generator.state, run.record_state.copy(),
+            # the generator moves only when the call draws sample orders
+            rng_state = net._rng.bit_generator.state if run.shuffle else None
+            snapshot = (buffers[slot], rng_state, run.record_state.copy(),
                         net._epochs, net._model.samples, len(run.records))
             if step % S == 0:
                 at_epoch_start = snapshot
@@ -148,7 +158,8 @@ def run_chunks(net, run):
             pending = None
             step += done
             t_prev = now
-            run.bar.update(run.samples_in(step), run.running_loss(step))
+            if run.bar.enabled:
+                run.bar.update(run.samples_in(step), run.running_loss(step))
             if stopped:
                 run.stop_reason = "target_loss"
             elif step % S == 0 and (run.validation is not None or run.callbacks):
@@ -427,8 +438,8 @@ class _stop_on_sigint:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+                _getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = _setsignal(signal.SIGINT, self._handle)
         return self
 
     def _handle(self, signum, frame):
@@ -436,6 +447,6 @@ class _stop_on_sigint:
 
     def __exit__(self, *exc):
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            _setsignal(signal.SIGINT, self._previous)
         return False
 
