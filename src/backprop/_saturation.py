@@ -39,11 +39,14 @@ def warn_if_saturated(net, X, Y, history, lrs):
         return
     found = []
     out = net._activations[-1][0]
-    if out in ("logistic", "softmax") and history.loss[-1] >= SATURATION_FRACTION * wrong_end_loss(net._loss):
+    targets = Y[:SATURATION_SAMPLES]
+    if (out in ("logistic", "softmax")
+            and history.loss[-1] >= SATURATION_FRACTION * wrong_end_loss(net._loss)
+            and _near_an_end(targets) >= SATURATION_FRACTION * len(targets)):
         rows = np.ascontiguousarray(X[:SATURATION_SAMPLES])
         outputs = np.empty((rows.shape[0], Y.shape[1]))
         net._model.predict(rows, outputs)
-        wrong = (np.abs(outputs - Y[:SATURATION_SAMPLES]) > WRONG_END).any(axis=1)
+        wrong = (np.abs(outputs - targets) > WRONG_END).any(axis=1)
         fraction = np.count_nonzero(wrong) / wrong.size
         if fraction >= SATURATION_FRACTION:
             found.append(f"{fraction:.0%} of the first {len(rows)} training samples meet {out} "
@@ -76,3 +79,13 @@ def wrong_end_loss(loss):
     if name == "huber" and WRONG_END > delta:
         return delta * (WRONG_END - 0.5 * delta)
     return 0.5 * WRONG_END ** 2
+
+
+def _near_an_end(targets):
+    """How many rows of ``targets`` have a target that an output in [0, 1]
+    can be WRONG_END away from: only one within 1 - WRONG_END of 0 or of 1
+    can be (the bound here is twice that, so rounding in |o - t| cannot
+    hide one).  Rows without such a target are never saturated at the wrong
+    end, so the outputs need not be computed when too few rows have one."""
+    margin = 2 * (1 - WRONG_END)
+    return np.count_nonzero(((targets < margin) | (targets > 1 - margin)).any(axis=1))
