@@ -17,7 +17,6 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
-PACKAGE = SRC / "backprop"
 
 
 def module_name(path, src=SRC):
@@ -25,13 +24,14 @@ def module_name(path, src=SRC):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def known_modules():
-    """Every module of the package: its .py files and its compiled extensions
-    (named by their .pyx/.pxd sources or built files)."""
-    names = {module_name(p) for p in PACKAGE.rglob("*.py")}
-    for p in PACKAGE.rglob("*"):
+def known_modules(src=SRC):
+    """Every module of the package under ``src``: its .py files and its
+    compiled extensions (named by their .pxd sources or built files)."""
+    package = src / "backprop"
+    names = {module_name(p, src) for p in package.rglob("*.py")}
+    for p in package.rglob("*"):
         if p.suffix in (".so", ".pyd", ".pxd"):
-            names.add(module_name(p.with_name(p.name.split(".")[0] + ".py")))
+            names.add(module_name(p.with_name(p.name.split(".")[0] + ".py"), src))
     names.add("backprop._core")
     return names
 
@@ -60,9 +60,10 @@ def imports_of(path, modules, src=SRC):
     return found
 
 
-def import_graph():
-    modules = known_modules()
-    return {module_name(p): imports_of(p, modules) for p in PACKAGE.rglob("*.py")}
+def import_graph(src=SRC):
+    """{module: the backprop modules it imports} for the package under ``src``."""
+    modules = known_modules(src)
+    return {module_name(p, src): imports_of(p, modules, src) for p in (src / "backprop").rglob("*.py")}
 
 
 def find_cycle(graph):
