@@ -145,7 +145,7 @@ CONSTRUCTION = {
     "biases count": (lambda: bp.Network.from_weights([np.ones((3, 2))], [np.ones(3), np.ones(3)]),
                      ValueError, r"one entry per layer \(1\)"),
     "sizes beyond memory": (lambda: bp.Network([2 ** 62, 2, 2]), ValueError,
-                            r"make a network of about 9.22e\+18 parameters, more than a float64 vector"),
+                            r"make a network of at least 9.22e\+18 parameters, more than a float64 vector"),
     "ragged biases": (lambda: bp.Network.from_weights([np.ones((3, 2))], [[1.0, [2.0, 3.0]]]), TypeError,
                       r"biases\[0\] must be an array of numbers"),
     "uniform radius overflows": (lambda: bp.init.Uniform(1e308), ValueError, r"Uniform radius must be <="),

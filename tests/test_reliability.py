@@ -26,7 +26,7 @@ import pytest
 
 import backprop as bp
 from backprop import io
-from backprop import network as network_module
+from backprop import training as training_module
 
 rng = np.random.default_rng(0)
 X = rng.uniform(-1, 1, size=(40, 3))
@@ -334,7 +334,7 @@ def test_save_names_the_users_path_in_its_errors(tmp_path, net, monkeypatch):
         if str(path).endswith(".tmp"):
             raise PermissionError(errno.EACCES, "Permission denied", path)
         return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(io.os, "open", refused)
+    monkeypatch.setattr(os, "open", refused)
     with pytest.raises(PermissionError, match=re.escape(f"cannot save to {tmp_path / 'm.npz'}")) as info:
         net.save(tmp_path / "m.npz")
     assert ".tmp" not in str(info.value) and info.value.filename == str(tmp_path / "m.npz")
@@ -343,7 +343,7 @@ def test_save_names_the_users_path_in_its_errors(tmp_path, net, monkeypatch):
 def test_a_write_error_names_the_users_path_and_leaves_no_temporary_file(tmp_path, net, monkeypatch):
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(io.os, "fsync", full)
+    monkeypatch.setattr(os, "fsync", full)
     path = tmp_path / "model.npz"
     with pytest.raises(OSError, match=re.escape(f"cannot save to {path}: No space left on device")) as info:
         net.save(path)
@@ -360,7 +360,7 @@ def test_temporary_names_are_short_recognisable_and_flushed(tmp_path, net, monke
         mode = os.fstat(fd).st_mode
         seen.append(("dir" if stat.S_ISDIR(mode) else "file", sorted(os.listdir(tmp_path))))
         real_fsync(fd)
-    monkeypatch.setattr(io.os, "fsync", fsync)
+    monkeypatch.setattr(os, "fsync", fsync)
     net.save(tmp_path / long_name)
     assert [kind for kind, _ in seen] == ["file", "dir"]
     temp = seen[0][1]
@@ -424,7 +424,7 @@ def consistent(net, X, Y, make, **train):
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer (POSIX)")
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_raising_signal_handler_leaves_the_network_consistent(monkeypatch, threads):
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 200_000)
+    monkeypatch.setattr(training_module, "CHUNK_WORK", 200_000)
     data = np.random.default_rng(5)
     Xs, Ys = data.normal(size=(64, 8)), data.normal(size=(64, 3))
 
@@ -453,16 +453,16 @@ def test_a_raising_signal_handler_leaves_the_network_consistent(monkeypatch, thr
 
 
 def test_an_exception_between_a_chunk_and_its_counters_puts_back_the_chunks_start(monkeypatch):
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 40 * (26 + 6 + network_module.STEP_COST) * 3)
+    monkeypatch.setattr(training_module, "CHUNK_WORK", 40 * (26 + 6 + training_module.STEP_COST) * 3)
     calls = []
-    original = network_module._Run.keep_records
+    original = training_module._Run.keep_records
 
     def keep_records(run, record):
         calls.append(1)
         if len(calls) == 4:
             raise Timeout()         # right after the 4th compiled call, before its counters
         original(run, record)
-    monkeypatch.setattr(network_module._Run, "keep_records", keep_records)
+    monkeypatch.setattr(training_module._Run, "keep_records", keep_records)
 
     def make():
         return bp.Network([3, 4, 2], seed=6)
@@ -470,7 +470,7 @@ def test_an_exception_between_a_chunk_and_its_counters_puts_back_the_chunks_star
     with pytest.raises(Timeout):
         net.train(X, Y, epochs=30, lr=0.2, optimizer=bp.SGD(momentum=0.9), shuffle=True)
     assert net.epochs_trained == 9                      # three epochs per chunk, three chunks
-    monkeypatch.setattr(network_module._Run, "keep_records", original)
+    monkeypatch.setattr(training_module._Run, "keep_records", original)
     consistent(net, X, Y, make, lr=0.2, optimizer=bp.SGD(momentum=0.9), shuffle=True)
 
 
@@ -623,7 +623,7 @@ def test_a_divergence_inside_a_chunk_keeps_every_finite_epoch(train):
 def test_an_epoch_over_several_chunks_restores_its_start(monkeypatch):
     def make():
         return bp.Network([3, 6, 2], activation=["relu", "identity"], seed=0)
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 7 * (44 + 8 + network_module.STEP_COST))
+    monkeypatch.setattr(training_module, "CHUNK_WORK", 7 * (44 + 8 + training_module.STEP_COST))
     net = make()
     err = diverge(net)
     assert err.epoch > 2 and err.restored_epoch == err.epoch == net.epochs_trained
@@ -635,8 +635,8 @@ def test_an_epoch_over_several_chunks_restores_its_start(monkeypatch):
 def test_without_an_epoch_snapshot_the_text_says_what_is_kept(monkeypatch):
     def make():
         return bp.Network([3, 6, 2], activation=["relu", "identity"], seed=0)
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 7 * (44 + 8 + network_module.STEP_COST))
-    monkeypatch.setattr(network_module, "EPOCH_SNAPSHOT_BYTES", 0)
+    monkeypatch.setattr(training_module, "CHUNK_WORK", 7 * (44 + 8 + training_module.STEP_COST))
+    monkeypatch.setattr(training_module, "EPOCH_SNAPSHOT_BYTES", 0)
     net = make()
     err = diverge(net)
     within = net.samples_seen - err.restored_epoch * len(X)

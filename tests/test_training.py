@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-import backprop.network as network_module
+import backprop.training as training_module
 
 
 OPTIMIZERS = [bp.SGD(), bp.SGD(momentum=0.9), bp.SGD(momentum=0.5, nesterov=True, weight_decay=0.01),
@@ -73,7 +73,7 @@ def test_chunk_boundaries_do_not_change_results(monkeypatch, batch_size):
     whole = bp.Network([4, 6, 3], seed=2)
     chunked = whole.copy()
     h1 = whole.train(X, Y, epochs=3, batch_size=batch_size, optimizer=bp.Adam(), shuffle=True, seed=1)
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 1)     # one step per compiled call
+    monkeypatch.setattr(training_module, "CHUNK_WORK", 1)     # one step per compiled call
     h2 = chunked.train(X, Y, epochs=3, batch_size=batch_size, optimizer=bp.Adam(), shuffle=True, seed=1)
     assert whole.params.tobytes() == chunked.params.tobytes()
     assert h1.loss.tobytes() == h2.loss.tobytes()
@@ -85,8 +85,8 @@ def test_epochs_longer_than_a_chunk_still_validate_and_call_back_after_each(monk
     X, Y = data(n=10)
     net = bp.Network([4, 6, 3], seed=2)
     twin = net.copy()
-    step_work = batch_size * (net.n_params + 9 + network_module.STEP_COST)
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 3 * step_work)   # 3 steps per call
+    step_work = batch_size * (net.n_params + 9 + training_module.STEP_COST)
+    monkeypatch.setattr(training_module, "CHUNK_WORK", 3 * step_work)   # 3 steps per call
     seen = []
     hist = net.train(X, Y, epochs=3, batch_size=batch_size, validation=(X, Y),
                      callbacks=[lambda e, h, n: seen.append((e, len(h.val_loss)))])
@@ -105,7 +105,7 @@ def test_history_per_epoch_fields_over_chunks_and_callbacks(monkeypatch):
     net = bp.Network([4, 6, 3], seed=2)
     net.learn_one(X[0], Y[0])
     seen = []
-    monkeypatch.setattr(network_module, "CHUNK_WORK", 150)   # several epochs per compiled call
+    monkeypatch.setattr(training_module, "CHUNK_WORK", 150)   # several epochs per compiled call
     start = time.perf_counter()
     hist = net.train(X, Y, epochs=40, lr=0.25)
     took = time.perf_counter() - start
@@ -176,8 +176,8 @@ def test_divergence_restores_the_last_finite_state(monkeypatch, hidden):
     growing = lambda epoch: 0.001 * 1.5 ** epoch        # diverges after some epochs
     net = bp.Network([3, hidden, 1], activation=["relu", "identity"], seed=0)
     # One epoch per compiled chunk: the restore point is the start of the epoch.
-    monkeypatch.setattr(network_module, "CHUNK_WORK",
-                        len(X) * (net.n_params + hidden + 1 + network_module.STEP_COST))
+    monkeypatch.setattr(training_module, "CHUNK_WORK",
+                        len(X) * (net.n_params + hidden + 1 + training_module.STEP_COST))
     with pytest.raises(bp.DivergenceError) as info:
         net.train(X, Y, epochs=60, lr=growing)
     err = info.value

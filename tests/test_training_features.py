@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-import backprop.network as network_module
+import backprop.training as training_module
 from backprop.examples import mazur
 
 
@@ -20,7 +20,7 @@ def data(n=40, n_in=5, n_out=3, seed=0):
 @pytest.fixture(params=[False, True], ids=["big-chunks", "one-step-chunks"])
 def chunking(request, monkeypatch):
     if request.param:
-        monkeypatch.setattr(network_module, "CHUNK_WORK", 1)
+        monkeypatch.setattr(training_module, "CHUNK_WORK", 1)
     return request.param
 
 
@@ -183,7 +183,7 @@ INTERRUPTED = textwrap.dedent("""
     import json, os, signal, sys, threading
     import numpy as np
     import backprop as bp
-    import backprop.network as nm
+    import backprop.training as nm
     mode = sys.argv[1]
     # A process started in the background by a non-interactive shell inherits
     # SIGINT ignored, and Python then leaves it so: give it Python's own handler,

@@ -8,8 +8,7 @@
 See ``Network`` for the API, ``backprop.examples`` for the worked example.
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from . import callbacks, data, examples, init, optim, plotting
 from .callbacks import EarlyStopping
 from .data import one_hot

@@ -172,8 +172,8 @@ class CosineDecay:
 
 def learning_rates(lr, first_epoch, count):
     """The learning rate of each of ``count`` epochs from ``first_epoch``, checked.
-    A constant is broadcast (a read-only view of one value: a run of 10^6
-    one-sample epochs does not write 8 MB of copies of it)."""
+    A constant is broadcast: a read-only view of one value, whatever the
+    number of epochs."""
     if callable(lr):
         values = np.empty(count)
         for i in range(count):

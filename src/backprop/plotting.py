@@ -8,9 +8,6 @@ no GUI backend is needed.
 """
 import numpy as np
 
-from .network import Network
-from .results import History
-
 # The loss axis turns logarithmic when the plotted losses span more than this
 # factor (two decades) and are all positive.
 LOG_SPAN = 100.0
@@ -26,6 +23,13 @@ _LABEL_PT, _LABEL_AT = 8, 0.3
 # Bigger networks are drawn without labels; bigger layers are refused.
 MAX_LABELLED = 24
 MAX_UNITS = 32
+
+# What the plots read of a History and of a Network.  They take any object
+# with these attributes, so that this module depends on neither class (the
+# classes' own plot methods call it).
+_HISTORY_FIELDS = ("loss", "val_loss", "epoch", "samples", "record", "record_samples",
+                   "record_every")
+_NETWORK_FIELDS = ("sizes", "weights", "biases", "params", "bias", "train_bias", "activations")
 
 _COLORS = {"input": "#e8e8e8", "hidden": "#d6e6f5", "output": "#fbe3c8", "bias": "#ffffff"}
 _POSITIVE, _NEGATIVE = "#1f4e79", "#a4262c"
@@ -100,10 +104,18 @@ def plot_history(history, ax=None, *, path=None, log=None, title=None, dpi=150):
     return ax
 
 
+def _check_fields(obj, name, kind, fields):
+    """TypeError unless ``obj`` has every attribute in ``fields`` (what the
+    plots read of a backprop.<kind>)."""
+    missing = [f for f in fields if not hasattr(obj, f)]
+    if missing:
+        raise TypeError(f"{name} must be a backprop.{kind}, got {type(obj).__name__} "
+                        f"(it has no {', '.join(missing)})")
+
+
 def _history_series(history):
     """[(x, y, label, style)] and the x-axis label for a History."""
-    if not isinstance(history, History):
-        raise TypeError(f"history must be a backprop.History, got {type(history).__name__}")
+    _check_fields(history, "history", "History", _HISTORY_FIELDS)
     loss = np.asarray(history.loss, dtype=float)
     record = np.asarray(history.record, dtype=float)
     val = np.asarray(history.val_loss, dtype=float)
@@ -153,8 +165,7 @@ def draw_network(net, ax=None, *, path=None, names=None, values=None, digits=3, 
     ``MAX_LABELLED`` connections and False for larger ones.  Layers may have
     at most ``MAX_UNITS`` units.  Returns the Axes.
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a backprop.Network, got {type(net).__name__}")
+    _check_fields(net, "net", "Network", _NETWORK_FIELDS)
     sizes = net.sizes
     if max(sizes) > MAX_UNITS:
         raise ValueError(f"draw_network draws small networks, with at most {MAX_UNITS} units per "

@@ -4,29 +4,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-class _PerEpoch:
-    """A History array that ``train`` may hand over as a function which makes
-    it: made on first access, then kept.  ``epoch``, ``lr``, ``samples`` and
-    ``time`` follow from a few numbers per call, and a call of 10^6 one-sample
-    epochs (the worked example) would otherwise spend a tenth of its time
-    writing them out."""
-
-    def __set_name__(self, owner, name):
-        self.name = "_" + name
-
-    def __get__(self, history, owner=None):
-        if history is None:
-            return self
-        value = getattr(history, self.name)
-        if callable(value):
-            value = value()
-            setattr(history, self.name, value)
-        return value
-
-    def __set__(self, history, value):
-        setattr(history, self.name, value)
-
-
 class History:
     """What one ``Network.train`` call did, one entry per epoch.
 
@@ -48,11 +25,6 @@ class History:
     Every field is a keyword of the constructor; arrays left out are empty.
     """
 
-    epoch = _PerEpoch()
-    lr = _PerEpoch()
-    time = _PerEpoch()
-    samples = _PerEpoch()
-
     def __init__(self, loss=None, val_loss=None, epoch=None, lr=None, time=None, samples=None,
                  record_every=None, record=None, record_samples=None, stop_reason=None):
         self.loss = np.empty(0) if loss is None else loss
@@ -73,13 +45,6 @@ class History:
     def interrupted(self):
         """Whether Ctrl-C stopped the run (``stop_reason == "interrupted"``)."""
         return self.stop_reason == "interrupted"
-
-    def __getstate__(self):
-        # pickle and deepcopy: the arrays, not the functions that make them
-        state = dict(self.__dict__)
-        for name in ("epoch", "lr", "time", "samples"):
-            state["_" + name] = getattr(self, name)
-        return state
 
     def __repr__(self):
         return (f"History({len(self)} epochs, loss {self.loss[-1] if len(self) else None}, "

@@ -18,7 +18,16 @@ policy, activations) and refuse, with an exception naming the argument, what
 their target cannot express.
 """
 from ._c import to_c
-from ._onnx import onnx_estimator_graph, register_skl2onnx, to_onnx
-from ._torch import from_torch, to_torch
+from ._onnx import to_onnx
+from ._skl2onnx import onnx_estimator_graph, register_skl2onnx
+from ._torch import to_torch
 
 __all__ = ["to_c", "to_onnx", "to_torch", "from_torch", "onnx_estimator_graph", "register_skl2onnx"]
+
+
+def from_torch(module, *, loss="squared", train_bias=None, seed=None):
+    """A Network with the layers and parameters of ``module`` (copied to
+    float64): ``Network.from_torch``, which says what the arguments do."""
+    from ..network import Network
+
+    return Network.from_torch(module, loss=loss, train_bias=train_bias, seed=seed)

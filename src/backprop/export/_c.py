@@ -16,7 +16,7 @@ import os
 import re
 from importlib import resources
 
-from .. import __version__
+from .._version import __version__
 from ._layers import layers
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")

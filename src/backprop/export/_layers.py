@@ -3,8 +3,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..network import Network
-
 # The activations every exporter can express (softmax only as the output layer,
 # as in backprop itself).
 ACTIVATIONS = ("logistic", "tanh", "relu", "leaky_relu", "identity", "softmax")
@@ -44,7 +42,9 @@ class Layer:
 
 def layers(net, who):
     """The layers of ``net`` (copies), after checking that it is a Network."""
-    if not isinstance(net, Network):
+    # Read by attribute: backprop.network imports the exporters, so this
+    # module cannot import its Network class.
+    if not all(hasattr(net, a) for a in ("weights", "biases", "bias", "_activations")):
         raise TypeError(f"{who} exports a backprop.Network, got {type(net).__name__}")
     # The activation parameters (the leaky ReLU's slope) are not a public
     # attribute of Network; this is the one place the exporters read them.

@@ -15,7 +15,6 @@ loss and the optimiser are not part of a module: pass the same ones to torch.
 import numpy as np
 
 from ..functions import LeakyReLU
-from ..network import Network
 from ._layers import layers
 
 DTYPES = ("float64", "float32")
@@ -81,16 +80,16 @@ def _activation_of(nn, module, where):
                      "LeakyReLU, Softmax(dim=-1), Identity")
 
 
-def from_torch(module, *, loss="squared", train_bias=None, seed=None):
-    """A Network with the layers and parameters of ``module`` (copied to float64).
+def torch_layers(module, train_bias=None):
+    """The ``Network.from_weights`` arguments (weights, biases, activation, bias,
+    train_bias) of the layers and parameters of ``module`` (copied to float64):
+    what ``Network.from_torch`` and ``backprop.export.from_torch`` build.
 
     module:      an ``nn.Sequential`` of ``nn.Linear`` modules, each followed by
                  at most one activation module (none is the identity), as
                  ``to_torch`` makes
-    loss:        the Network's loss (a module does not hold one)
     train_bias:  whether the Network trains its biases; by default, whether the
                  Linear biases require grad (all alike)
-    seed:        the Network's seed (for its shuffling)
 
     The bias policy is "neuron" when every Linear has a bias, "none" when none has.
     """
@@ -128,5 +127,5 @@ def from_torch(module, *, loss="squared", train_bias=None, seed=None):
         train_bias = grads.pop() if grads else True
     weights = [m.weight.detach().cpu().to(torch.float64).numpy() for _, m in linears]
     biases = [m.bias.detach().cpu().to(torch.float64).numpy() for _, m in linears] if bias == "neuron" else None
-    return Network.from_weights(weights, biases, activation=activations, loss=loss, bias=bias,
-                                train_bias=train_bias, seed=seed)
+    return dict(weights=weights, biases=biases, activation=activations, bias=bias,
+                train_bias=train_bias)
