@@ -107,13 +107,9 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
     Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
     BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
     non-finite (it is not undone: the caller keeps a copy if it must undo)."""
-    cdef bp_step st
-    bp_forward(net, work, x)
-    loss[0] = bp_output(net, work, t)
+    loss[0] = online_step(net, work, x, t, lr, MODE_ONLINE, NULL, 0.0, False)
     if not isfinite(loss[0]):
         return BP_NONFINITE_LOSS
-    st = begin_step(net, lr)
-    backward(net, work, x, MODE_ONLINE, &st)
     if not state_finite(net):
         return BP_NONFINITE_PARAMS
     return BP_OK
@@ -738,18 +734,10 @@ cdef class Model:
         afterwards the workspace holds every intermediate of the step.
         Returns (status, loss)."""
         cdef double E
-        cdef bp_step st
-        cdef int status = BP_OK
         with nogil:
-            bp_forward(&self.net, &self.work, &x[0])
-            E = bp_output(&self.net, &self.work, &t[0])
-            if isfinite(E):
-                memset(self.work.grad, 0, self.net.n_params * sizeof(double))
-                st = begin_step(&self.net, lr)
-                backward(&self.net, &self.work, &x[0], MODE_CAPTURE, &st)
-            else:
-                status = BP_NONFINITE_LOSS
-        return status, E
+            E = online_step(&self.net, &self.work, &x[0], &t[0], lr, MODE_CAPTURE, NULL, 0.0,
+                            False)
+        return (BP_OK if isfinite(E) else BP_NONFINITE_LOSS), E
 
     def learn_one(self, x, t, lr):
         """One online update on one sample (x, t) with the network's optimiser;
