@@ -616,7 +616,7 @@ cdef class Model:
     @property
     def kernels(self):
         """The name of the kernel build that runs this network."""
-        return kernels_for(&self.net).name.decode()
+        return KERNELS.name.decode()
 
     # -------------------------------------------------------- operations
     def predict(self, const double[:, ::1] X, double[:, ::1] out):
@@ -624,7 +624,7 @@ cdef class Model:
         cdef bp_work work
         keep = self._scratch(&work)
         with nogil:
-            kernels_for(&self.net).predict(&self.net, &work, &X[0, 0], NULL, X.shape[0], &out[0, 0])
+            KERNELS.predict(&self.net, &work, &X[0, 0], NULL, X.shape[0], &out[0, 0])
         del keep
 
     def sample_losses(self, const double[:, ::1] X, const double[:, ::1] Y, double[::1] out):
@@ -632,7 +632,7 @@ cdef class Model:
         cdef bp_work work
         keep = self._scratch(&work)
         with nogil:
-            kernels_for(&self.net).losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0],
+            KERNELS.losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0],
                                           &out[0])
         del keep
 
@@ -681,7 +681,7 @@ cdef class Model:
         cdef Py_ssize_t done = 0
         cdef int status
         cdef bp_run run
-        cdef const bp_kernels* kernels = kernels_for(&self.net)
+        cdef const bp_kernels* kernels = KERNELS
         cdef bp_team* shared = NULL
         cdef double[::1] weight_rows
         if lrs.strides[0] != 0 and lrs.strides[0] != sizeof(double):
@@ -1004,41 +1004,6 @@ def use_kernels(str name):
     _kernel_module = module
 
 
-# Narrow networks (every layer at most NARROW_WIDTH = 4 wide, _kernels.pxi)
-# run the scalar build of the kernels (backprop._kernels_scalar, compiled
-# without auto-vectorisation), whatever the active build: their loops are a
-# few iterations long, and the vector code's prologues, remainder loops and
-# run-time checks cost more than its arithmetic saves (2-2-2 to 4-4-4 networks
-# train 1.1-1.35x faster; at widths of 5 and more the vector builds win).
-# Both give the same bits.
-SCALAR_WIDTH = NARROW_WIDTH
-cdef const bp_kernels* SCALAR = NULL
-cdef object _scalar_module = None
-
-
-cdef inline const bp_kernels* kernels_for(const bp_net* net) noexcept nogil:
-    """The kernel build that runs this network (see SCALAR_WIDTH)."""
-    return SCALAR if SCALAR != NULL and narrow(net) else KERNELS
-
-
-def use_scalar_kernels(bint enable=True):
-    """Run networks no wider than SCALAR_WIDTH on the scalar build of the
-    kernels (the default) or, with enable=False, on the active build like
-    every other network.  Returns whether the scalar build is now in use
-    (False if this installation lacks it)."""
-    global SCALAR, _scalar_module
-    SCALAR = NULL
-    _scalar_module = None
-    if enable:
-        try:
-            module = importlib.import_module("backprop._kernels_scalar")
-        except ImportError:
-            return False
-        SCALAR = <const bp_kernels*>PyCapsule_GetPointer(module.table, b"backprop._kernels.table")
-        _scalar_module = module
-    return SCALAR != NULL
-
-
 def _select_kernels():
     """At import: the build named by BACKPROP_KERNELS, else the fastest available."""
     forced = os.environ.get("BACKPROP_KERNELS", "")
@@ -1053,4 +1018,3 @@ def _select_kernels():
 
 
 _select_kernels()
-use_scalar_kernels()
