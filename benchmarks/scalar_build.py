@@ -1,13 +1,16 @@
-"""Does the scalar kernel build (backprop._kernels_scalar, compiled without
-auto-vectorisation) still pay for the networks it runs?
+"""Did the scalar kernel build (backprop._kernels_scalar, compiled without
+auto-vectorisation) pay for the networks it ran?
 
-Every network here is at most four units wide, so with the scalar build in
-use it runs there; with ``--no-scalar`` (or on an installation without it)
-the same network runs on the active instruction-set build.  Each row is the
-best of ``--repeat`` runs of one ``Network.train`` call; the two columns come
-from the same process, measured in alternation.
+Every network here is at most four units wide, so on an installation that
+has the scalar build (commit c0d6001 and before) it ran there; the first
+column is the same network on the active instruction-set build.  Each rate
+is the best of ``--repeat`` runs of one ``Network.train`` call, the two builds
+measured in alternation in one process.  On this tree, which no longer
+builds it, only the first column is filled
+(benchmarks/results/scalar-build.md).
 
-    python benchmarks/scalar_build.py [--repeat 5]
+    python benchmarks/scalar_build.py [--repeat 9]
+    PYTHONPATH=/path/to/c0d6001/src python benchmarks/scalar_build.py
 """
 import argparse
 import time
