@@ -1,21 +1,18 @@
-"""Build the compiled core, ``backprop._core``, from ``src/_core.pyx``; the same
-kernels without auto-vectorisation (``backprop._kernels_scalar``, for networks
-too narrow to fill a vector); and on x86-64 the kernels for two more
-instruction-set levels (``backprop._kernels_v3``: AVX2, ``backprop._kernels_v4``:
-AVX-512), which ``_core`` picks at import from the CPU's features.
+"""Build the compiled core, ``backprop._core``, from ``src/_core.pyx``, and on
+x86-64 the kernels for two more instruction-set levels (``backprop._kernels_v3``:
+AVX2, ``backprop._kernels_v4``: AVX-512), which ``_core`` picks at import from
+the CPU's features.
 
 Set ``BACKPROP_DEBUG=1`` to build with bounds checks and without optimisation
 (for a test run that hunts out-of-range indexing in the kernels).
 """
 import os
 import platform
-import tempfile
 
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
-from setuptools.errors import CompileError
 
 DEBUG = os.environ.get("BACKPROP_DEBUG", "") not in ("", "0")
 
@@ -35,13 +32,6 @@ LEVELS = {
     "backprop._kernels_v3": {"unix": ["-march=x86-64-v3"], "msvc": ["/arch:AVX2"]},
     "backprop._kernels_v4": {"unix": ["-march=x86-64-v4"], "msvc": ["/arch:AVX512"]},
 }
-# The scalar build: the baseline's flags without the vectorisers, in the first
-# spelling the compiler accepts (gcc's, then clang's own).  MSVC has no such
-# switch; there, and with a compiler that takes neither, it is a second
-# baseline build.
-SCALAR = "backprop._kernels_scalar"
-NO_VECTORISER = [["-fno-tree-vectorize", "-fno-tree-slp-vectorize"],
-                 ["-fno-vectorize", "-fno-slp-vectorize"]]
 
 
 def targets_x86_64():
@@ -53,25 +43,11 @@ def targets_x86_64():
 
 
 class BuildExt(build_ext):
-    def accepts(self, flags):
-        """Whether the compiler compiles a trivial file with these flags."""
-        with tempfile.TemporaryDirectory() as tmp:
-            source = os.path.join(tmp, "probe.c")
-            with open(source, "w") as f:
-                f.write("int bp_probe;\n")
-            try:
-                self.compiler.compile([source], output_dir=tmp, extra_postargs=flags)
-            except CompileError:
-                return False
-        return True
-
     def build_extensions(self):
         kind = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
         base = MSVC if kind == "msvc" else GCC_LIKE
         for ext in self.extensions:
             extra = [] if DEBUG else LEVELS.get(ext.name, {}).get(kind, [])
-            if ext.name == SCALAR and kind == "unix" and not DEBUG:
-                extra = next((f for f in NO_VECTORISER if self.accepts(base + f)), [])
             ext.extra_compile_args = base + extra
         super().build_extensions()
 
@@ -82,8 +58,7 @@ class BuildExt(build_ext):
 MATH_H = "src/backprop"
 extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[MATH_H, numpy.get_include()],
                         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
-                                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")]),
-              Extension(SCALAR, ["src/_kernels_scalar.pyx"], include_dirs=[MATH_H])]
+                                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")])]
 if targets_x86_64():
     extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[MATH_H]) for name in LEVELS]
 # The kernels' own headers (bp_simd.h, bp_team.h, bp_cpu.h) are in src; unlike

@@ -52,13 +52,9 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
     Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
     BP_NONFINITE_PARAMS if the update made a parameter or the optimiser state
     non-finite (it is not undone: the caller keeps a copy if it must undo)."""
-    cdef bp_step st
-    bp_forward(net, work, x)
-    loss[0] = bp_output(net, work, t)
+    loss[0] = online_step(net, work, x, t, lr, MODE_ONLINE, NULL, 0.0, False)
     if not isfinite(loss[0]):
         return BP_NONFINITE_LOSS
-    st = begin_step(net, lr)
-    backward(net, work, x, MODE_ONLINE, &st)
     if not state_finite(net):
         return BP_NONFINITE_PARAMS
     return BP_OK

@@ -325,7 +325,7 @@ cdef class Model:
     @property
     def kernels(self):
         """The name of the kernel build that runs this network."""
-        return kernels_for(&self.net).name.decode()
+        return KERNELS.name.decode()
 
     # -------------------------------------------------------- operations
     def predict(self, const double[:, ::1] X, double[:, ::1] out):
@@ -333,7 +333,7 @@ cdef class Model:
         cdef bp_work work
         keep = self._scratch(&work)
         with nogil:
-            kernels_for(&self.net).predict(&self.net, &work, &X[0, 0], NULL, X.shape[0], &out[0, 0])
+            KERNELS.predict(&self.net, &work, &X[0, 0], NULL, X.shape[0], &out[0, 0])
         del keep
 
     def sample_losses(self, const double[:, ::1] X, const double[:, ::1] Y, double[::1] out):
@@ -341,7 +341,7 @@ cdef class Model:
         cdef bp_work work
         keep = self._scratch(&work)
         with nogil:
-            kernels_for(&self.net).losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0],
+            KERNELS.losses(&self.net, &work, &X[0, 0], &Y[0, 0], X.shape[0],
                                           &out[0])
         del keep
 
@@ -390,7 +390,7 @@ cdef class Model:
         cdef Py_ssize_t done = 0
         cdef int status
         cdef bp_run run
-        cdef const bp_kernels* kernels = kernels_for(&self.net)
+        cdef const bp_kernels* kernels = KERNELS
         cdef bp_team* shared = NULL
         cdef double[::1] weight_rows
         if lrs.strides[0] != 0 and lrs.strides[0] != sizeof(double):
@@ -443,18 +443,10 @@ cdef class Model:
         afterwards the workspace holds every intermediate of the step.
         Returns (status, loss)."""
         cdef double E
-        cdef bp_step st
-        cdef int status = BP_OK
         with nogil:
-            bp_forward(&self.net, &self.work, &x[0])
-            E = bp_output(&self.net, &self.work, &t[0])
-            if isfinite(E):
-                memset(self.work.grad, 0, self.net.n_params * sizeof(double))
-                st = begin_step(&self.net, lr)
-                backward(&self.net, &self.work, &x[0], MODE_CAPTURE, &st)
-            else:
-                status = BP_NONFINITE_LOSS
-        return status, E
+            E = online_step(&self.net, &self.work, &x[0], &t[0], lr, MODE_CAPTURE, NULL, 0.0,
+                            False)
+        return (BP_OK if isfinite(E) else BP_NONFINITE_LOSS), E
 
     def learn_one(self, x, t, lr):
         """One online update on one sample (x, t) with the network's optimiser;

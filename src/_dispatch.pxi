@@ -59,40 +59,6 @@ def use_kernels(str name):
     _kernel_module = module
 
 
-# Narrow networks (every layer at most NARROW_WIDTH = 4 wide, _kernels.pxi)
-# run the scalar build of the kernels (backprop._kernels_scalar, compiled
-# without auto-vectorisation), whatever the active build: their loops are a
-# few iterations long, and the vector code's prologues, remainder loops and
-# run-time checks cost more than its arithmetic saves; on wider layers the
-# vector builds win.  Both give the same bits.
-SCALAR_WIDTH = NARROW_WIDTH
-cdef const bp_kernels* SCALAR = NULL
-cdef object _scalar_module = None
-
-
-cdef inline const bp_kernels* kernels_for(const bp_net* net) noexcept nogil:
-    """The kernel build that runs this network (see SCALAR_WIDTH)."""
-    return SCALAR if SCALAR != NULL and narrow(net) else KERNELS
-
-
-def use_scalar_kernels(bint enable=True):
-    """Run networks no wider than SCALAR_WIDTH on the scalar build of the
-    kernels (the default) or, with enable=False, on the active build like
-    every other network.  Returns whether the scalar build is now in use
-    (False if this installation lacks it)."""
-    global SCALAR, _scalar_module
-    SCALAR = NULL
-    _scalar_module = None
-    if enable:
-        try:
-            module = importlib.import_module("backprop._kernels_scalar")
-        except ImportError:
-            return False
-        SCALAR = <const bp_kernels*>PyCapsule_GetPointer(module.table, b"backprop._kernels.table")
-        _scalar_module = module
-    return SCALAR != NULL
-
-
 def _select_kernels():
     """At import: the build named by BACKPROP_KERNELS, else the fastest available."""
     forced = os.environ.get("BACKPROP_KERNELS", "")
@@ -107,4 +73,3 @@ def _select_kernels():
 
 
 _select_kernels()
-use_scalar_kernels()

@@ -112,7 +112,7 @@ def test_exported_c_gives_predicts_bytes(tmp_path, out_act, bias):
 
 def test_exported_c_matches_every_kernel_build(tmp_path):
     # predict gives the same bits on every instruction-set build, so the one
-    # header matches each (x86-64: baseline, scalar, AVX2, AVX-512 where the CPU has them).
+    # header matches each (x86-64: baseline, AVX2, AVX-512 where the CPU has them).
     net = network("softmax", "neuron")
     exe = build(tmp_path, CC, FLAGS["O2"], write_driver(tmp_path, net, "mynet"), tmp_path)
     X = inputs(5, seed=3)

@@ -5,15 +5,14 @@ Each configuration trains a small network and hashes (SHA-256) the bytes of
 its parameters, its History, its predictions (also far into the saturated
 range of every activation) and its loss.  The runs cover every activation,
 loss and optimiser, online, mini-batch and full-batch training, every bias
-policy with trainable and frozen biases, narrow networks (run by the scalar
-build) and wide ones, a team of threads, and the streaming path (learn_one,
-predict_one, trace).  BLAS is off: it sums in its own order, and only the
-kernels' own loops promise the same bits.
+policy with trainable and frozen biases, narrow networks (two-layer ones run
+by the register loop of online training) and wide ones, a team of threads,
+and the streaming path (learn_one, predict_one, trace).  BLAS is off: it
+sums in its own order, and only the kernels' own loops promise the same bits.
 
 The test runs every kernel build this machine has (baseline, x86-64-v3,
-x86-64-v4, with the scalar build for narrow networks on and off), so it
-checks the builds of one machine against each other as well as against the
-recording; tools/check_arm64.sh runs it on arm64.
+x86-64-v4), so it checks the builds of one machine against each other as well
+as against the recording; tools/check_arm64.sh runs it on arm64.
 
 The inputs are made with IEEE-754 basic operations only, each rounded once
 (numpy's 53-bit uniform doubles, exact scalings by powers of two), so they are
@@ -79,9 +78,8 @@ NESTEROV = bp.SGD(momentum=0.9, nesterov=True, weight_decay=0.01)
 ADAM = bp.Adam()
 ADAM_DECAY = bp.Adam(weight_decay=0.05, decay_bias=True)
 
-# name -> configuration.  Widths of 5 and more run the active kernel build,
-# narrower networks the scalar build (when in use); odd widths leave
-# remainders after the vector loops.
+# name -> configuration.  Odd widths leave remainders after the vector loops;
+# widths of 4 and less take their loops' short paths.
 CONFIGS = {
     # every activation, in a hidden and an output layer
     "logistic squared online": config([5, 9, 3], "logistic"),
@@ -108,7 +106,7 @@ CONFIGS = {
                                          optimizer=NESTEROV, batch_size=5, lr=0.02),
     "no bias full batch": config([5, 6, 5], "logistic", bias="none", batch_size=None, lr=0.5,
                                  shuffle=False),
-    # narrow networks: the scalar build
+    # narrow networks
     "narrow 2-2-2 shared online": config([2, 2, 2], "logistic", bias="shared", lr=0.5),
     "narrow softmax momentum": config([4, 3, 4, 3], ["tanh", "tanh", "softmax"], "cross_entropy",
                                       optimizer=MOMENTUM, lr=0.05),
@@ -200,21 +198,19 @@ def mismatches(found, expected):
 
 @pytest.fixture
 def own_loops():
-    """BLAS off, the kernel build and the scalar build restored afterwards."""
+    """BLAS off, the kernel build restored afterwards."""
     blas, kernels = _core.blas_in_use(), _core.active_kernels()
     _core.use_blas(False)
     yield
     _core.use_blas(blas)
     _core.use_kernels(kernels)
-    _core.use_scalar_kernels(True)
 
 
 def test_the_installation_holds_the_kernel_builds_of_its_architecture():
-    # What setup.py builds: the baseline (in _core) and the scalar build
-    # everywhere, the x86-64-v3/v4 builds on x86-64 only, where the CPU's
-    # level picks among them.  On arm64 the builds above are all there is.
+    # What setup.py builds: the baseline (in _core) everywhere, the
+    # x86-64-v3/v4 builds on x86-64 only, where the CPU's level picks among
+    # them.  On arm64 the baseline is all there is.
     x86 = platform.machine().lower() in ("x86_64", "amd64")
-    assert importlib.util.find_spec("backprop._kernels_scalar") is not None
     for module, _ in _core.KERNEL_VARIANTS.values():
         assert (importlib.util.find_spec(module) is not None) == x86, module
     assert (_core.cpu_level() > 0) == x86
@@ -224,11 +220,9 @@ def test_golden_file_lists_every_configuration():
     assert set(golden()["runs"]) == set(CONFIGS) | {STREAMING}
 
 
-@pytest.mark.parametrize("scalar", [True, False], ids=["scalar-for-narrow", "no-scalar"])
 @pytest.mark.parametrize("kernels", _core.available_kernels())
-def test_training_gives_the_golden_bits(kernels, scalar, own_loops):
+def test_training_gives_the_golden_bits(kernels, own_loops):
     _core.use_kernels(kernels)
-    assert _core.use_scalar_kernels(scalar) is scalar
     bad = mismatches(all_runs(), golden()["runs"])
     assert not bad, f"{len(bad)} digests differ from {GOLDEN.name} ({golden()['recorded_on']}): {bad}"
 

@@ -88,8 +88,9 @@ def test_every_kernel_build_gives_the_same_bits(kernels, restore_kernels):
 
 
 def train_narrow_networks():
-    """Parameters, histories and predictions of networks no wider than
-    SCALAR_WIDTH, which run on the scalar build when it is in use."""
+    """Parameters, histories and predictions of networks no wider than 4,
+    whose loops take their short paths (and, for two layers with plain SGD
+    and the squared error, the register loop of online training)."""
     rng = np.random.default_rng(3)
     out = []
     configs = [
@@ -99,7 +100,7 @@ def train_narrow_networks():
         ([4, 4, 1], ["logistic", "identity"], "squared", bp.SGD(weight_decay=0.01), None, "none"),
     ]
     for sizes, act, loss, opt, batch, bias in configs:
-        assert max(sizes) <= _core.SCALAR_WIDTH
+        assert max(sizes) <= 4
         X, Y = rng.normal(size=(30, sizes[0])), rng.uniform(size=(30, sizes[-1]))
         if loss == "cross_entropy":
             Y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], 30)]
@@ -109,23 +110,14 @@ def train_narrow_networks():
     return out
 
 
-@pytest.fixture
-def restore_scalar():
-    yield
-    _core.use_scalar_kernels(True)
-
-
 @pytest.mark.parametrize("kernels", _core.available_kernels())
-def test_the_scalar_build_gives_the_same_bits(kernels, restore_kernels, restore_scalar):
+def test_narrow_networks_give_the_same_bits_on_every_build(kernels, restore_kernels):
+    _core.use_kernels("baseline")
+    baseline = train_narrow_networks()
     _core.use_kernels(kernels)
-    narrow, wide = bp.Network([2, 4, 3]), bp.Network([2, 5, 3])
-    assert _core.use_scalar_kernels(False) is False
-    assert narrow._model.kernels == wide._model.kernels == kernels
-    vector = train_narrow_networks()
-    assert _core.use_scalar_kernels(True) is True
-    assert (narrow._model.kernels, wide._model.kernels) == ("scalar", kernels)
-    scalar = train_narrow_networks()
-    for a, b in zip(vector, scalar):
+    assert bp.Network([2, 4, 3])._model.kernels == kernels
+    other = train_narrow_networks()
+    for a, b in zip(baseline, other):
         assert a.tobytes() == b.tobytes()
 
 
@@ -231,8 +223,9 @@ def vectorised_lines(c_file, level_flags):
                          ids=["x86-64-v3", "x86-64-v4"])
 def test_marked_loops_stay_vectorised(tmp_path, level_flags):
     # The vectoriser drops loops silently after small edits; every loop marked
-    # "# vectorised" in _kernels.pxi (or "/* vectorised */" in bp_math.h, whose
-    # functions the kernels inline) must be reported vectorised.
+    # "# vectorised" in _kernels.pxi and the files it includes (or
+    # "/* vectorised */" in bp_math.h, whose functions the kernels inline)
+    # must be reported vectorised.
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     if sysconfig.get_platform().split("-")[-1] not in ("x86_64", "amd64"):
         pytest.skip("the x86-64 kernel builds exist on x86-64 only")
@@ -252,13 +245,9 @@ def test_marked_loops_stay_vectorised(tmp_path, level_flags):
 def test_level_builds_keep_their_vector_paths():
     # Losing one of these paths (a changed preprocessor test, a compiler
     # without the macros) would cost only speed, silently.  bp_rows4 needs
-    # 512-bit vectors, bp_back_rows AVX2 or better; the scalar build (the
-    # baseline's flags) has neither.
-    from backprop import _kernels_scalar
-
+    # 512-bit vectors, bp_back_rows AVX2 or better.
     expected = {"x86-64-v3": {"bp_rows4": False, "bp_back_rows": True},
                 "x86-64-v4": {"bp_rows4": True, "bp_back_rows": True}}
-    assert _kernels_scalar.VECTOR_PATHS == {"bp_rows4": False, "bp_back_rows": False}
     for name in _core.available_kernels():
         if name in expected:
             module = importlib.import_module(_core.KERNEL_VARIANTS[name][0])
@@ -329,9 +318,10 @@ SMALL_CASES = [
 @pytest.mark.parametrize("sizes, acts, bias, train_bias", SMALL_CASES)
 def test_the_fused_step_of_small_networks_gives_the_bits_of_the_generic_step(
         sizes, acts, bias, train_bias):
-    # train() on networks no wider than 4 with plain SGD and the squared error
-    # takes the fused small_step; learn_one always takes the generic forward,
-    # output and backward passes.  Same samples, same order: same bits.
+    # train() on two-layer networks no wider than 4 with plain SGD and the
+    # squared error runs the register loop small2_online; on the others the
+    # online_step with the deferred first-layer update.  learn_one always runs
+    # online_step without deferring.  Same samples, same order: same bits.
     rng = np.random.default_rng(len(sizes) * 10 + sizes[1])
     X = rng.uniform(-2.0, 2.0, (5, sizes[0]))
     Y = rng.uniform(0.0, 1.0, (5, sizes[-1]))

@@ -5,8 +5,7 @@ Run on x86-64 after a deliberate change of results (say why in the commit):
 
     python tools/golden_hashes.py
 
-It refuses to write if this machine's kernel builds (and the scalar build)
-disagree with each other: the recording must be the bits every build gives.
+It refuses to write if this machine's kernel builds disagree with each other: the recording must be the bits every build gives.
 """
 import json
 import pathlib
@@ -27,17 +26,14 @@ def runs_of_every_build():
     found = {}
     for kernels in _core.available_kernels():
         _core.use_kernels(kernels)
-        for scalar in (True, False):
-            _core.use_scalar_kernels(scalar)
-            found[kernels, scalar] = test_golden.all_runs()
+        found[kernels] = test_golden.all_runs()
     _core.use_kernels("baseline")
-    _core.use_scalar_kernels(True)
     return found
 
 
 def main():
     found = runs_of_every_build()
-    reference = found["baseline", True]
+    reference = found["baseline"]
     for build, runs in found.items():
         bad = test_golden.mismatches(runs, reference)
         if bad:

@@ -37,21 +37,10 @@ def probe():
     return f"backprop {backprop.__version__}"
 
 
-def scalar_note(wl):
-    """Networks no wider than backprop._core.SCALAR_WIDTH run on the scalar
-    kernel build whichever instruction-set build is active: say so."""
-    from backprop import _core
-
-    if max(wl.sizes) <= getattr(_core, "SCALAR_WIDTH", 0):
-        return f"every layer <= {_core.SCALAR_WIDTH} wide: runs on the scalar kernel build"
-    return ""
-
-
 def rows(wl):
-    note = scalar_note(wl)
-    rows = [Row("backprop", "backprop", "backprop", note=note),
+    rows = [Row("backprop", "backprop", "backprop"),
             # the fallback kernels for CPUs without AVX2 (on x86-64: SSE2)
-            Row("backprop", "backprop-baseline", "backprop, baseline kernel build", note=note)]
+            Row("backprop", "backprop-baseline", "backprop, baseline kernel build")]
     if wl.batch_size > 1:
         # mini-batches run as matrix products, on SciPy's BLAS when installed
         rows.append(Row("backprop", "backprop-blas2", "backprop, BLAS on 2 threads", threads=2))

@@ -68,19 +68,10 @@ def available_kernels() -> list[str]:
     """The kernel builds this CPU can run, fastest last."""
 
 def active_kernels() -> str:
-    """The name of the kernel build in use ("baseline", "x86-64-v3", "x86-64-v4"),
-    for every network wider than SCALAR_WIDTH."""
+    """The name of the kernel build in use ("baseline", "x86-64-v3", "x86-64-v4")."""
 
 def use_kernels(name: str) -> None:
     """Run the bulk kernels from the named build; refused if unavailable here."""
-
-SCALAR_WIDTH: int
-"""Networks no wider than this run on the scalar build of the kernels (if in use)."""
-
-def use_scalar_kernels(enable: bool = True) -> bool:
-    """Run networks no wider than SCALAR_WIDTH on the scalar (not vectorised)
-    build of the kernels, or on the active build; returns whether the scalar
-    build is now in use."""
 
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or non-finite parameters."""
@@ -119,7 +110,7 @@ class Model:
         """The token of the hold on the network (``lock()``), 0 when free."""
     @property
     def kernels(self) -> str:
-        """The name of the kernel build that runs this network ("scalar" or the active build)."""
+        """The name of the kernel build that runs this network (the active build)."""
     @property
     def params(self) -> _Vector:
         """The flat parameter vector, 64-byte aligned."""
