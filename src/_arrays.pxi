@@ -141,3 +141,28 @@ cdef attach_work(bp_work* work, arrays):
     for i in range(7):
         v = arrays[i]
         slots[i][0] = &v[0]
+
+
+cdef object batch_workspace(bp_batch* batch, const bp_net* net, Py_ssize_t rows):
+    """Allocate and attach batch's buffers for mini-batches of `rows`
+    samples; returns the arrays, which the caller keeps alive."""
+    cdef double[::1] v
+    cdef double** slots[8]
+    n_in, n_out = net.size[0], net.size[net.n_layers]
+    # x and y in two halves: a team gathers a batch into one half while
+    # a member may still read the last batch in the other
+    arrays = tuple(aligned_zeros(rows * n) for n in
+                   [net.n_units] * 5 + [n_out, 2 * n_in, 2 * n_out])
+    slots[0] = &batch.net
+    slots[1] = &batch.out
+    slots[2] = &batch.d_out
+    slots[3] = &batch.d_act
+    slots[4] = &batch.delta
+    slots[5] = &batch.errors
+    slots[6] = &batch.x
+    slots[7] = &batch.y
+    for i in range(8):
+        v = arrays[i]
+        slots[i][0] = &v[0]
+    batch.rows = rows
+    return arrays

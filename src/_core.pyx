@@ -10,11 +10,13 @@ method here is called.  The one exception is the streaming pair
 because a Python-level check would cost more than the work.
 
 The sources by job, included here: ``_kernels.pxi`` (the kernels every
-build compiles, with ``_vector.pxi``, ``_team.pxi``, ``_gemm.pxi``,
-``_batch.pxi``, ``_table.pxi`` and the C of ``bp_simd.h``, ``bp_team.h``),
-``_arrays.pxi``, ``_codes.pxi``, ``_capi.pxi`` (the API of
-``backprop/_core.pxd``), ``_threads.pxi``, ``_blas.pxi`` and
-``_dispatch.pxi`` (with ``bp_cpu.h``).  The kernels' private C types are in
+build compiles: the online region in ``_activations.pxi``, ``_losses.pxi``,
+``_optim.pxi``, ``_online.pxi`` and ``_small2.pxi``, the mini-batches in
+``_team.pxi``, ``_gemm.pxi``, ``_batch.pxi``, with ``_vector.pxi``,
+``_table.pxi`` and the C of ``bp_simd.h``, ``bp_team.h``), ``_arrays.pxi``,
+``_codes.pxi``, ``_capi.pxi`` (the API of ``backprop/_core.pxd``),
+``_stream.pxi`` (``learn_one``'s helpers), ``_threads.pxi``, ``_blas.pxi``
+and ``_dispatch.pxi`` (with ``bp_cpu.h``).  The kernels' private C types are in
 ``_kernel_types.pxd``, not installed.
 """
 import _thread
@@ -38,6 +40,7 @@ include "_math_shims.pxi"
 include "_arrays.pxi"
 include "_codes.pxi"
 include "_capi.pxi"
+include "_stream.pxi"
 include "_threads.pxi"
 include "_blas.pxi"
 include "_dispatch.pxi"
@@ -322,11 +325,6 @@ cdef class Model:
         other.default_lr = self.default_lr
         return other
 
-    @property
-    def kernels(self):
-        """The name of the kernel build that runs this network."""
-        return KERNELS.name.decode()
-
     # -------------------------------------------------------- operations
     def predict(self, const double[:, ::1] X, double[:, ::1] out):
         """out[i] = the network's outputs for X[i]."""
@@ -345,37 +343,13 @@ cdef class Model:
                                           &out[0])
         del keep
 
-    cdef _batch_workspace(self, Py_ssize_t rows):
-        """Size self.batch for mini-batches of `rows` samples."""
-        cdef double[::1] v
-        cdef double** slots[8]
-        if self._batch_arrays is not None and self.batch.rows == rows:
-            return
-        n_in, n_out = self.net.size[0], self.net.size[self.net.n_layers]
-        # x and y in two halves: a team gathers a batch into one half while
-        # a member may still read the last batch in the other
-        self._batch_arrays = tuple(aligned_zeros(rows * n) for n in
-                                   [self.net.n_units] * 5 + [n_out, 2 * n_in, 2 * n_out])
-        slots[0] = &self.batch.net
-        slots[1] = &self.batch.out
-        slots[2] = &self.batch.d_out
-        slots[3] = &self.batch.d_act
-        slots[4] = &self.batch.delta
-        slots[5] = &self.batch.errors
-        slots[6] = &self.batch.x
-        slots[7] = &self.batch.y
-        for i in range(8):
-            v = self._batch_arrays[i]
-            slots[i][0] = &v[0]
-        self.batch.rows = rows
-
     def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
               const double[:] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
               Py_ssize_t n_steps, double[::1] loss_sums, double target,
               Py_ssize_t record_every, double[::1] record, double[::1] record_state,
               Team team=None, const double[::1] weights=None):
         """Run n_steps optimiser steps from step step0 of a window of epochs
-        (see train_steps in _kernels.pxi).  order: (epochs, n) intp array or
+        (see train_steps in _table.pxi).  order: (epochs, n) intp array or
         None; lrs and loss_sums: one entry per epoch of the window (lrs may
         be a broadcast constant, of stride 0); target:
         the mean loss to stop at (-inf: none); record_every: 0 or N, with
@@ -410,7 +384,8 @@ cdef class Model:
             v_order = order
             p_order = &v_order[0, 0]
         if batch_size > 1:
-            self._batch_workspace(batch_size)
+            if self._batch_arrays is None or self.batch.rows != batch_size:
+                self._batch_arrays = batch_workspace(&self.batch, &self.net, batch_size)
             self.batch.dgemm = blas_dgemm()
         run.lrs = &lrs[0]
         run.lr_stride = lrs.strides[0] // sizeof(double)
@@ -474,14 +449,15 @@ cdef class Model:
             raise ValueError("learn_one: x and t must be finite (found NaN or inf)")
         if self.net.loss == BP_CROSS_ENTROPY and not in_unit_interval(pt, n_out):
             raise ValueError(f"cross_entropy targets must lie in [0, 1], got t = {np.asarray(t)}")
-        rate = self.rate(lr)
+        rate = checked_rate(lr, self.default_lr)
         if self.busy:
             self.lock()
         if self.samples >= MAX_COUNT:
             raise OverflowError(f"learn_one: the network's sample count ({self.samples}) is at "
                                 "its limit")
         # The GIL is held throughout: no other thread can start on this network.
-        self.save_undo()
+        self._undo = save_undo(&self.net, self._undo)
+        self._undo_steps = self.net.n_steps
         status = bp_learn_one(&self.net, &self.work, px, pt, rate, &E)
         if status == BP_NONFINITE_LOSS:
             raise DivergenceError(
@@ -489,68 +465,14 @@ cdef class Model:
                 "outputs overflowed); the parameters were left as they were. Try a smaller "
                 "learning rate or scaled inputs.")
         if status == BP_NONFINITE_PARAMS:
-            self.restore_undo()
+            restore_undo(&self.net, self._undo)
+            self.net.n_steps = self._undo_steps
             raise DivergenceError(
                 f"learn_one: the update (lr={rate:g}, loss {E:g} before it) made the parameters "
                 "or the optimiser state non-finite; they were restored to their values before "
                 "the call. Try a smaller learning rate or scaled inputs.")
         self.samples += 1
         return E
-
-    cdef save_undo(self):
-        """Copy the parameters, optimiser state and step counters (into a
-        buffer kept between calls), for restore_undo."""
-        cdef Py_ssize_t n = self.net.n_params
-        cdef Py_ssize_t size = n * (1 + (self.net.state1 != NULL) + (self.net.state2 != NULL)) + 2
-        cdef double* u
-        if self._undo is None or cnp.PyArray_DIM(self._undo, 0) != size:
-            self._undo = np.empty(size)
-        u = <double*>cnp.PyArray_DATA(self._undo)
-        u[0] = self.net.beta1_pow
-        u[1] = self.net.beta2_pow
-        self._undo_steps = self.net.n_steps
-        memcpy(u + 2, self.net.params, n * sizeof(double))
-        u += 2 + n
-        if self.net.state1 != NULL:
-            memcpy(u, self.net.state1, n * sizeof(double))
-            u += n
-        if self.net.state2 != NULL:
-            memcpy(u, self.net.state2, n * sizeof(double))
-
-    cdef restore_undo(self):
-        """Put back what save_undo copied."""
-        cdef Py_ssize_t n = self.net.n_params
-        cdef const double* u = <const double*>cnp.PyArray_DATA(self._undo)
-        self.net.beta1_pow = u[0]
-        self.net.beta2_pow = u[1]
-        self.net.n_steps = self._undo_steps
-        memcpy(self.net.params, u + 2, n * sizeof(double))
-        u += 2 + n
-        if self.net.state1 != NULL:
-            memcpy(self.net.state1, u, n * sizeof(double))
-            u += n
-        if self.net.state2 != NULL:
-            memcpy(self.net.state2, u, n * sizeof(double))
-
-    cdef double rate(self, lr) except -1.0:
-        """A learning rate argument as a checked double (None: the default)."""
-        cdef double v
-        if lr is None:
-            return self.default_lr
-        if type(lr) is float:
-            v = lr
-        elif isinstance(lr, (int, float, np.integer, np.floating)) and not isinstance(lr, bool):
-            try:
-                v = float(lr)
-            except OverflowError:
-                raise ValueError(f"lr must be finite, got an integer too large for a float") from None
-        else:
-            raise TypeError(f"lr must be a real number, got {lr!r} ({type(lr).__name__})")
-        if not isfinite(v):
-            raise ValueError(f"lr must be finite, got {v}")
-        if v < 0.0:
-            raise ValueError(f"lr must be >= 0.0, got {v}")
-        return v
 
     def predict_one(self, x):
         """The network's outputs for one sample, as a new array (the streaming

@@ -109,9 +109,6 @@ class Model:
     def busy(self) -> int:
         """The token of the hold on the network (``lock()``), 0 when free."""
     @property
-    def kernels(self) -> str:
-        """The name of the kernel build that runs this network (the active build)."""
-    @property
     def params(self) -> _Vector:
         """The flat parameter vector, 64-byte aligned."""
     @property

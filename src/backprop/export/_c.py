@@ -22,7 +22,7 @@ from ._layers import layers
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 # The activation of one unit, for elementwise layers: the kernels' expressions
-# (bp_math.h's functions, or the selections of _kernels.pxi's `activate`).
+# (bp_math.h's functions, or the selections of _activations.pxi's `activate`).
 UNIT = {
     "logistic": "bp_logistic({z})",
     "tanh": "bp_tanh({z})",
