@@ -46,9 +46,8 @@
  * A loop `for (i = 0; i < n; i++) y[i] = bp_exp(x[i]);` (also expm1, log,
  * log1p, tanh) is vectorised by gcc 12 at -O3 -ffp-contract=off with
  * -march=x86-64-v3 and -march=x86-64-v4.  With gcc's generic tuning (the
- * kernels' builds keep it) the table lookups are scalar loads, not hardware
- * gathers, which are about three times slower on the test machine.  Three
- * things make this work:
+ * kernels' builds keep it) the table lookups are scalar loads: that tuning
+ * emits no hardware gathers.  Three things make this work:
  *
  * - There are no branches.  Every path (main path, special-case path,
  *   fix-ups) is computed for every input, and the answer is chosen with
@@ -61,8 +60,7 @@
  * - Integer and constant choices are arithmetic on 0/1 flags, not ternaries.
  *   Ternaries would not block vectorisation.  But in scalar code gcc turns
  *   (x <= 0 ? -1022 : 1) into a real branch, which mispredicts on random-sign
- *   data.  In the baseline (non-vectorised) build that made exp about 2x
- *   slower.
+ *   data, in the baseline (non-vectorised) build above all.
  * - There are no float<->int64 conversions.  AVX2 has no packed instruction
  *   for them, so integers are moved in and out of doubles by adding 1.5*2^52
  *   and reinterpreting the bits.
