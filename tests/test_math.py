@@ -10,6 +10,7 @@ points per function during development.  They are tighter than the
 requirements (exp <= 0.52, expm1/log/log1p <= 1, tanh <= 2 ulp).
 """
 import math
+import os
 
 import numpy as np
 import pytest
@@ -476,3 +477,369 @@ def test_scalar_exp_has_exactly_the_bits_of_exp():
         [600.0, -600.0, 0.0, -0.0, 709.78, -708.39, -745.1, np.inf, -np.inf, np.nan, 1e-300],
     ])
     assert np.array_equal(bits(apply("exp_scalar", x)), bits(apply("exp", x)))
+
+
+# ====================================================================== float32
+# bp_expf, bp_expm1f, bp_logf, bp_log1pf, bp_tanhf, bp_logisticf evaluate in
+# double and round once to float.  bp_math.h derives for each a relative
+# error eps of the double value, hence a bound of 0.5 + 2^24 eps ulp; these
+# are those bounds (not measurements), and every float input is checked
+# against them in the thorough profile.
+F32 = ("exp", "expm1", "log", "log1p", "tanh", "logistic")
+MAX_ULP_F32 = {"exp": 0.5 + 2.0 ** -18, "expm1": 0.5 + 2.0 ** -16, "log": 0.5 + 2.0 ** -18,
+               "log1p": 0.5 + 2.0 ** -18, "tanh": 0.5 + 2.0 ** -15, "logistic": 0.5 + 2.0 ** -17}
+# HYPOTHESIS_PROFILE=thorough (or BACKPROP_MATH_EXHAUSTIVE=1) checks all 2^32
+# float inputs (minutes); the default profile every STRIDE-th bit pattern
+# (about a million inputs per function, spread over every binade and sign).
+EXHAUSTIVE = (os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
+              or os.environ.get("BACKPROP_MATH_EXHAUSTIVE") == "1")
+STRIDE = 1 if EXHAUSTIVE else 4093
+CHUNK = 1 << 24
+
+FMAX = float(np.finfo(np.float32).max)
+FTINY = 2.0 ** -149           # smallest float subnormal
+FMIN = 2.0 ** -126            # smallest normal float
+_OVERFLOW_F32 = libmp.from_man_exp((1 << 25) - 1, 128 - 25)  # 2^128 (1 - 2^-25)
+
+
+def apply32(name, x):
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty_like(x)
+    _math_apply(name, x, out)
+    return out
+
+
+def bits32(a):
+    return np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+
+
+def reference32(name, x):
+    """f(x) to PREC bits as a raw mpf, for a finite float x in f's domain."""
+    if name == "logistic":
+        e = libmp.mpf_exp(libmp.from_float(-x), PREC + 10, RN)
+        return libmp.mpf_div(FONE, libmp.mpf_add(FONE, e, PREC + 10, RN), PREC, RN)
+    return reference(name, x)
+
+
+def ulp_error32(y, ref):
+    """|y - ref| in float32 ulps of the exact value ref (as ``ulp_error``):
+    ulp(v) = 2^(max(floor(log2 |v|), -126) - 23); at or beyond 2^128 (1 - 2^-25)
+    the correctly rounded result is +-inf."""
+    y = float(y)
+    if math.isnan(y):
+        return math.inf
+    if ref == libmp.fzero:
+        return 0.0 if y == 0 else math.inf
+    neg = ref[0] == 1
+    if libmp.mpf_cmp(libmp.mpf_abs(ref), _OVERFLOW_F32) >= 0:
+        return 0.0 if math.isinf(y) and (y < 0) == neg else math.inf
+    if math.isinf(y):
+        return math.inf
+    ue = max(_log2floor(ref), -126) - 23
+    d = libmp.mpf_sub(libmp.from_float(y), ref, PREC, RN)
+    return abs(libmp.to_float(libmp.mpf_shift(d, -ue), rnd=RN))
+
+
+def numpy_f64(name, x):
+    """f in float64 by numpy, an independent implementation: accurate to a few
+    double ulps, i.e. to ~2^-27 float ulp."""
+    with np.errstate(all="ignore"):        # signalling NaNs warn when cast
+        xd = x.astype(np.float64)
+        if name == "logistic":
+            return 1.0 / (1.0 + np.exp(-xd))
+        return {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
+                "tanh": np.tanh}[name](xd)
+
+
+def check_f32(name, x, max_mpmath=5000):
+    """Assert bp_<name>f is within MAX_ULP_F32 of the exact f on the float32 array x.
+
+    A result equal to RN_float(numpy's float64 value) is within 0.5 ulp plus
+    numpy's error (~2^-27 ulp) of exact, inside the bound.  Every other result
+    is settled with mpmath, which finds it within the bound exactly when the
+    exact value lies that close to a midpoint between two floats.  NaN results
+    must be where f is undefined (NaN input, log of x < 0, ...)."""
+    y = apply32(name, x)
+    ref = numpy_f64(name, x)
+    with np.errstate(all="ignore"):
+        rn = ref.astype(np.float32)
+    nan_y, nan_ref = np.isnan(y), np.isnan(rn)
+    assert np.array_equal(nan_y, nan_ref), "%s: NaN at x = %r" % (
+        name, x[np.nonzero(nan_y != nan_ref)[0][0]])
+    diff = np.nonzero((bits32(y) != bits32(rn)) & ~nan_y)[0]
+    assert diff.size <= max_mpmath, "%s: %d results differ from the correctly rounded float64, e.g. " \
+        "x = %r: %r vs %r" % (name, diff.size, x[diff[0]], y[diff[0]], rn[diff[0]])
+    worst = 0.0
+    for i in diff.tolist():
+        xi = float(x[i])
+        err = ulp_error32(y[i], reference32(name, xi))
+        assert err <= MAX_ULP_F32[name], "%s: %.6f ulp at x = %r (%s)" % (name, err, xi, float.hex(xi))
+        worst = max(worst, err)
+    return diff.size, worst
+
+
+@pytest.mark.parametrize("name", F32)
+def test_f32_all_inputs_within_bound(name):
+    """Every STRIDE-th float32 bit pattern (all of them in the thorough
+    profile), both signs, subnormals, inf and NaN included."""
+    checked = 0
+    for start in range(0, 1 << 32, CHUNK * STRIDE):
+        x = np.arange(start, min(start + CHUNK * STRIDE, 1 << 32), STRIDE, dtype=np.uint64)
+        check_f32(name, x.astype(np.uint32).view(np.float32))
+        checked += x.size
+    assert checked == -(-(1 << 32) // STRIDE)
+
+
+def _around32(v, n=3):
+    """the float32 v and its n neighbours on each side"""
+    v = np.float32(v)
+    out = [v]
+    a = b = v
+    for _ in range(n):
+        a, b = np.nextafter(a, np.float32(-np.inf)), np.nextafter(b, np.float32(np.inf))
+        out += [a, b]
+    return out
+
+
+def hard_points32(name):
+    """Switch points, clamps, thresholds and special values of each function."""
+    pts = [0.0, -0.0, FTINY, -FTINY, FMIN, -FMIN, FMIN - FTINY, FMAX, -FMAX, 1.0, -1.0,
+           math.inf, -math.inf, math.nan]
+    pts += [s * 2.0 ** k for k in range(-149, 128) for s in (1.0, -1.0)]
+    if name in ("exp", "expm1", "logistic"):
+        for v in (88.72283172607422, -103.97208, -87.33654, 100.0, -110.0, 110.0, -17.328680,
+                  17.32868, LN2 / 2, -LN2 / 2, 1.5 * LN2):
+            pts += _around32(v, 4)
+        pts += [k * LN2 for k in range(-160, 130)]
+    if name in ("log", "log1p"):
+        for v in (0.7071067811865476, 1.4142135623730951, 1.0, 2.0 ** -29, -(2.0 ** -29), -1.0,
+                  2.0 ** 52, 2.0 ** 24):
+            pts += _around32(v, 4)
+    if name == "tanh":
+        for v in (9.010913, 10.0, 0.125, 2.0 ** -12):
+            pts += _around32(v, 4) + _around32(-v, 4)
+    return np.array(pts, dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", F32)
+def test_f32_hard_cases(name):
+    check_f32(name, hard_points32(name))
+    # and all of them against mpmath directly, not only the mismatches
+    x = hard_points32(name)
+    y = apply32(name, x)
+    for xi, yi in zip(x.tolist(), y.tolist()):
+        if math.isnan(xi) or math.isinf(xi) or (name == "log" and xi <= 0) or (name == "log1p" and xi <= -1):
+            continue
+        assert ulp_error32(yi, reference32(name, xi)) <= MAX_ULP_F32[name], (name, xi)
+
+
+SPECIAL_F32 = {
+    # name: [(x, expected)], compared bitwise, NaN as any NaN
+    "exp": [(0.0, 1.0), (-0.0, 1.0), (INF, INF), (-INF, 0.0), (NAN, NAN), (1e30, INF),
+            (88.72283172607422, 3.402798519021476e38), (88.72283935546875, INF), (-1e30, 0.0),
+            (-103.97207641601562, FTINY), (-103.97208404541016, 0.0), (FTINY, 1.0), (-FTINY, 1.0)],
+    "expm1": [(0.0, 0.0), (-0.0, -0.0), (INF, INF), (-INF, -1.0), (NAN, NAN), (FTINY, FTINY),
+              (-FTINY, -FTINY), (FMIN, FMIN), (-20.0, -1.0), (-1e30, -1.0), (1e30, INF)],
+    "log": [(1.0, 0.0), (0.0, -INF), (-0.0, -INF), (INF, INF), (-INF, NAN), (-1.0, NAN),
+            (-FTINY, NAN), (NAN, NAN), (2.0, float(np.float32(LN2))), (0.5, float(np.float32(-LN2))),
+            (FTINY, float(np.float32(-149 * LN2)))],
+    "log1p": [(0.0, 0.0), (-0.0, -0.0), (-1.0, -INF), (INF, INF), (-INF, NAN), (-2.0, NAN),
+              (-1.0000001192092896, NAN), (NAN, NAN), (FTINY, FTINY), (-FTINY, -FTINY),
+              (1.0, float(np.float32(LN2)))],
+    "tanh": [(0.0, 0.0), (-0.0, -0.0), (INF, 1.0), (-INF, -1.0), (NAN, NAN), (FTINY, FTINY),
+             (-FTINY, -FTINY), (1e-10, 1e-10), (10.0, 1.0), (-10.0, -1.0), (1e30, 1.0), (-1e30, -1.0)],
+    "logistic": [(0.0, 0.5), (-0.0, 0.5), (INF, 1.0), (-INF, 0.0), (NAN, NAN), (20.0, 1.0),
+                 (-1e30, 0.0), (1e30, 1.0), (-104.0, 0.0)],
+}
+
+
+@pytest.mark.parametrize("name", F32)
+def test_f32_special_values(name):
+    xs = np.array([x for x, _ in SPECIAL_F32[name]], dtype=np.float32)
+    want = np.array([w for _, w in SPECIAL_F32[name]], dtype=np.float32)
+    got = apply32(name, xs)
+    assert got.dtype == np.float32
+    for x, w, g in zip(xs, want, got):
+        if math.isnan(w):
+            assert math.isnan(g), "%sf(%r) = %r, want NaN" % (name, x, g)
+        else:
+            assert bits32(g) == bits32(w), "%sf(%r) = %r, want %r" % (name, x, g, w)
+
+
+def test_f32_tanh_odd_symmetry():
+    x = (np.arange(0, 0x7F800001, 211, dtype=np.uint64).astype(np.uint32)).view(np.float32)
+    assert np.array_equal(bits32(apply32("tanh", -x)), bits32(-apply32("tanh", x)))   # incl. -0
+
+
+def test_f32_shim_dtypes():
+    x = np.linspace(0.5, 1.5, 7, dtype=np.float32)
+    with pytest.raises(ValueError):
+        _math_apply("exp", x, np.empty(7))           # float32 in, float64 out
+    with pytest.raises(ValueError):
+        _math_apply("exp", x, np.empty(6, dtype=np.float32))
+    ro = x.copy()
+    ro.setflags(write=False)
+    out = np.empty_like(x)
+    _math_apply("log", ro, out)
+    assert np.array_equal(out, apply32("log", x))
+
+
+def test_f32_softmax_against_mpmath():
+    rng = np.random.default_rng(3)
+    cases = [rng.normal(0, s, n).astype(np.float32) for n in (1, 2, 3, 10, 33, 257) for s in (1.0, 30.0)]
+    cases += [np.array([0.0, -200.0, 50.0, 50.0], dtype=np.float32),
+              np.array([FMAX, -FMAX, 0.0], dtype=np.float32),
+              np.array([-1e30, -1e30], dtype=np.float32)]
+    for z in cases:
+        a = np.empty_like(z)
+        _math_apply("softmax", z, a)
+        with mpmath.mp.workprec(PREC):
+            zs = [mpmath.mpf(float(v)) for v in z]
+            m = max(zs)
+            es = [mpmath.exp(v - m) for v in zs]
+            s = mpmath.fsum(es)
+            for ai, ei in zip(a.tolist(), es):
+                # eps <= 2 2^-42.2 + (n + 1) 2^-53 + 2^-46 (bp_math.h)
+                assert ulp_error32(ai, (ei / s)._mpf_) <= 0.5 + 2.0 ** -15, (z, ai)
+
+
+def _dotf_fixed_order(w, x):
+    """bp_dotf's order in NumPy float32 arithmetic (each op rounded to float)."""
+    n = w.size
+    p = (w * x).astype(np.float32)
+    if n < 16:
+        t = np.float32(0.0)
+        for v in p:
+            t = np.float32(t + v)
+        return t
+    m = n - n % 16
+    s = np.zeros(16, dtype=np.float32)
+    for i in range(0, m, 16):
+        s = (s + p[i:i + 16]).astype(np.float32)
+    s = s[:8] + s[8:]
+    t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]))
+    for v in p[m:]:
+        t = np.float32(t + v)
+    return t
+
+
+def test_f32_dot_fixed_order():
+    from backprop._core import _math_dot
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 15, 16, 17, 31, 32, 100, 784, 1001):
+        w = rng.normal(size=n).astype(np.float32)
+        x = rng.normal(size=n).astype(np.float32)
+        got = np.float32(_math_dot(w, x))
+        want = _dotf_fixed_order(w, x) if n else np.float32(0.0)
+        assert bits32(got) == bits32(want), n
+    with pytest.raises(ValueError):
+        _math_dot(np.ones(3, dtype=np.float32), np.ones(4, dtype=np.float32))
+
+
+# ------------------------------------------- the same bits from every build
+C_SWEEP = r"""
+#include <stdio.h>
+#include "bp_math.h"
+/* every 8191st float bit pattern through each function, hashed (FNV-1a) */
+int main(void) {
+    uint64_t h = 1469598103934665603ULL;
+    uint64_t b;
+    float z[37], a[37], w[300], v[300];
+    int i, f;
+    for (f = 0; f < 6; f++)
+        for (b = 0; b < (1ULL << 32); b += 8191) {
+            float x = bp__asf32((uint32_t)b), y;
+            y = f == 0 ? bp_expf(x) : f == 1 ? bp_expm1f(x) : f == 2 ? bp_logf(x)
+              : f == 3 ? bp_log1pf(x) : f == 4 ? bp_tanhf(x) : bp_logisticf(x);
+            h = (h ^ bp__asu32(y)) * 1099511628211ULL;
+        }
+    for (i = 0; i < 300; i++) {
+        w[i] = bp__asf32(0x3F000000u + 7919u * (uint32_t)i);
+        v[i] = bp__asf32(0xBE800000u + 104729u * (uint32_t)i);
+    }
+    for (i = 0; i < 37; i++)
+        z[i] = w[i] * 40.0f - 20.0f;
+    bp_softmaxf(z, a, 37);
+    for (i = 0; i < 37; i++)
+        h = (h ^ bp__asu32(a[i])) * 1099511628211ULL;
+    for (i = 0; i <= 300; i += 13)
+        h = (h ^ bp__asu32(bp_dotf(w, v, i))) * 1099511628211ULL;
+    printf("%016llx\n", (unsigned long long)h);
+    return 0;
+}
+"""
+VEC_LOOPS = "".join(
+    "void loop_%s(const float *x, float *y, long n) { for (long i = 0; i < n; i++) y[i] = bp_%sf(x[i]); }\n"
+    % (f, f) for f in F32)
+MATH_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "backprop")
+
+
+def _compilers():
+    import shutil
+    return [c for c in ("gcc", "clang") if shutil.which(c)]
+
+
+def _x86():
+    import platform
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+@pytest.mark.skipif(not _compilers(), reason="needs gcc or clang to build the header on its own")
+def test_f32_same_bits_from_every_build(tmp_path):
+    """bp_math.h's float32 functions compiled by each available compiler at
+    -O0 and -O3, and on x86-64 for each instruction-set level this CPU runs,
+    give one hash of the same results (the functions' bits do not depend on
+    vector width, instruction set or compiler)."""
+    import subprocess
+    src = tmp_path / "sweep.c"
+    src.write_text(C_SWEEP)
+    levels = [[]]
+    if _x86():
+        from backprop import _core
+        levels += [["-march=x86-64-v2"]]
+        levels += [["-march=%s" % lvl] for lvl in _core.available_kernels() if lvl.startswith("x86-64-v")]
+    hashes = {}
+    for cc in _compilers():
+        for opt in ("-O0", "-O3"):
+            for lvl in levels:
+                exe = tmp_path / ("sweep_%d" % len(hashes))
+                subprocess.run([cc, opt, "-ffp-contract=off", "-fno-math-errno", *lvl, "-I", MATH_DIR,
+                                str(src), "-o", str(exe)], check=True, capture_output=True)
+                hashes[(cc, opt, *lvl)] = subprocess.run([str(exe)], check=True, capture_output=True,
+                                                         text=True).stdout.strip()
+    assert len(hashes) >= 2
+    assert len(set(hashes.values())) == 1, hashes
+    # and the same bits as the installed core's (the shim's) build
+    y = []
+    for f in F32:
+        x = (np.arange(0, 1 << 32, 8191, dtype=np.uint64).astype(np.uint32)).view(np.float32)
+        y.append(apply32(f, x))
+    h = 1469598103934665603
+    for v in np.concatenate(y).view(np.uint32).tolist():
+        h = ((h ^ v) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    w = np.array([0x3F000000 + 7919 * i for i in range(300)], dtype=np.uint32).view(np.float32)
+    v = np.array([(0xBE800000 + 104729 * i) & 0xFFFFFFFF for i in range(300)], dtype=np.uint32).view(np.float32)
+    a = np.empty(37, dtype=np.float32)
+    _math_apply("softmax", (w[:37] * np.float32(40.0) - np.float32(20.0)).astype(np.float32), a)
+    from backprop._core import _math_dot
+    tail = a.view(np.uint32).tolist() + [int(np.float32(_math_dot(w[:i], v[:i])).view(np.uint32))
+                                         for i in range(0, 301, 13)]
+    for t in tail:
+        h = ((h ^ t) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    assert "%016x" % h == next(iter(hashes.values()))
+
+
+@pytest.mark.skipif(not _x86() or "gcc" not in _compilers(), reason="needs gcc on x86-64 for its vectoriser report")
+@pytest.mark.parametrize("level", ["x86-64-v3", "x86-64-v4"])
+def test_f32_loops_vectorise(tmp_path, level):
+    # A loop over any float32 function is vectorised at the kernels' levels
+    # (branch-free, no table loads); a change that stops it costs only speed.
+    import re
+    import subprocess
+    src = tmp_path / "loops.c"
+    src.write_text('#include "bp_math.h"\n' + VEC_LOOPS)
+    report = subprocess.run(["gcc", "-O3", "-ffp-contract=off", "-fno-math-errno", "-march=" + level,
+                             "-I", MATH_DIR, "-c", str(src), "-o", os.devnull, "-fopt-info-vec-optimized"],
+                            capture_output=True, text=True, check=True).stderr
+    done = {int(n) for n in re.findall(r"loops\.c:(\d+):\d+: optimized: loop vectorized", report)}
+    assert done == set(range(2, 2 + len(F32))), report
