@@ -2,8 +2,9 @@
 
 Uses the test-only shim ``backprop._core._math_apply`` of an installed (or
 in-place built) backprop; builds nothing itself.  For each function it times
-a loop over a float64 array, ours and then numpy's ufunc with ``out=``.  It
-prints the median (and min) ns per value over several repeats.
+a loop over a float64 array, ours and then numpy's ufunc with ``out=``, and
+the same over float32 arrays (bp_expf, ... against numpy's float32 ufuncs).
+It prints the median (and min) ns per value over several repeats.
 
 numpy computes these ufuncs with its own SIMD kernels where it has them (on
 x86-64 with AVX-512, ``np.exp``/``np.log`` use numpy's own AVX-512F code and
@@ -13,6 +14,7 @@ machine", not necessarily glibc.  ``np.show_runtime()`` lists the SIMD
 extensions numpy found.
 
     python benchmarks/bench_math.py [--n 16384] [--repeat 7] [--module backprop._core]
+                                    [--dtype float64,float32]
 """
 import argparse
 import importlib
@@ -70,22 +72,34 @@ def main(argv=None):
     ap.add_argument("--module", default="backprop._core",
                     help="module providing _math_apply (default backprop._core)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dtype", default="float64,float32", help="comma-separated: float64, float32")
     args = ap.parse_args(argv)
+    dtypes = args.dtype.split(",")
+    if not set(dtypes) <= {"float64", "float32"}:
+        ap.error("--dtype takes float64 and/or float32")
 
     mod = importlib.import_module(args.module)
     apply = mod._math_apply
     rng = np.random.default_rng(args.seed)
     print("%s._math_apply vs numpy %s, n = %d, median (min) of %d samples, ns/value"
           % (args.module, np.__version__, args.n, args.repeat))
-    print("%-6s %18s %18s %8s" % ("func", "backprop._math", "numpy", "ratio"))
+    print("%-6s %-8s %18s %18s %8s" % ("func", "dtype", "backprop._math", "numpy", "ratio"))
+    ours_by = {}
     for name in FUNCS:
-        x = inputs(name, args.n, rng)
-        out = np.empty_like(x)
-        ours = ns_per_value(lambda: apply(name, x, out), args.n, args.repeat)
-        f = NUMPY[name]
-        theirs = ns_per_value(lambda: f(x, out=out), args.n, args.repeat)
-        print("%-6s %10.2f (%5.2f) %10.2f (%5.2f) %8.2f"
-              % (name, ours[0], ours[1], theirs[0], theirs[1], ours[0] / theirs[0]))
+        x64 = inputs(name, args.n, rng)
+        for dtype in dtypes:
+            x = x64.astype(dtype)
+            out = np.empty_like(x)
+            ours = ns_per_value(lambda: apply(name, x, out), args.n, args.repeat)
+            f = NUMPY[name]
+            theirs = ns_per_value(lambda: f(x, out=out), args.n, args.repeat)
+            ours_by[name, dtype] = ours[0]
+            print("%-6s %-8s %10.2f (%5.2f) %10.2f (%5.2f) %8.2f"
+                  % (name, dtype, ours[0], ours[1], theirs[0], theirs[1], ours[0] / theirs[0]))
+    if len(dtypes) == 2:
+        print("float32 / float64 time of backprop._math (median):",
+              ", ".join("%s %.2f" % (name, ours_by[name, "float32"] / ours_by[name, "float64"])
+                        for name in FUNCS))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,14 @@
  * f' is written in terms of the unit's output: logistic a(1 - a), tanh 1 - a^2,
  * ReLU 1 if a > 0 else 0. exp and tanh are libm's.
  *
+ * Built with -DBP_REAL=float, the same source trains in float32 (the float32
+ * peer): parameters, data and every intermediate are float, and exp and tanh
+ * are libm's float versions (expf, tanhf, through <tgmath.h>), as a C
+ * programmer writing float code would call them. (Not bp_math.h's bp_expf:
+ * the yardstick is plain C with the platform's libm, as in the double build.)
+ * The files stay float64: X, Y and PARAMS0 are rounded to float once, on
+ * loading, and OUT gets the trained float parameters exactly, as doubles.
+ *
  * Usage: reference SPEC X Y PARAMS0 OUT [fused] [laps=N] [share=COUNTER] [wait]
  *   SPEC     the network and training options, "key value" lines (see read_spec)
  *   X, Y     inputs and targets, raw float64, row-major, one sample per row
@@ -43,7 +51,7 @@
  */
 #define _POSIX_C_SOURCE 200112L
 #include <fcntl.h>
-#include <math.h>
+#include <tgmath.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -53,6 +61,11 @@
 #include <string.h>
 #include <time.h>
 
+#ifndef BP_REAL
+#define BP_REAL double
+#endif
+typedef BP_REAL real;
+
 enum { LOGISTIC, TANH, RELU, SOFTMAX, IDENTITY };
 static const char *const ACTIVATION_NAMES[] = {"logistic", "tanh", "relu", "softmax", "identity"};
 enum { SQUARED, CROSS_ENTROPY };
@@ -60,10 +73,10 @@ enum { MAX_LAYERS = 16 };
 
 typedef struct {
     int n_in, n_out, n_bias, act;
-    double *W, *b;   /* views into the flat parameter vector */
-    double *gW, *gb; /* gradient sums of the current mini-batch */
-    double *a;       /* outputs of this layer for the current sample */
-    double *delta;   /* dE/dz of this layer for the current sample */
+    real *W, *b;   /* views into the flat parameter vector */
+    real *gW, *gb; /* gradient sums of the current mini-batch */
+    real *a;       /* outputs of this layer for the current sample */
+    real *delta;   /* dE/dz of this layer for the current sample */
 } Layer;
 
 typedef struct {
@@ -78,9 +91,9 @@ static void die(const char *what, const char *detail) {
 }
 
 /* 64-byte aligned, zeroed */
-static double *alloc(size_t n) {
-    size_t bytes = ((n * sizeof(double) + 63) / 64) * 64;
-    double *p = aligned_alloc(64, bytes ? bytes : 64);
+static real *alloc(size_t n) {
+    size_t bytes = ((n * sizeof(real) + 63) / 64) * 64;
+    real *p = aligned_alloc(64, bytes ? bytes : 64);
     if (!p) die("out of memory", NULL);
     memset(p, 0, bytes);
     return p;
@@ -122,43 +135,66 @@ static void read_spec(const char *path, Spec *s) {
     if (s->batch_size < 1 || s->epochs < 0 || s->n_samples < 1) die("bad sizes in", path);
 }
 
-static void read_f64(const char *path, double *dst, size_t n) {
+/* n float64 values from path, rounded to real */
+static void read_f64(const char *path, real *dst, size_t n) {
     FILE *f = fopen(path, "rb");
+    double v;
     if (!f) die("cannot open", path);
-    if (fread(dst, sizeof(double), n, f) != n || fgetc(f) != EOF) die("wrong size", path);
+    for (size_t k = 0; k < n; k++) {
+        if (fread(&v, sizeof v, 1, f) != 1) die("wrong size", path);
+        dst[k] = (real)v;
+    }
+    if (fgetc(f) != EOF) die("wrong size", path);
     fclose(f);
 }
 
-/* Eight partial sums: without -ffast-math a compiler may not reorder one running
-   sum, but it may vectorise eight independent ones. */
-static double dot(const double *restrict x, const double *restrict y, int n) {
-    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+/* n reals to path as float64 (exact) */
+static int write_f64(const char *path, const real *src, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return 0;
+    for (size_t k = 0; k < n; k++) {
+        double v = src[k];
+        if (fwrite(&v, sizeof v, 1, f) != 1) {
+            fclose(f);
+            return 0;
+        }
+    }
+    return fclose(f) == 0;
+}
+
+/* Eight partial sums (sixteen in float, one 64-byte line of them): without
+   -ffast-math a compiler may not reorder one running sum, but it may vectorise
+   independent ones. */
+enum { PARTIALS = 64 / sizeof(real) };
+static real dot(const real *restrict x, const real *restrict y, int n) {
+    real s[PARTIALS] = {0};
     int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) s[k] += x[i + k] * y[i + k];
-    double r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i + PARTIALS <= n; i += PARTIALS)
+        for (int k = 0; k < PARTIALS; k++) s[k] += x[i + k] * y[i + k];
+    for (int k = 8; k < PARTIALS; k++) s[k - 8] += s[k];
+    real r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
     for (; i < n; i++) r += x[i] * y[i];
     return r;
 }
 
 /* a = f(z) in place: on entry L->a holds the net inputs z */
 static void activate(Layer *L) {
-    double *a = L->a, m, sum;
+    real *a = L->a, m, sum;
     int n = L->n_out;
     switch (L->act) {
     case LOGISTIC:
-        for (int j = 0; j < n; j++) a[j] = 1.0 / (1.0 + exp(-a[j]));
+        for (int j = 0; j < n; j++) a[j] = (real)1 / ((real)1 + exp(-a[j]));
         break;
     case TANH:
         for (int j = 0; j < n; j++) a[j] = tanh(a[j]);
         break;
     case RELU:
-        for (int j = 0; j < n; j++) a[j] = a[j] > 0.0 ? a[j] : 0.0;
+        for (int j = 0; j < n; j++) a[j] = a[j] > 0 ? a[j] : 0;
         break;
     case SOFTMAX: /* shifted by the maximum: exp never overflows */
         m = a[0];
         for (int j = 1; j < n; j++) m = a[j] > m ? a[j] : m;
-        sum = 0.0;
+        sum = 0;
         for (int j = 0; j < n; j++) sum += (a[j] = exp(a[j] - m));
         for (int j = 0; j < n; j++) a[j] /= sum;
         break;
@@ -166,21 +202,21 @@ static void activate(Layer *L) {
 }
 
 /* f'(z) from a = f(z) (the softmax's Jacobian is folded into the output delta) */
-static inline double derivative(int act, double a) {
+static inline real derivative(int act, real a) {
     switch (act) {
-    case LOGISTIC: return a * (1.0 - a);
-    case TANH: return 1.0 - a * a;
-    case RELU: return a > 0.0 ? 1.0 : 0.0;
-    default: return 1.0;
+    case LOGISTIC: return a * ((real)1 - a);
+    case TANH: return (real)1 - a * a;
+    case RELU: return a > 0 ? 1 : 0;
+    default: return 1;
     }
 }
 
 /* W -= lr delta in^T; biases likewise when trained */
-static void update(Layer *L, const double *restrict in, double lr, int train_bias) {
-    double sum = 0.0;
+static void update(Layer *L, const real *restrict in, real lr, int train_bias) {
+    real sum = 0;
     for (int j = 0; j < L->n_out; j++) {
-        double *restrict w = L->W + (size_t)j * L->n_in;
-        double g = lr * L->delta[j];
+        real *restrict w = L->W + (size_t)j * L->n_in;
+        real g = lr * L->delta[j];
         for (int i = 0; i < L->n_in; i++) w[i] -= g * in[i];
         if (train_bias && L->n_bias > 1) L->b[j] -= g;
         sum += L->delta[j];
@@ -188,41 +224,41 @@ static void update(Layer *L, const double *restrict in, double lr, int train_bia
     if (train_bias && L->n_bias == 1) L->b[0] -= lr * sum;
 }
 
-static void accumulate(Layer *L, const double *restrict in) {
+static void accumulate(Layer *L, const real *restrict in) {
     for (int j = 0; j < L->n_out; j++) {
-        double *restrict g = L->gW + (size_t)j * L->n_in;
-        double d = L->delta[j];
+        real *restrict g = L->gW + (size_t)j * L->n_in;
+        real d = L->delta[j];
         for (int i = 0; i < L->n_in; i++) g[i] += d * in[i];
         L->gb[L->n_bias > 1 ? j : 0] += d;
     }
 }
 
 /* W -= scale * gW, then clear the sums for the next batch */
-static void apply(Layer *L, double scale, int train_bias) {
+static void apply(Layer *L, real scale, int train_bias) {
     size_t n = (size_t)L->n_out * L->n_in;
     for (size_t k = 0; k < n; k++) L->W[k] -= scale * L->gW[k];
-    memset(L->gW, 0, n * sizeof(double));
+    memset(L->gW, 0, n * sizeof(real));
     if (train_bias)
         for (int j = 0; j < L->n_bias; j++) L->b[j] -= scale * L->gb[j];
-    memset(L->gb, 0, L->n_bias * sizeof(double));
+    memset(L->gb, 0, L->n_bias * sizeof(real));
 }
 
 /* pending: the first layer's update of the previous sample (input x_prev) is
    still to be applied, row by row, just before each row is used (fused mode) */
-static void forward(Layer *layers, int n_layers, const double *x, const double *x_prev,
-                    int pending, double lr, int train_bias) {
-    const double *in = x;
+static void forward(Layer *layers, int n_layers, const real *x, const real *x_prev,
+                    int pending, real lr, int train_bias) {
+    const real *in = x;
     for (int l = 0; l < n_layers; l++) {
         Layer *L = &layers[l];
         if (l == 0 && pending) {
             if (train_bias && L->n_bias == 1) {
-                double sum = 0.0;
+                real sum = 0;
                 for (int j = 0; j < L->n_out; j++) sum += L->delta[j];
                 L->b[0] -= lr * sum;
             }
             for (int j = 0; j < L->n_out; j++) {
-                double *restrict w = L->W + (size_t)j * L->n_in;
-                double g = lr * L->delta[j];
+                real *restrict w = L->W + (size_t)j * L->n_in;
+                real g = lr * L->delta[j];
                 for (int i = 0; i < L->n_in; i++) w[i] -= g * x_prev[i];
                 if (train_bias && L->n_bias > 1) L->b[j] -= g;
                 L->a[j] = dot(w, in, L->n_in) + L->b[L->n_bias > 1 ? j : 0];
@@ -239,22 +275,22 @@ static void forward(Layer *layers, int n_layers, const double *x, const double *
 /* online: update each layer as soon as the deltas below it are known (the first
    layer's update is left to the next forward sweep when defer_first is set);
    otherwise add this sample's gradient to the batch sums */
-static void backward(Layer *layers, int n_layers, const double *x, const double *t, int loss,
-                     int online, int defer_first, double lr, int train_bias) {
+static void backward(Layer *layers, int n_layers, const real *x, const real *t, int loss,
+                     int online, int defer_first, real lr, int train_bias) {
     Layer *top = &layers[n_layers - 1];
     for (int k = 0; k < top->n_out; k++) {
-        double o = top->a[k];
+        real o = top->a[k];
         top->delta[k] = loss == CROSS_ENTROPY ? o - t[k] : (o - t[k]) * derivative(top->act, o);
     }
     for (int l = n_layers - 1; l >= 0; l--) {
         Layer *L = &layers[l];
-        const double *in = l > 0 ? layers[l - 1].a : x;
+        const real *in = l > 0 ? layers[l - 1].a : x;
         if (l > 0) {
             Layer *B = &layers[l - 1];
-            for (int i = 0; i < B->n_out; i++) B->delta[i] = 0.0;
+            for (int i = 0; i < B->n_out; i++) B->delta[i] = 0;
             for (int j = 0; j < L->n_out; j++) {
-                const double *restrict w = L->W + (size_t)j * L->n_in;
-                double d = L->delta[j];
+                const real *restrict w = L->W + (size_t)j * L->n_in;
+                real d = L->delta[j];
                 for (int i = 0; i < L->n_in; i++) B->delta[i] += w[i] * d;
             }
             for (int i = 0; i < B->n_out; i++) B->delta[i] *= derivative(B->act, B->a[i]);
@@ -290,7 +326,7 @@ static double now(void) {
 }
 
 /* Point the layers into one flat parameter vector (and gradient vector). */
-static void bind(Layer *layers, const Spec *s, double *params, double *grads) {
+static void bind(Layer *layers, const Spec *s, real *params, real *grads) {
     size_t at = 0;
     for (int l = 0; l < s->n_layers; l++) {
         Layer *L = &layers[l];
@@ -303,15 +339,15 @@ static void bind(Layer *layers, const Spec *s, double *params, double *grads) {
 }
 
 /* One training run of s->epochs epochs on the parameters the layers point to. */
-static void train(Layer *layers, const Spec *s, const double *X, const double *Y, int fused) {
+static void train(Layer *layers, const Spec *s, const real *X, const real *Y, int fused) {
     int n_in = s->sizes[0], n_out = s->sizes[s->n_layers], online = s->batch_size == 1;
     int pending = 0;
-    const double *x_prev = X;
+    const real *x_prev = X;
     for (int epoch = 0; epoch < s->epochs; epoch++) {
         for (int first = 0; first < s->n_samples; first += s->batch_size) {
             int last = first + s->batch_size < s->n_samples ? first + s->batch_size : s->n_samples;
             for (int n = first; n < last; n++) {
-                const double *x = X + (size_t)n * n_in;
+                const real *x = X + (size_t)n * n_in;
                 forward(layers, s->n_layers, x, x_prev, pending, s->lr, s->train_bias);
                 backward(layers, s->n_layers, x, Y + (size_t)n * n_out, s->loss, online, fused,
                          s->lr, s->train_bias);
@@ -357,13 +393,13 @@ int main(int argc, char **argv) {
     size_t n_params = 0;
     for (int l = 0; l < s.n_layers; l++)
         n_params += (size_t)s.sizes[l + 1] * s.sizes[l] + (s.shared_bias ? 1 : s.sizes[l + 1]);
-    double *X = alloc((size_t)s.n_samples * n_in), *Y = alloc((size_t)s.n_samples * n_out);
-    double *params = alloc(n_params * laps), *grads = online ? NULL : alloc(n_params);
+    real *X = alloc((size_t)s.n_samples * n_in), *Y = alloc((size_t)s.n_samples * n_out);
+    real *params = alloc(n_params * laps), *grads = online ? NULL : alloc(n_params);
     read_f64(argv[2], X, (size_t)s.n_samples * n_in);
     read_f64(argv[3], Y, (size_t)s.n_samples * n_out);
     read_f64(argv[4], params, n_params);
     for (int lap = 1; lap < laps; lap++)
-        memcpy(params + (size_t)lap * n_params, params, n_params * sizeof(double));
+        memcpy(params + (size_t)lap * n_params, params, n_params * sizeof(real));
 
     for (int l = 0; l < s.n_layers; l++) {
         Layer *L = &layers[l];
@@ -390,12 +426,11 @@ int main(int argc, char **argv) {
     }
     double end = now();
     for (int lap = 1; lap < done; lap++)
-        if (memcmp(params + (size_t)lap * n_params, params, n_params * sizeof(double)))
+        if (memcmp(params + (size_t)lap * n_params, params, n_params * sizeof(real)))
             die("two laps from the same start ended with different parameters", NULL);
 
     if (done) {
-        FILE *f = fopen(argv[5], "wb");
-        if (!f || fwrite(params, sizeof(double), n_params, f) != n_params || fclose(f))
+        if (!write_f64(argv[5], params, n_params))
             die("cannot write", argv[5]);
     }
     printf("seconds %.9f\nstart %.9f\nend %.9f\nlaps %d\npeak_rss_kib %ld\n", end - start, start,

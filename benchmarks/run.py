@@ -32,12 +32,18 @@ WORKER = HERE / "worker.py"
 DEFAULT_OUTPUT = HERE / "results" / "latest.md"
 QUICK_OUTPUT = HERE / "results" / "quick.md"  # --quick never overwrites a real table
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
-# Final losses and parameters are compared with the first of these rows that ran.
-REFERENCES = ("backprop", "numpy", "c-native", "c-O2")
+# Final losses and parameters are compared with the first of these rows that
+# ran, among the rows of the same dtype (Row.dtype). backprop's own float32 row
+# joins as "backprop-float32" (one Row in peers/lib_backprop.py).
+REFERENCES = {"float64": ("backprop", "numpy", "c-native", "c-O2"),
+              "float32": ("backprop-float32", "c-native-float32")}
 # Same algorithm, same start: parameters further apart than this (relative) are
 # flagged. The parameters are the judge because the loss can be ill-conditioned:
 # W0's final loss is ~4e-27, and one ulp in an output changes it by ~1e-4.
-AGREE = 1e-9
+# float32 peers round each operation to 2^-24 relative and order their sums
+# differently (FMA, BLAS blocking), so they agree only to what that rounding,
+# accumulated over a run's updates, leaves.
+AGREE = {"float64": 1e-9, "float32": 1e-4}
 SPEED_REFERENCE = "c-native"
 
 
@@ -89,21 +95,27 @@ def judge(wl: workloads.Workload, rows: list[dict], X: np.ndarray, Y: np.ndarray
         model = {k: tuple(v) if isinstance(v, list) else v for k, v in r["model"].items()}
         r["loss"] = loss.mean_loss(dataclasses.replace(wl, **model), r["params"], X, Y)
         r["rate"] = wl.samples_trained * r["copies"] / r["seconds"]
-    ref = next((by_key[k] for k in REFERENCES if k in by_key), None)
+    refs = {dtype: next((by_key[k] for k in keys if k in by_key), None) for dtype, keys in REFERENCES.items()}
     speed = by_key.get(SPEED_REFERENCE)
     for r in by_key.values():
         notes = [r["note"]] if r["note"] else []
         if speed:
             r["speed_ratio"] = r["rate"] / speed["rate"]
+        ref, agree = refs[r["dtype"]], AGREE[r["dtype"]]
         if ref is r:
             r["reference"] = True
+            wide = refs["float64"]
+            if r["dtype"] != "float64" and wide and r["same_model"] and wide["same_model"]:
+                notes.append(f"{r['dtype']} reference; vs {wide['key']}: loss "
+                             f"{abs(r['loss'] - wide['loss']) / abs(wide['loss']):.1e}, params "
+                             f"{params_diff(r['params'], wide['params']):.1e} apart")
         elif ref:
             r["rel_diff"] = abs(r["loss"] - ref["loss"]) / abs(ref["loss"])
             if r["same_model"]:
                 r["params_diff"] = params_diff(r["params"], ref["params"])
-                if r["params_diff"] > AGREE:
-                    notes.append(f"DISAGREES with {ref['key']} beyond {AGREE:.0e}")
-                elif r["rel_diff"] > AGREE:
+                if r["params_diff"] > agree:
+                    notes.append(f"DISAGREES with {ref['key']} beyond {agree:.0e}")
+                elif r["rel_diff"] > agree:
                     notes.append(f"loss ill-conditioned at {ref['loss']:.1e}: parameters agree")
         if not r["repeats_same_bits"]:
             notes.append("repeated runs gave different parameters")
@@ -221,9 +233,12 @@ def report(table: str, versions: dict, skipped: dict, references: dict, command:
         "of the C reference built with -O3 -march=native. final loss: mean per-sample loss of the "
         "final parameters on the training data, all evaluated by one NumPy function "
         "(benchmarks/loss.py). rel. diff. loss: |loss - loss_ref| / loss_ref, the reference being "
+        "the first row of the same dtype (a float32 row's label says float32) among "
         + ", ".join(f"{wl}: {key}" for wl, key in references.items())
         + ". rel. diff. params: max |p - p_ref| / max |p_ref| over all parameters, for peers "
-        f"that train the same model; beyond {AGREE:.0e} the row is flagged DISAGREES. "
+        "that train the same model; beyond "
+        + ", ".join(f"{agree:.0e} ({dtype})" for dtype, agree in AGREE.items())
+        + " the row is flagged DISAGREES. "
         "peak RSS: the peak resident set of the row's process (Linux VmHWM; the C program's own "
         "for C rows), data and interpreter included. tracemalloc peak: Python "
         "and NumPy allocations during one training call (shortened to the epochs shown), not "
@@ -340,7 +355,7 @@ def main(argv=None) -> int:
             # the data back from its file: the harness holds one workload's at a time
             _, X, Y, _ = workloads.load(data_dir)
             judge(wl, rows, X, Y)
-            references[name] = next((r["key"] for r in rows if r.get("reference")), "none")
+            references[name] = " and ".join(r["key"] for r in rows if r.get("reference")) or "none"
             all_rows += rows
 
     table = markdown([table_row(r) for r in all_rows])

@@ -4,6 +4,7 @@ import dataclasses
 import importlib.util
 import itertools
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -69,6 +70,7 @@ def test_quick_run_runs_every_peer_it_can(quick_run):
     peers_ran = {r["peer"] for r in results["rows"] if r["status"] == "ok"}
     assert "numpy" in peers_ran and "python" in peers_ran
     assert ("c" in peers_ran) == HAVE_CC
+    assert ("c-native-float32" in {r["key"] for r in results["rows"] if r["status"] == "ok"}) == HAVE_CC
     assert ("backprop" in peers_ran) == backprop_has_network()
     skipped = {r["key"]: r["reason"] for r in results["rows"] if r["status"] == "skipped"}
     assert "too slow" in skipped["python"]  # W2 and W3
@@ -100,7 +102,17 @@ def test_quick_run_judges_the_threads_row_on_pairs(quick_run):
 
 def test_quick_run_same_algorithm_peers_agree(quick_run):
     _, _, results = quick_run
-    for workload, rows in itertools.groupby(results["rows"], key=lambda r: r["workload"]):
+    # float32 rows (Row.dtype) have a reference of their own and a float32 tolerance
+    for r in results["rows"]:
+        if r["status"] == "ok" and r["dtype"] == "float32" and r["same_model"]:
+            assert r.get("reference") or r["params_diff"] <= 1e-4, (r["workload"], r["key"])
+            assert "DISAGREES" not in r["note"]
+        if r["status"] == "ok" and r["key"] == "c-native-float32" and r.get("reference"):
+            # the float32 reference says how far float32 training lands from float64's
+            m = re.search(r"vs \S+: loss (\S+), params (\S+) apart", r["note"])
+            assert m and float(m.group(2)) < 1e-4, r["note"]
+    float64 = [r for r in results["rows"] if r["dtype"] == "float64"]
+    for workload, rows in itertools.groupby(float64, key=lambda r: r["workload"]):
         same = [r for r in rows if r["status"] == "ok" and r["same_model"]]
         assert len(same) >= 2, workload
         for a, b in itertools.combinations(same, 2):

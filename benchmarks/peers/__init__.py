@@ -18,7 +18,9 @@ A peer module defines
     final loss is then evaluated for that model); ``peak_rss_kib``, set by a
     trainer whose training runs in another process, to that process's peak RSS.
     ``data`` has ``X``, ``Y``, ``params0`` (arrays) and ``dir``, where the
-    same are stored as raw float64 files (X.f64, Y.f64, params0.f64).
+    same are stored as raw float64 files (X.f64, Y.f64, params0.f64). A
+    float32 row (``Row.dtype``) rounds them to float32 in its set-up and
+    returns its float32 parameters as float64 (exactly).
 
 A peer may also define ``build(build_dir)``, run once by the harness before any
 training (the C reference compiles itself there).
@@ -58,6 +60,7 @@ class Row:
     threads: int = 1  # pinned through the environment of the row's subprocess, split among its copies
     copies: int = 1  # networks trained at once (the threads row trains two)
     same_model: bool = True  # False: the peer cannot train the workload's exact model
+    dtype: str = "float64"  # "float32": trains in float32 (its label says so); the files stay float64
     note: str = ""
     skip: str = ""  # reason this row does not run on this workload
 

@@ -23,8 +23,11 @@ from peers import LAP_SECONDS, Row, Unavailable
 
 SOURCE = Path(__file__).resolve().parents[1] / "reference.c"
 # binary name -> flags; -O2 alone targets the compiler's baseline (x86-64: SSE2),
-# what a portable wheel gets by default.
-BUILDS = {"reference-O2": ["-O2"], "reference-native": ["-O3", "-march=native"]}
+# what a portable wheel gets by default. The float32 build is the same source
+# with BP_REAL=float (libm's expf/tanhf; see reference.c).
+BUILDS = {"reference-O2": ["-O2"], "reference-native": ["-O3", "-march=native"],
+          "reference-native-float32": ["-O3", "-march=native", "-DBP_REAL=float"]}
+BINARY = {"c-O2": "reference-O2", "c-native-float32": "reference-native-float32"}
 
 
 def probe():
@@ -46,6 +49,7 @@ def rows(wl):
     rows = [
         Row("c", "c-O2", "C reference, cc -O2 (portable baseline)"),
         Row("c", "c-native", "C reference, cc -O3 -march=native"),
+        Row("c", "c-native-float32", "C reference float32, cc -O3 -march=native", dtype="float32"),
     ]
     if wl.name == "W2":
         rows.append(Row(
@@ -61,7 +65,7 @@ def rows(wl):
 class Trainer:
     def __init__(self, row, wl, data, build_dir):
         self.work = Path(tempfile.mkdtemp(dir=build_dir))
-        binary = build_dir / ("reference-O2" if row.key == "c-O2" else "reference-native")
+        binary = build_dir / BINARY.get(row.key, "reference-native")
         spec = self.work / "spec.txt"
         spec.write_text(
             f"layers {len(wl.sizes) - 1}\n"

@@ -1,8 +1,11 @@
-"""PyTorch on the CPU in float64: (a) autograd and ``torch.optim.SGD``, the way
-its tutorials train, on one thread; (b) the same algorithm in hand-written
-in-place tensor ops without autograd, on one and on two threads (the
-matrix-sized workloads, W2 and W3)."""
+"""PyTorch on the CPU in float64, and in float32 (its default dtype): (a)
+autograd and ``torch.optim.SGD``, the way its tutorials train, on one thread;
+(b) the same algorithm in hand-written in-place tensor ops without autograd, on
+one and on two threads (the matrix-sized workloads, W2 and W3). The float32
+rows round the data and initial weights to float32 before the clock starts."""
 import time
+
+import numpy as np
 
 import workloads
 from peers import Row, Unavailable
@@ -21,13 +24,16 @@ def probe():
 
 
 def rows(wl):
-    rows = [Row("torch", "torch-autograd", "PyTorch autograd + optim.SGD, 1 thread")]
-    if wl.name in IN_PLACE_WORKLOADS:
-        rows += [
-            Row("torch", f"torch-inplace-{n}", f"PyTorch in-place ops, no autograd, {n} thread{'s' * (n > 1)}",
-                threads=n)
-            for n in (1, 2)
-        ]
+    rows = []
+    for dtype, suffix, name in (("float64", "", "PyTorch"), ("float32", "-float32", "PyTorch float32")):
+        rows.append(Row("torch", f"torch-autograd{suffix}", f"{name} autograd + optim.SGD, 1 thread",
+                        dtype=dtype))
+        if wl.name in IN_PLACE_WORKLOADS:
+            rows += [
+                Row("torch", f"torch-inplace-{n}{suffix}",
+                    f"{name} in-place ops, no autograd, {n} thread{'s' * (n > 1)}", threads=n, dtype=dtype)
+                for n in (1, 2)
+            ]
     return rows
 
 
@@ -36,9 +42,11 @@ class Trainer:
         import torch
 
         torch.set_num_threads(row.threads)
-        self.torch, self.wl, self.autograd = torch, wl, row.key == "torch-autograd"
-        self.X, self.Y = torch.from_numpy(data.X), torch.from_numpy(data.Y)
-        self.flat = data.params0.copy()
+        self.torch, self.wl, self.autograd = torch, wl, row.key.startswith("torch-autograd")
+        self.dtype = getattr(torch, row.dtype)
+        self.X = torch.from_numpy(np.asarray(data.X, dtype=row.dtype))
+        self.Y = torch.from_numpy(np.asarray(data.Y, dtype=row.dtype))
+        self.flat = data.params0.astype(row.dtype)
         weights, biases = workloads.split(wl, self.flat)
         # Tensors over the same memory as self.flat: every update lands there.
         self.weights = [torch.from_numpy(W) for W in weights]
@@ -92,8 +100,8 @@ class Trainer:
     def _train_in_place(self):
         torch, wl = self.torch, self.wl
         size = min(wl.batch_size, len(self.X))
-        outs = [torch.empty(size, n, dtype=torch.float64) for n in wl.sizes[1:]]
-        deltas = [torch.empty(size, n, dtype=torch.float64) for n in wl.sizes[1:]]
+        outs = [torch.empty(size, n, dtype=self.dtype) for n in wl.sizes[1:]]
+        deltas = [torch.empty(size, n, dtype=self.dtype) for n in wl.sizes[1:]]
         acts = [IN_PLACE_ACTIVATIONS[name] for name in wl.activations]
         for x, t in self._batches():
             m = len(x)
