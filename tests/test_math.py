@@ -481,7 +481,7 @@ def test_scalar_exp_has_exactly_the_bits_of_exp():
 
 # ====================================================================== float32
 # bp_expf, bp_expm1f, bp_logf, bp_log1pf, bp_tanhf, bp_logisticf evaluate in
-# double and round once to float.  bp_math.h derives for each a relative
+# double and round once to float.  bp_mathf.h derives for each a relative
 # error eps of the double value, hence a bound of 0.5 + 2^24 eps ulp; these
 # are those bounds (not measurements), and every float input is checked
 # against them in the thorough profile.
@@ -699,7 +699,7 @@ def test_f32_softmax_against_mpmath():
             es = [mpmath.exp(v - m) for v in zs]
             s = mpmath.fsum(es)
             for ai, ei in zip(a.tolist(), es):
-                # eps <= 2 2^-42.2 + (n + 1) 2^-53 + 2^-46 (bp_math.h)
+                # eps <= 2 2^-42.2 + (n + 1) 2^-53 + 2^-46 (bp_mathf.h)
                 assert ulp_error32(ai, (ei / s)._mpf_) <= 0.5 + 2.0 ** -15, (z, ai)
 
 
@@ -739,7 +739,7 @@ def test_f32_dot_fixed_order():
 # ------------------------------------------- the same bits from every build
 C_SWEEP = r"""
 #include <stdio.h>
-#include "bp_math.h"
+#include "bp_mathf.h"
 /* every 8191st float bit pattern through each function, hashed (FNV-1a) */
 int main(void) {
     uint64_t h = 1469598103934665603ULL;
@@ -786,7 +786,7 @@ def _x86():
 
 @pytest.mark.skipif(not _compilers(), reason="needs gcc or clang to build the header on its own")
 def test_f32_same_bits_from_every_build(tmp_path):
-    """bp_math.h's float32 functions compiled by each available compiler at
+    """bp_mathf.h's float32 functions compiled by each available compiler at
     -O0 and -O3, and on x86-64 for each instruction-set level this CPU runs,
     give one hash of the same results (the functions' bits do not depend on
     vector width, instruction set or compiler)."""
@@ -837,7 +837,7 @@ def test_f32_loops_vectorise(tmp_path, level):
     import re
     import subprocess
     src = tmp_path / "loops.c"
-    src.write_text('#include "bp_math.h"\n' + VEC_LOOPS)
+    src.write_text('#include "bp_mathf.h"\n' + VEC_LOOPS)
     report = subprocess.run(["gcc", "-O3", "-ffp-contract=off", "-fno-math-errno", "-march=" + level,
                              "-I", MATH_DIR, "-c", str(src), "-o", os.devnull, "-fopt-info-vec-optimized"],
                             capture_output=True, text=True, check=True).stderr
