@@ -1,6 +1,6 @@
 # Arrays for the core: the layout of the flat parameter vector, aligned
 # allocation, the fast checks and conversions of the streaming path
-# (learn_one/predict_one), River's dict samples, and workspace attachment.
+# (learn_one/predict_one), River's dict samples, and the workspaces.
 # Nothing here imports from the backprop package: the compiled core sits
 # below it.
 
@@ -127,10 +127,15 @@ cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:
     return True
 
 
-cdef attach_work(bp_work* work, arrays):
-    """Point work's buffers at arrays (net, out, d_out, d_act, delta, errors, grad)."""
+cdef object workspace(bp_work* work, const bp_net* net, grad):
+    """Allocate and attach work's buffers for one sample (net, out, d_out,
+    d_act and delta: one value per unit; errors: one per output) beside
+    grad, the gradient's (n_params values; None: a new one); returns the
+    arrays, which the caller keeps alive."""
     cdef double[::1] v
     cdef double** slots[7]
+    arrays = tuple(aligned_zeros(n) for n in [net.n_units] * 5 + [net.size[net.n_layers]]) + (
+        aligned_zeros(net.n_params) if grad is None else grad,)
     slots[0] = &work.net
     slots[1] = &work.out
     slots[2] = &work.d_out
@@ -141,6 +146,7 @@ cdef attach_work(bp_work* work, arrays):
     for i in range(7):
         v = arrays[i]
         slots[i][0] = &v[0]
+    return arrays
 
 
 cdef object batch_workspace(bp_batch* batch, const bp_net* net, Py_ssize_t rows):

@@ -133,12 +133,8 @@ cdef class Model:
         self.net.beta2_pow = 1.0
         self.net.eps_uncorrected = False
 
-        self._work_arrays = tuple(aligned_zeros(u) for _ in range(5)) + (
-            aligned_zeros(size[L]), aligned_zeros(p))
-        attach_work(&self.work, self._work_arrays)
-        self._pwork_arrays = tuple(aligned_zeros(u) for _ in range(5)) + (
-            aligned_zeros(size[L]), self._work_arrays[6])
-        attach_work(&self.pwork, self._pwork_arrays)
+        self._work_arrays = workspace(&self.work, &self.net, None)
+        self._pwork_arrays = workspace(&self.pwork, &self.net, self._work_arrays[6])
         self.samples = 0
         self.default_lr = 0.1
         self._batch_arrays = None
@@ -149,11 +145,7 @@ cdef class Model:
     cdef _scratch(self, bp_work* work):
         """Private workspace arrays for a read-only pass (predict, loss), so
         that they never disturb the network's own workspace."""
-        u = self.net.n_units
-        arrays = tuple(np.empty(u) for _ in range(5)) + (
-            np.empty(self.net.size[self.net.n_layers]), self._work_arrays[6])
-        attach_work(work, arrays)
-        return arrays
+        return workspace(work, &self.net, self._work_arrays[6])
 
     def lock(self):
         """Hold the network for a multi-call operation (a whole training run,
