@@ -599,8 +599,10 @@ def diverge(net, lr=growing, **train):
 @pytest.mark.parametrize("train", [
     dict(), dict(shuffle=True, optimizer=bp.Adam(), lr=rising),
     dict(shuffle=True, optimizer=bp.Adam(), lr=soaring),
-    dict(batch_size=4, optimizer=bp.SGD(momentum=0.5)), dict(shuffle=True, record_every=7)],
-    ids=["sgd", "adam-loss", "adam-params", "batches", "records"])
+    dict(batch_size=4, optimizer=bp.SGD(momentum=0.5)), dict(shuffle=True, record_every=7),
+    # the replay of the finite epochs weighs their samples as the call did
+    dict(batch_size=4, optimizer=bp.SGD(momentum=0.5), sample_weight=np.linspace(0.5, 2.0, len(X)))],
+    ids=["sgd", "adam-loss", "adam-params", "batches", "records", "weighted-batches"])
 def test_a_divergence_inside_a_chunk_keeps_every_finite_epoch(train):
     def make():
         return bp.Network([3, 6, 2], activation=["relu", "identity"], seed=0)

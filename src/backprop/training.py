@@ -255,7 +255,7 @@ def replay(net, run, first, stop, orders, e_base):
     status, _, _ = net._model.train(
         run.X, run.Y, None if orders is None else orders[e0 - e_base:e1 - e_base],
         run.lrs[e0:e1], run.k, 0, stop - first, run.loss_sums[e0:e1], -np.inf,
-        run.record_every or 0, record, run.record_state, run.team)
+        run.record_every or 0, record, run.record_state, run.team, run.weights)
     if status != _core.STATUS_OK:
         return False
     run.keep_records(record)
