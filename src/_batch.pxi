@@ -161,6 +161,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
         if status == BP_OK:
             st = begin_step(net, epoch_lr(run, e))
             st.weight_decay = net.weight_decay / w_mean
+            note_penalty(net, run, e, st.weight_decay, R)
             if team != NULL:
                 team.st = st
     status = team_sync(team, t, phase, status)

@@ -339,7 +339,7 @@ cdef class Model:
               const double[:] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
               Py_ssize_t n_steps, double[::1] loss_sums, double target,
               Py_ssize_t record_every, double[::1] record, double[::1] record_state,
-              Team team=None, const double[::1] weights=None):
+              Team team=None, const double[::1] weights=None, double[::1] penalty_sums=None):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _table.pxi).  order: (epochs, n) intp array or
         None; lrs and loss_sums: one entry per epoch of the window (lrs may
@@ -349,7 +349,9 @@ cdef class Model:
         its count, means written], updated in place; team: a Team that
         shares each mini-batch (batch_size > 1) with this thread; weights:
         None or one weight per row of X (batch_size > 1, every batch with a
-        positive total: see batch_step).  The caller holds lock().
+        positive total: see batch_step); penalty_sums: None or one entry per
+        epoch of the window, to which each step adds its L2 term (see
+        note_penalty).  The caller holds lock().
         Returns (status, steps_done, stopped_at_target)."""
         cdef const Py_ssize_t[:, ::1] v_order
         cdef const Py_ssize_t* p_order = NULL
@@ -382,6 +384,11 @@ cdef class Model:
         run.lrs = &lrs[0]
         run.lr_stride = lrs.strides[0] // sizeof(double)
         run.loss_sums = &loss_sums[0]
+        run.penalty_sums = NULL
+        if penalty_sums is not None:
+            if penalty_sums.shape[0] != loss_sums.shape[0]:
+                raise ValueError("penalty_sums needs one entry per epoch, as loss_sums")
+            run.penalty_sums = &penalty_sums[0]
         run.target = target
         run.record_every = record_every
         run.record = &record[0] if record_every > 0 else NULL

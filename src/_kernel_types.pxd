@@ -53,6 +53,8 @@ ctypedef struct bp_run:
     const double* lrs               # the learning rate of each epoch: lrs[e * lr_stride]
     Py_ssize_t lr_stride            # 1, or 0 when every epoch has the rate lrs[0]
     double* loss_sums               # out: each epoch's sum of per-sample losses
+    double* penalty_sums            # out, or NULL: each epoch's sum over its samples of the
+                                    # L2 term of their step (see note_penalty)
     double target                   # stop after an epoch whose mean loss <= target
     Py_ssize_t record_every         # N > 0: record the mean loss of every N samples
     double* record                  # out: those means

@@ -349,6 +349,7 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
         while c.p < c.end:
             idx = cursor_sample(&c, order)
             x = X + idx * n_in
+            note_penalty(net, run, c.e, net.weight_decay, 1)
             E = online_step(net, work, x, Y + idx * n_out, lr, mode, xp, lrp,
                             defer and (c.p & 1) != 0)
             if not isfinite(E):

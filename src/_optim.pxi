@@ -7,6 +7,26 @@ cdef inline bint plain_sgd(const bp_net* net) noexcept nogil:
     return net.opt == BP_SGD and net.momentum == 0.0 and net.weight_decay == 0.0
 
 
+cdef inline void note_penalty(const bp_net* net, bp_run* run, Py_ssize_t e, double decay,
+                              Py_ssize_t rows) noexcept nogil:
+    """With run.penalty_sums, count the L2 term of a step of `rows` samples
+    with weight decay `decay`, taken before the step: rows ½ decay ‖W‖²,
+    ‖W‖² over the parameters the decay acts on (every layer's weights, and
+    its biases with net.decay_bias), each layer's part in bp_dot's order.
+    Then penalty_sums[e] / n + loss_sums[e] / n is the epoch's mean of the
+    objective its steps descend."""
+    cdef Py_ssize_t l, m
+    cdef const double* w
+    cdef double s = 0.0
+    if run.penalty_sums == NULL or decay == 0.0:
+        return
+    for l in range(net.n_layers):
+        w = net.params + net.w_off[l]
+        m = net.size[l] * net.size[l + 1] + (net.n_bias[l] if net.decay_bias else 0)
+        s = s + dot(w, w, m)
+    run.penalty_sums[e] += rows * (0.5 * decay * s)
+
+
 cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
     """Count one optimiser step and compute its constants."""
     cdef bp_step st

@@ -5,7 +5,8 @@ import pickle
 import numpy as np
 import backprop as bp
 
-FIELDS = ("loss", "val_loss", "epoch", "lr", "time", "samples", "record", "record_samples")
+FIELDS = ("loss", "val_loss", "penalty", "epoch", "lr", "time", "samples", "record",
+          "record_samples")
 
 
 def test_every_field_is_an_array_in_the_instance_dict():
@@ -60,3 +61,52 @@ def test_a_run_stopped_early_ends_its_arrays_at_the_last_epoch():
     for name in ("loss", "epoch", "lr", "time", "samples"):
         assert getattr(history, name).shape == (1,), name
     np.testing.assert_array_equal(history.samples, [10])
+
+
+def decayed_sq(net, decay_bias):
+    """‖W‖² over the parameters weight decay acts on, in NumPy."""
+    return sum(float(np.sum(W * W)) + (float(np.sum(b * b)) if decay_bias else 0.0)
+               for W, b in zip(net.weights, net.biases))
+
+
+def test_penalty_is_the_l2_term_of_each_step_before_it():
+    # History.penalty, against steps taken one compiled call at a time on a
+    # twin, ‖W‖² read from the twin before each: a batch of R samples with
+    # mean weight w̄ counts R ½ (λ / w̄) ‖W‖², the epoch's mean over its n samples
+    from backprop import training
+
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(23, 4)), rng.random((23, 3))
+    weights = rng.uniform(0.5, 2.0, 23)
+    cases = [(5, weights, bp.SGD(momentum=0.9, weight_decay=0.3)),
+             (5, None, bp.Adam(weight_decay=0.2, decay_bias=True)),
+             (1, None, bp.SGD(weight_decay=0.1)),
+             (4, None, bp.SGD())]
+    for k, w, optimizer in cases:
+        net = bp.Network([4, 6, 3], seed=1)
+        twin = net.copy()
+        hist = training.train(net, X, Y, 2, 0.05, k, optimizer, False, None, None, None, None,
+                              (), None, False, 1, w, penalty=True)
+        expected = []
+        for _ in range(2):
+            total = 0.0
+            for p in range(0, len(X), k):
+                rows = slice(p, p + k)
+                mean_w = 1.0 if w is None else float(np.mean(w[rows]))
+                R = len(X[rows])
+                total += R * 0.5 * optimizer.weight_decay / mean_w * decayed_sq(
+                    twin, optimizer.decay_bias)
+                twin.train(X[rows], Y[rows], lr=0.05, batch_size=R,
+                           optimizer=optimizer, sample_weight=None if w is None else w[rows])
+            expected.append(total / len(X))
+        assert twin.params.tobytes() == net.params.tobytes()
+        np.testing.assert_allclose(hist.penalty, expected, rtol=1e-13, atol=0)
+        assert (hist.penalty > 0).all() == (optimizer.weight_decay > 0)
+
+
+def test_penalty_is_empty_unless_asked_for():
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(10, 3)), rng.random((10, 2))
+    net = bp.Network([3, 4, 2], seed=0)
+    hist = net.train(X, Y, epochs=3, batch_size=4, optimizer=bp.SGD(weight_decay=0.5))
+    assert hist.penalty.shape == (0,) and hist.loss.shape == (3,)

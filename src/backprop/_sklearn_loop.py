@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from . import training
 from .network import DivergenceError
 from .optim import SGD, _SklearnAdam
 from .results import History
@@ -58,11 +59,6 @@ class _EpochLoop:
             state *= self._lr / lr
         self._lr = lr
 
-    def _weights_sq(self):
-        """‖W‖² over every layer's weights (not the biases); coefs_ are the
-        network's weights (``_sync`` has run), transposed."""
-        return sum(float(np.vdot(c.T, c.T)) for c in self.coefs_)
-
     def _train_epoch(self, X, Y, w, batch_size):
         """One epoch over rows X, Y (sample weights w, or None) in batches of
         batch_size, in one compiled call; returns scikit-learn's accumulated
@@ -75,20 +71,14 @@ class _EpochLoop:
         weight r / batch_size (and user weights are multiplied by it), which
         leaves the batch's data term alone and makes its s̄ · batch_size its Σ s_i.
         A batch of one sample s gives ∇E + (alpha / s) W, the unweighted step
-        with weight decay alpha / s."""
+        with weight decay alpha / s.
+
+        So each batch's weight decay is scikit-learn's alpha / Σ s_i, and its
+        share of the loss, ½ alpha ‖W‖² n_b / Σ s_i taken before its update, is
+        n_b times the step's L2 term: n ``History.penalty``."""
         n = X.shape[0]
         decay = self.alpha / batch_size
-        if n == batch_size:
-            # one batch (partial_fit's usual call): its share n / Σ s of the L2 term
-            n_batches, last = 1, n
-            inv_mean = 1.0 if w is None else n / float(w.sum())
-        else:
-            starts = np.arange(0, n, batch_size)
-            n_batches = len(starts)
-            sizes = np.minimum(batch_size, n - starts)
-            # n_b / Σ_b s of each batch: its share of scikit-learn's L2 term
-            inv_mean = np.ones(n_batches) if w is None else sizes / np.add.reduceat(w, starts)
-            last = int(sizes[-1])
+        last = n - (n - 1) // batch_size * batch_size
         if batch_size > 1 and last < batch_size and (self.alpha or w is not None):
             w = np.ones(n) if w is None else w.copy()
             w[n - last:] *= last / batch_size
@@ -103,12 +93,12 @@ class _EpochLoop:
                                  "weights")
             decay = self.alpha / w[0]
             w = None
-        before = self._weights_sq() if self.alpha else 0.0
         threads = self.threads if batch_size > 1 else 1
+        optimizer = self._optimizer(decay)
         try:
-            hist = self.network_.train(X, Y, epochs=1, lr=self._lr, batch_size=batch_size,
-                                       optimizer=self._optimizer(decay), threads=threads,
-                                       sample_weight=w)
+            hist = training.train(self.network_, X, Y, 1, self._lr, batch_size, optimizer, False,
+                                  None, None, None, None, (), None, False, threads, w,
+                                  penalty=bool(self.alpha))
         except DivergenceError as exc:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
                              "contain large values and need to be preprocessed.") from exc
@@ -117,13 +107,7 @@ class _EpochLoop:
             raise KeyboardInterrupt
         loss = float(hist.loss[0]) * n * self._data_loss_scale()
         if self.alpha:
-            # Σ_b ½ alpha ‖W_b‖² n_b / Σ_b s, ‖W_b‖² interpolated linearly from
-            # `before` (b = 0) to the norm after the call (b = n_batches)
-            if n_batches == 1:
-                loss += 0.5 * self.alpha * before * inv_mean
-            else:
-                norms = before + (self._weights_sq() - before) * np.arange(n_batches) / n_batches
-                loss += 0.5 * self.alpha * float(np.dot(norms, inv_mean))
+            loss += float(hist.penalty[0]) * n
         return loss
 
     def _validation_loss(self, X_val, Y_val, w_val):

@@ -12,6 +12,12 @@ class History:
                its own update).  Per-sample losses are those of ``Network.loss``.
     val_loss:  the mean loss on the validation data after each epoch (empty
                when no validation data was given)
+    penalty:   with weight decay λ, the mean over the epoch's samples of the L2
+               term ½ λ ‖W‖² of the step each sample is in (‖W‖² taken before
+               the step, over the parameters the decay acts on), so that loss
+               + penalty is the mean of the objective the steps descend; empty
+               unless the train call was asked for it (``backprop.sklearn``
+               asks, for ``loss_curve_``)
     epoch:     the network's epoch index of each entry (counted over its life)
     lr:        the learning rate used in each epoch
     time:      seconds from the start of the call to the end of each epoch
@@ -26,9 +32,11 @@ class History:
     """
 
     def __init__(self, loss=None, val_loss=None, epoch=None, lr=None, time=None, samples=None,
-                 record_every=None, record=None, record_samples=None, stop_reason=None):
+                 record_every=None, record=None, record_samples=None, stop_reason=None,
+                 penalty=None):
         self.loss = np.empty(0) if loss is None else loss
         self.val_loss = np.empty(0) if val_loss is None else val_loss
+        self.penalty = np.empty(0) if penalty is None else penalty
         self.epoch = np.empty(0, dtype=np.int64) if epoch is None else epoch
         self.lr = np.empty(0) if lr is None else lr
         self.time = np.empty(0) if time is None else time

@@ -32,12 +32,9 @@ How scikit-learn's formulas map onto the Network's (which are PyTorch's):
 
 ``loss_curve_`` follows scikit-learn's convention: the mean per-sample loss of
 the epoch (squared error also averaged over the outputs, ½ mean (y − ŷ)²) plus
-the L2 term ½ alpha ‖W‖² / n_batch of every batch.  The data term is exact.
-The L2 term of an epoch's batches is interpolated linearly between the weight
-norms before and after the compiled call that trains them (exact when a call
-trains one batch, as ``partial_fit`` on one mini-batch and full-batch
-training): scikit-learn evaluates it at each batch's own weights, which the
-compiled loop does not report.
+the L2 term ½ alpha ‖W‖² / n_batch of every batch, at the weights before that
+batch's update: the compiled loop adds up each batch's L2 term as it trains
+(``History.penalty``).
 
 Beyond scikit-learn's estimators: ``class_weight``, ``activation="leaky_relu"``,
 ``validation_data=(X_val, y_val)`` in ``fit`` (used by ``early_stopping``

@@ -46,8 +46,11 @@ EPOCH_SNAPSHOT_BYTES = 1 << 28
 
 def train(net, X, Y, epochs, lr, batch_size, optimizer, shuffle, seed, validation,
           validation_split, target_loss, callbacks, record_every, progress, threads,
-          sample_weight):
-    """``Network.train`` (its docstring says what each argument does)."""
+          sample_weight, penalty=False):
+    """``Network.train`` (its docstring says what each argument does).  With
+    penalty, ``History.penalty`` holds each epoch's mean L2 term (what
+    ``backprop.sklearn`` reports in ``loss_curve_``); it costs a pass over
+    the weights per step."""
     X, Y, opts = check_options(net, X, Y, epochs, lr, batch_size, optimizer, shuffle, seed,
                                validation, validation_split, target_loss, callbacks,
                                record_every, progress, threads, sample_weight)
@@ -74,7 +77,8 @@ def train(net, X, Y, epochs, lr, batch_size, optimizer, shuffle, seed, validatio
             with bar, _stop_on_sigint() as sigint, _blas_alone(opts.threads), \
                     (_core.Team(opts.threads) if opts.threads > 1
                      else contextlib.nullcontext()) as team:
-                history = run_chunks(net, _Run(X, Y, opts, lrs, bar, sigint, model.samples, team))
+                history = run_chunks(net, _Run(X, Y, opts, lrs, bar, sigint, model.samples, team,
+                                                penalty))
         except BaseException:
             if undo is not None and (net._epochs, model.samples) == progress_before:
                 # Nothing was trained: the call leaves no trace, not even
@@ -143,7 +147,7 @@ def run_chunks(net, run):
             status, done, stopped = net._model.train(
                 run.X, run.Y, order, run.lrs[e_lo:e_hi], k, step - e_lo * S, end - step,
                 run.loss_sums[e_lo:e_hi], run.target, run.record_every or 0, record,
-                run.record_state, run.team, run.weights)
+                run.record_state, run.team, run.weights, run.penalty_in(e_lo, e_hi))
             if status != _core.STATUS_OK:
                 kept, failed = restore_finite(net, run, status, step, step + done, snapshot,
                                                     at_epoch_start, window, t_prev, start)
@@ -221,13 +225,13 @@ def restore_finite(net, run, status, step, failed_step, snapshot, at_epoch_start
     if run.shuffle:
         orders, order_lo = orders_for(net, *window, e_lo, keep // S, run.n)
         orders = orders[e_lo - order_lo:]
-    run.loss_sums[e_lo:] = 0.0
+    run.clear_sums(e_lo)
     window_steps = 0 if status == _core.STATUS_NONFINITE_LOSS else \
         -(-_core.PARAMS_CHECK_EVERY // run.n) * S
     kept = max(step, keep - window_steps)
     if kept > step and not replay(net, run, step, kept, orders, e_lo):
         restore(net, run, snapshot)        # not expected: then epoch by epoch from the start
-        run.loss_sums[e_lo:] = 0.0
+        run.clear_sums(e_lo)
         kept = step
     saved = None
     while kept < keep:
@@ -236,7 +240,7 @@ def restore_finite(net, run, status, step, failed_step, snapshot, at_epoch_start
                  len(run.records))
         if not replay(net, run, kept, kept + S, orders, e_lo):
             restore(net, run, point)
-            run.loss_sums[kept // S] = 0.0
+            run.clear_sums(kept // S, kept // S + 1)
             break
         kept += S
     if run.shuffle:
@@ -255,7 +259,8 @@ def replay(net, run, first, stop, orders, e_base):
     status, _, _ = net._model.train(
         run.X, run.Y, None if orders is None else orders[e0 - e_base:e1 - e_base],
         run.lrs[e0:e1], run.k, 0, stop - first, run.loss_sums[e0:e1], -np.inf,
-        run.record_every or 0, record, run.record_state, run.team, run.weights)
+        run.record_every or 0, record, run.record_state, run.team, run.weights,
+        run.penalty_in(e0, e1))
     if status != _core.STATUS_OK:
         return False
     run.keep_records(record)
@@ -315,7 +320,7 @@ def orders_for(net, orders, order_lo, e_lo, e_hi, n):
 class _Run:
     """The state of one train() call: data, settings, per-epoch results."""
 
-    def __init__(self, X, Y, opts, lrs, bar, sigint, samples_before, team):
+    def __init__(self, X, Y, opts, lrs, bar, sigint, samples_before, team, penalty):
         self.X, self.Y, self.lrs, self.k, self.shuffle = X, Y, lrs, opts.batch_size, opts.shuffle
         self.weights = opts.sample_weight   # sample weights (n,), or None
         self.validation, self.target, self.callbacks = opts.validation, opts.target, opts.callbacks
@@ -328,12 +333,33 @@ class _Run:
         # Written after every sample by the compiled loop: on cache lines of its
         # own, not shared with another thread's (a 5-epoch run's sums fill 40 bytes).
         self.loss_sums = _core.aligned_zeros(opts.epochs)
+        self.penalty_sums = _core.aligned_zeros(opts.epochs) if penalty else None
         self.times = _EpochTimes(opts.epochs, self.S)
         self.val_loss = []
         self.record_state = np.zeros(3)     # open window's sum, its count, means written
         self.records = []
         self.stop_reason = None
         self.per_epoch = None               # epoch index, samples seen, lr: made once
+
+    def penalty_in(self, e_lo, e_hi):
+        """The penalty sums of epochs [e_lo, e_hi) for a compiled call, or None."""
+        return None if self.penalty_sums is None else self.penalty_sums[e_lo:e_hi]
+
+    def clear_sums(self, e_lo, e_hi=None):
+        """Zero the per-epoch sums of epochs [e_lo, e_hi) (to the end by default)."""
+        self.loss_sums[e_lo:e_hi] = 0.0
+        if self.penalty_sums is not None:
+            self.penalty_sums[e_lo:e_hi] = 0.0
+
+    def means(self, sums, step):
+        """Per-epoch means of per-sample sums over the first `step` steps (a
+        trailing partial epoch averaged over the samples it visited)."""
+        full, partial = divmod(step, self.S)
+        # one sample per epoch (the worked example): the sums are the means
+        means = sums[:full + (partial > 0)] / self.n if self.n > 1 else sums[:full]
+        if partial:
+            means[-1] = sums[full] / (self.samples_in(step) - full * self.n)
+        return means
 
     def samples_in(self, steps):
         """Samples visited by the first `steps` steps of the call."""
@@ -365,10 +391,6 @@ class _Run:
         after every epoch costs no copy of them)."""
         full, partial = divmod(step, self.S)
         count = full + (partial > 0)
-        # one sample per epoch (the worked example): the sums are the means
-        loss = self.loss_sums[:count] / self.n if self.n > 1 else self.loss_sums[:count]
-        if partial:
-            loss[-1] = self.loss_sums[full] / (self.samples_in(step) - full * self.n)
         if self.per_epoch is None:
             first, epochs, n, before = epochs_trained - full, len(self.loss_sums), self.n, self.samples_before
             self.per_epoch = (np.arange(first, first + epochs, dtype=np.int64),
@@ -380,7 +402,9 @@ class _Run:
             samples[-1] = self.samples_before + self.samples_in(step)
         record = np.concatenate(self.records) if self.records else np.empty(0)
         return History(
-            loss=loss, val_loss=np.array(self.val_loss[:count]), epoch=epoch, lr=lr,
+            loss=self.means(self.loss_sums, step), val_loss=np.array(self.val_loss[:count]),
+            penalty=np.empty(0) if self.penalty_sums is None else self.means(self.penalty_sums, step),
+            epoch=epoch, lr=lr,
             time=self.times.first(count), samples=samples,
             record_every=self.record_every, record=record,
             record_samples=self.samples_before + self.record_every * np.arange(1, record.size + 1,
