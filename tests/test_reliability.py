@@ -497,13 +497,17 @@ def test_snapshots_are_refused_while_another_thread_trains(tmp_path):
     net = bp.Network([20, 60, 5], seed=0)
     worker, errors = train_in_background(net, X=Xs, Y=Ys, epochs=400, lr=0.001)
     try:
+        # each refusal names what was asked for
         refused = {
             "copy": lambda: net.copy(), "deepcopy": lambda: copy.deepcopy(net),
-            "pickle": lambda: pickle.dumps(net), "save": lambda: net.save(tmp_path / "m.npz")}
+            "shallow copy": lambda: copy.copy(net), "pickle": lambda: pickle.dumps(net),
+            "save": lambda: net.save(tmp_path / "m.npz")}
         for what, call in refused.items():
             if not worker.is_alive():
                 break
-            with pytest.raises(RuntimeError, match="while another thread trains or holds it"):
+            word = {"deepcopy": "copy", "shallow copy": "copy"}.get(what, what)
+            with pytest.raises(RuntimeError,
+                               match=f"cannot {word} this network while another thread trains or holds it"):
                 call()
     finally:
         worker.join()
@@ -667,3 +671,20 @@ def test_construction_makes_no_temporary_copy_of_the_weights():
     # parameters and the gradient workspace, one vector each; nothing else as large
     assert peak_bytes(lambda: bp.Network(sizes, seed=0)) < 8 * n_params * 2.1
     assert peak_bytes(lambda: bp.Network(sizes, init="he_normal", seed=0)) < 8 * n_params * 2.1
+
+
+def test_save_refuses_non_finite_parameters_and_keeps_the_file(tmp_path):
+    # params and the weight views are writable: a NaN written into them would
+    # make a file that load refuses, replacing a good one
+    net = bp.Network([3, 4, 2], seed=0)
+    path = tmp_path / "m.npz"
+    net.save(path)
+    before = path.read_bytes()
+    net.weights[1][0, 2] = np.nan
+    with pytest.raises(ValueError, match=r"cannot save net: its parameters hold a non-finite "
+                                         r"value \(nan at index 18"):
+        net.save(path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.npz"]
+    net.params[18] = 0.5
+    net.save(path)
+    assert bp.load(path).params.tobytes() == net.params.tobytes()

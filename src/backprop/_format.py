@@ -37,8 +37,15 @@ _OPTIONAL_KEYS = {"classes"}
 def write_model(net, path):
     """Write the network ``net`` to ``path`` (``backprop.io.save``)."""
     user_path, target, existing = destination(path)
-    state = net.__getstate__()
+    state = net._state("save")
     params, state1, state2, (n_steps, beta1_power, beta2_power) = state["state"]
+    for name, vector in (("parameters", params), ("optimiser state", state1),
+                         ("optimiser state", state2)):
+        if vector is not None and not np.isfinite(vector).all():
+            i = int(np.flatnonzero(~np.isfinite(vector))[0])
+            raise ValueError(f"cannot save net: its {name} hold a non-finite value "
+                             f"({vector[i]} at index {i}, written into net.params or a view "
+                             f"of it), which load would refuse; nothing was written")
     optimizer = state["optimizer"]
     kind = "adam" if isinstance(optimizer, Adam) else "sgd"
     # Little-endian on every machine, so that a file moves between platforms.

@@ -64,8 +64,6 @@ def save(net, path):
     """
     if not isinstance(net, Network):
         raise TypeError(f"save needs a backprop.Network, got {type(net).__name__}")
-    if not isinstance(net, Network):
-        raise TypeError(f"save needs a backprop.Network, got {type(net).__name__}")
     write_model(net, path)
 
 

@@ -2,7 +2,6 @@
 
 Training runs in ``backprop.training``, tracing in ``backprop._trace``,
 growth in ``backprop._grow``; the methods here check and delegate."""
-import copy as _copy
 
 import numpy as np
 
@@ -146,7 +145,8 @@ class Network:
     @property
     def weights(self):
         """One (n_out, n_in) view per layer into ``params``.  ``net.weights[l] = W``
-        copies W into layer l (same shape, finite); so does ``net.weights[l][...] = W``."""
+        copies W into layer l, checked (same shape, finite); writing into the
+        view itself (``net.weights[l][...] = W``) is not checked."""
         return LayerViews(self._weights, "weights", self._model)
 
     @property
@@ -411,31 +411,30 @@ class Network:
         Refused (RuntimeError) while another thread trains the network, whose
         parameters and counters may then not describe the same samples; a
         callback of its own training run may copy it."""
-        token = self._model.hold("copy")
-        try:
-            other = _copy.copy(self)
-            other._model = self._model.copy()
-            other._rng = _copy.deepcopy(self._rng)
-            other._make_views()
-            return other
-        finally:
-            if token:
-                self._model.unlock(token)
+        other = type(self).__new__(type(self))
+        other.__setstate__(self._state("copy"))
+        return other
 
     def save(self, path):
         """Write the network to ``path``, a versioned ``.npz`` file that
         ``backprop.load`` reads back exactly (see ``backprop.io``)."""
         write_model(self, path)
 
+    def __copy__(self):
+        return self.copy()
+
     def __deepcopy__(self, memo):
         return self.copy()
 
     def __getstate__(self):
-        """The whole state (pickle, copy, save); refused, as copy() is, while
-        another thread trains the network."""
+        return self._state("pickle")
+
+    def _state(self, what):
+        """The whole state (for pickle, copy, save: `what`, which a refusal
+        names); refused while another thread trains the network."""
         activations = [LeakyReLU(p) if name == "leaky_relu" else name for name, p in self._activations]
         loss = Huber(self._loss[1]) if self._loss[0] == "huber" else self._loss[0]
-        token = self._model.hold("pickle")
+        token = self._model.hold(what)
         try:
             return {"sizes": self._sizes, "activation": activations, "loss": loss,
                     "bias": self._bias, "train_bias": self._train_bias, "seed": self._seed,
