@@ -320,7 +320,8 @@ def test_bad_samples_name_the_feature(cls):
     y = 1.0 if cls is MLPRegressor else "x"
     for x, error in (({"a": "high"}, TypeError), ({"a": "1.5"}, TypeError), ({"a": None}, TypeError),
                      ({"a": float("nan")}, ValueError), ({"a": 1.0, "b": [1.0]}, TypeError),
-                     ({"a": 1.0, "b": float("inf")}, ValueError)):
+                     ({"a": 1.0, "b": float("inf")}, ValueError), ({"a": 10 ** 400}, ValueError),
+                     ({"a": 1.0, "b": 10 ** 400}, ValueError)):
         with pytest.raises(error, match="feature 'a'" if "b" not in x else "feature 'b'"):
             model.learn_one(x, y)
         if "b" not in x:
@@ -336,10 +337,53 @@ def test_bad_samples_name_the_feature(cls):
 
 def test_bad_regression_targets():
     model = MLPRegressor(seed=0)
-    with pytest.raises(TypeError, match="y must be a number"):
-        model.learn_one({"a": 1.0}, "ten")
-    with pytest.raises(ValueError, match="y must be a finite"):
-        model.learn_one({"a": 1.0}, float("inf"))
+    model.learn_one({"a": 1.0}, 1.0)
+    before = params(model)
+    # a string is refused even when it spells a number
+    for y in ("ten", "1", b"2"):
+        with pytest.raises(TypeError, match="y must be a number"):
+            model.learn_one({"a": 1.0}, y)
+    for y in (float("inf"), 10 ** 400):
+        with pytest.raises(ValueError, match="y must be a finite"):
+            model.learn_one({"a": 1.0}, y)
+    assert params(model) == before
+
+
+def test_bad_class_labels_are_refused_before_anything_changes():
+    pd = pytest.importorskip("pandas")
+    model = MLPClassifier(seed=0)
+    model.learn_one({"a": 1.0}, "x")
+    model.learn_one({"a": 2.0}, "y")
+    before = params(model)
+    # NaN never equals a label, itself included: each would have added an output
+    for y in (float("nan"), np.nan, np.float32("nan")):
+        with pytest.raises(ValueError, match="a NaN cannot be a class label"):
+            model.learn_one({"a": 1.0}, y)
+    with pytest.raises(ValueError, match="y is None"):
+        model.learn_one({"a": 1.0}, None)
+    with pytest.raises(TypeError, match="y must be a hashable class label, got list"):
+        model.learn_one({"a": 1.0}, ["x"])
+    with pytest.raises(ValueError, match="a NaN cannot be a class label"):
+        model.learn_many(pd.DataFrame({"a": [1.0, 2.0]}), pd.Series(["x", None]))
+    assert params(model) == before and model.labels == ["x", "y"]
+    assert model.network.sizes[-1] == 2
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_samples_that_are_not_dicts_are_named(cls):
+    model = cls(seed=0)
+    y = 1.0 if cls is MLPRegressor else "x"
+    for x in (None, [1, 2], 3.0):
+        with pytest.raises(TypeError, match="x must be a dict of feature names to numbers"):
+            model.learn_one(x, y)
+    model.learn_one([("a", 1.0)], y)        # (name, value) pairs are a sample
+    model.learn_one([("a", 2.0)], 2.0 if cls is MLPRegressor else "z")
+    assert model.features == ["a"]
+    with pytest.raises(TypeError, match="x must be a dict"):
+        model.predict_one(None)
+    if importlib.util.find_spec("pandas") is not None:
+        with pytest.raises(TypeError, match="X must be a pandas DataFrame"):
+            model.learn_many(np.ones((2, 1)), [y, y])
 
 
 def test_import_backprop_does_not_import_river():

@@ -105,7 +105,7 @@ def check_callbacks(callbacks, validated):
     if callable(callbacks) or isinstance(callbacks, (str, bytes)):
         raise TypeError("callbacks must be a list of callables, got a single "
                         f"{type(callbacks).__name__}; pass [callback]")
-    if not callbacks:
+    if callbacks is None:
         return ()
     try:
         callbacks = tuple(callbacks)

@@ -82,7 +82,7 @@ class Network:
         return net
 
     def _setup(self, sizes, activation, loss, bias, train_bias, seed):
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        if isinstance(sizes, (str, bytes, dict, set, frozenset)) or not hasattr(sizes, "__len__"):
             raise TypeError(f"sizes must be a list of layer widths like [2, 2, 2], got {sizes!r}")
         sizes = tuple(as_int(n, f"sizes[{i}]") for i, n in enumerate(sizes))
         if len(sizes) < 2:

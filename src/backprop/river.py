@@ -75,6 +75,31 @@ def _ordered(keys):
         return sorted(keys, key=lambda k: (type(k).__name__, repr(k)))
 
 
+def _as_dict(x):
+    """A sample that is not a dict (pairs, a mapping) as one, or a TypeError naming x."""
+    try:
+        return dict(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"x must be a dict of feature names to numbers (or (name, value) "
+                        f"pairs), got {type(x).__name__}: {x!r:.80}") from None
+
+
+def _check_label(y):
+    """A new class label: refused if it is None or NaN (NaN never equals itself,
+    so every NaN would add an output), naming y."""
+    if y is None:
+        raise ValueError("y is None: a class label must be a value (predict_one returns None "
+                         "before any label is known); drop the unlabelled samples")
+    try:
+        unequal = bool(y != y)
+    except Exception:       # an object whose comparison fails is no NaN
+        unequal = False
+    if unequal:
+        raise ValueError(f"y is {y!r}: a NaN cannot be a class label (it equals no label, "
+                         "itself included, so each one would add an output); drop the "
+                         "unlabelled samples")
+
+
 def _one_hot(indices, n):
     T = np.zeros((len(indices), n))
     T[np.arange(len(indices)), indices] = 1.0
@@ -127,10 +152,10 @@ class _Stream:
         learning, unknown features are added first (their values checked
         before the network grows); else they are ignored."""
         if not isinstance(x, dict):
-            x = dict(x)
+            x = _as_dict(x)
         try:
             v = gather(x, self._index, self._width, learning)
-        except TypeError:
+        except (TypeError, OverflowError):
             self._check_values(x)
             raise
         if v is None:
@@ -149,6 +174,8 @@ class _Stream:
                 if isinstance(value, (str, bytes)):
                     raise TypeError
                 number = float(value)
+            except OverflowError:
+                raise ValueError(f"feature {k!r} is {value!r:.40}, too large for a float") from None
             except (TypeError, ValueError):
                 raise TypeError(
                     f"feature {k!r} is {value!r:.80} ({type(value).__name__}): backprop.river "
@@ -161,23 +188,23 @@ class _Stream:
     def _learn(self, x, t):
         """One online step on sample x (a dict, or pairs) with target t."""
         if type(x) is not dict:
-            x = dict(x)
+            x = _as_dict(x)
         try:
             v = gather(x, self._index, self._width, True)
             if v is None:
                 v = self._vector(x, True)       # new features: grow first
             self._net.learn_one(v, t, self.lr)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self._check_values(x)
             raise
 
     def _predict(self, x):
         """The network's output for sample x (unknown features ignored)."""
         if type(x) is not dict:
-            x = dict(x)
+            x = _as_dict(x)
         try:
             return self._net.predict_one(gather(x, self._index, self._width, False))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self._check_values({k: v for k, v in x.items() if k in self._index})
             raise
 
@@ -186,6 +213,9 @@ class _Stream:
     def _values(X):
         """The frame's values as float64 (NaN where missing), or a TypeError
         naming the first column that is not numbers."""
+        if not hasattr(X, "to_numpy") or not hasattr(X, "columns"):
+            raise TypeError(f"X must be a pandas DataFrame (one column per feature), got "
+                            f"{type(X).__name__}")
         try:
             values = X.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
@@ -304,13 +334,17 @@ class MLPRegressor(_Stream, _RegressorBase):
 
     def learn_one(self, x, y):
         try:
+            if isinstance(y, (str, bytes)):
+                raise TypeError
             self._t[0] = y
+        except OverflowError:
+            raise ValueError(f"y must be a finite number, got {y!r:.40} (too large for a float)") from None
         except (TypeError, ValueError):
             raise TypeError(f"y must be a number, got {y!r} ({type(y).__name__})") from None
         if not math.isfinite(self._t[0]):
             raise ValueError(f"y must be a finite number, got {y!r}")
         if self._net is None:
-            self._build(x)
+            self._build(x if type(x) is dict else _as_dict(x))
         self._learn(x, self._t)
 
     def predict_one(self, x):
@@ -415,6 +449,7 @@ class MLPClassifier(_Stream, _ClassifierBase):
         """Make y a label (for a boolean, False and True): the network grows
         an output per new label, or is built once two labels are known (from
         the features ``x`` of the sample that brings them)."""
+        _check_label(y)
         if isinstance(x, dict):
             self._check_values(x)
         if isinstance(y, (bool, np.bool_)):
@@ -433,10 +468,18 @@ class MLPClassifier(_Stream, _ClassifierBase):
             self._build(x)
 
     def learn_one(self, x, y):
-        i = self._label_index.get(y)
-        if i is None:
-            self._add_label(y, x)
-            i = self._label_index[y]
+        try:
+            i = self._label_index.get(y)
+        except TypeError:
+            raise TypeError(f"y must be a hashable class label, got {type(y).__name__}") from None
+        if i is None or self._net is None:
+            if type(x) is not dict:
+                x = _as_dict(x)
+            if i is None:
+                self._add_label(y, x)
+                i = self._label_index[y]
+            else:
+                self._check_values(x)   # one label so far: no network to learn yet
         if self._net is not None:
             self._learn(x, self._targets[i])
 
@@ -462,6 +505,8 @@ class MLPClassifier(_Stream, _ClassifierBase):
         _, first = np.unique(codes, return_index=True)
         arrivals = sorted((int(first[c]), u) for c, u in enumerate(uniques)
                           if u not in self._label_index)
+        for _, label in arrivals:
+            _check_label(label)     # before any row is learnt
         start = 0
         for row, label in arrivals + [(len(X), None)]:
             if row > start and self._net is not None:
