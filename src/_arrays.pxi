@@ -63,8 +63,10 @@ def as_float_array(value, name):
     and read-only arrays are converted; complex, object and string data, and masked arrays (whose mask
     would be ignored), are refused.
     """
-    ma = sys.modules.get("numpy.ma")    # no masked array exists before numpy.ma is imported
-    if ma is not None and isinstance(value, ma.MaskedArray):
+    # No masked array exists before numpy.ma.core has defined the class; while
+    # another thread imports it, the module is there without the name yet.
+    masked = getattr(sys.modules.get("numpy.ma.core"), "MaskedArray", None)
+    if masked is not None and isinstance(value, masked):
         raise TypeError(f"{name} is a masked array; its mask would be ignored: pass "
                         f"{name}.filled(...) or leave out the masked samples")
     try:

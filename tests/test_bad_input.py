@@ -1,6 +1,9 @@
 """Bad input: a clear ValueError or TypeError naming the argument, raised
 before anything is touched (parameters, optimiser state and generator stay
 bit-identical)."""
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -243,3 +246,13 @@ def test_sample_counts_stop_before_int64_overflows():
 
 def test_no_callbacks_may_be_given_as_none():
     assert len(bp.Network([3, 4, 2], seed=0).train(X, Y, epochs=2, callbacks=None)) == 2
+
+
+def test_a_half_imported_numpy_ma_is_no_error(monkeypatch):
+    # While another thread imports numpy.ma, its core module is in sys.modules
+    # before it defines MaskedArray: no masked array can exist yet.
+    for name in ("numpy.ma", "numpy.ma.core"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    net = bp.Network([3, 4, 2], seed=0)
+    assert net.predict(X).shape == (len(X), 2)
+    net.train(X, Y, epochs=1)
