@@ -201,6 +201,7 @@ class Model:
         record_state: _Vector,
         team: Team | None = None,
         weights: _Vector | None = None,
+        penalty_sums: _Vector | None = None,
     ) -> tuple[int, int, bool]:
         """Run optimiser steps; returns (status, steps_done, stopped_at_target).
         target: the mean epoch loss to stop at (-inf: none); record_every: 0 or
