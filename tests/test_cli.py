@@ -384,7 +384,8 @@ def test_output_folders_are_checked_before_training(tmp_path, capsys, option):
     (tmp_path / "d.csv").write_text("1,2\n3,4\n")
     outputs = {"-o": str(tmp_path / "m.npz"), option: str(tmp_path / "no" / "out")}
     err = error_of(capsys, "train", str(tmp_path / "d.csv"), *(x for kv in outputs.items() for x in kv))
-    assert f"cannot write {tmp_path / 'no' / 'out'}: the directory {tmp_path / 'no'} does not exist" in err
+    written = "out.png" if option == "--plot" else "out"      # --plot adds matplotlib's default
+    assert f"cannot save to {tmp_path / 'no' / written}: the directory {tmp_path / 'no'} does not exist" in err
     assert not (tmp_path / "m.npz").exists()          # refused before training
 
 
@@ -478,3 +479,61 @@ def test_predict_with_classes_needs_a_classifier(data, capsys):
     err = error_of(capsys, "predict", str(folder / "reg.npz"), str(folder / "data.csv"),
                    "--classes", "a")
     assert "no classifier (it was trained without --classes)" in err
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--history", "adir"], "cannot save to adir: it is a directory"),
+    (["--history", "m.npz"], "--history m.npz: that is the file of -o, which this would overwrite"),
+    (["--history", "d.csv"], "--history d.csv: that is an input"),
+    pytest.param(["--plot", "loss.npz"], "matplotlib cannot write .npz files",
+                 marks=pytest.mark.skipif(not HAS_MATPLOTLIB, reason="needs matplotlib")),
+])
+def test_train_checks_every_output_before_it_replaces_the_model(tmp_path, extra, fragment):
+    (tmp_path / "d.csv").write_text("a,b,y\n0.1,0.2,0.5\n0.3,0.4,0.2\n")
+    (tmp_path / "adir").mkdir()
+    assert run("train", "d.csv", "-o", "m.npz", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "m.npz").read_bytes()
+    one_line_error(run("train", "d.csv", "-o", "m.npz", "--epochs", "3", *extra, cwd=tmp_path), fragment)
+    assert (tmp_path / "m.npz").read_bytes() == before
+
+
+def test_outputs_that_are_inputs_are_refused(tmp_path):
+    (tmp_path / "d.csv").write_text("0.1,0.2,0.5\n0.3,0.4,0.2\n")
+    assert run("train", "d.csv", "-o", "m.npz", cwd=tmp_path).returncode == 0
+    before = (tmp_path / "m.npz").read_bytes()
+    one_line_error(run("export", "m.npz", "--format", "c", "-o", "m.npz", cwd=tmp_path),
+                   "-o m.npz: that is an input")
+    one_line_error(run("predict", "m.npz", "d.csv", "--targets", "last:1", "-o", "d.csv", cwd=tmp_path),
+                   "-o d.csv: that is an input")
+    assert (tmp_path / "m.npz").read_bytes() == before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs ulimit")
+def test_a_failed_export_or_prediction_leaves_the_old_file(tmp_path):
+    # written as save writes a model: a full disk (here a file-size limit) keeps the old file
+    net = bp.Network([3, 300, 1], activation=["tanh", "identity"], seed=0)
+    net.save(tmp_path / "wide.npz")
+    (tmp_path / "d.csv").write_text("\n".join("0.1,0.2,0.3" for _ in range(3000)) + "\n")
+    for args in (["export", "wide.npz", "--format", "c", "-o", "out.h"],
+                 ["predict", "wide.npz", "d.csv", "-o", "out.csv"]):
+        out = tmp_path / args[-1]
+        out.write_text("the good file\n")
+        proc = subprocess.run(["sh", "-c", 'ulimit -f 8; exec "$@"', "sh", sys.executable, "-m",
+                               "backprop", *args], capture_output=True, text=True, cwd=tmp_path,
+                              env=ENV)
+        one_line_error(proc, f"cannot save to {args[-1]}")
+        assert out.read_text() == "the good file\n"
+        assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def test_a_byte_order_mark_and_an_index_label_lose_no_row(tmp_path):
+    # a BOM is not part of the first field, and --classes by index says nothing
+    # of whether the first row is a header (its label may equal the index)
+    (tmp_path / "b.csv").write_bytes(b"\xef\xbb\xbf1,2,0.5\n3,4,0.2\n5,6,0.1\n")
+    values, names, _ = _read_csv(str(tmp_path / "b.csv"))
+    assert values.shape == (3, 3) and names is None
+    (tmp_path / "h.csv").write_bytes(b"\xef\xbb\xbfa,b,y\n1,2,0.5\n")
+    assert _read_csv(str(tmp_path / "h.csv"))[1] == ["a", "b", "y"]
+    (tmp_path / "c.csv").write_text("0.1,0.2,2\n0.3,0.4,1\n0.5,0.6,2\n")
+    values, names, labels = _read_csv(str(tmp_path / "c.csv"), label="2")
+    assert values.shape == (3, 2) and labels.tolist() == [2, 1, 2]

@@ -87,6 +87,13 @@ def write_atomically(name, target, existing, write):
     _fsync_directory(folder)
 
 
+def write_file(path, data):
+    """Write the bytes ``data`` to ``path`` atomically, as save writes a model:
+    a failed write leaves the file that was there."""
+    name, target, existing = destination(path)
+    write_atomically(name, target, existing, lambda f: f.write(data))
+
+
 def _naming(exc, name):
     """The OSError exc (its subclass, by errno) about the user's path `name`."""
     if exc.errno is None:

@@ -26,7 +26,8 @@ def _read_csv(path, label=None):
     are skipped.  ``label`` (a header name or a column index) names a column
     of class labels, which may be any text: it is returned as ``labels`` (numbers
     where every label is one) and left out of ``values`` and ``names``."""
-    with open(path, newline="") as f:
+    # utf-8-sig: a byte-order mark (spreadsheets write one) is not part of the first field
+    with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         rows, lines, names, width, col = [], [], None, None, None
         try:
@@ -37,8 +38,10 @@ def _read_csv(path, label=None):
                     width = len(row)
                     if label is not None:
                         col = _label_column(label, row, path)
+                    # a header: text among the inputs, or the row that names the label
+                    # column (by name; an index says nothing of the first row)
                     if not all(_is_number(field) for c, field in enumerate(row) if c != col) or \
-                            (col is not None and label.strip() == row[col].strip()):
+                            (col is not None and not _is_index(label)):
                         names = [field.strip() for field in row]
                         continue
                 elif len(row) != width:
@@ -60,6 +63,15 @@ def _read_csv(path, label=None):
         numbers = np.array([float(x) for x in labels])
         labels = numbers.astype(np.int64) if (numbers == np.round(numbers)).all() else numbers
     return values, names and [names[c] for c in numeric], np.asarray(labels)
+
+
+def _is_index(spec):
+    """Whether a --classes value is a column index rather than a name."""
+    try:
+        int(spec)
+    except ValueError:
+        return False
+    return True
 
 
 def _label_column(spec, first_row, path):

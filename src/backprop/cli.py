@@ -14,6 +14,7 @@ import argparse
 import csv
 import importlib.util
 import inspect
+import io
 import math
 import os
 import sys
@@ -21,6 +22,7 @@ import sys
 import numpy as np
 
 from . import plotting
+from ._atomic import destination, write_file
 from ._cli_data import CommandError, _read_data
 from .data import one_hot, split_validation
 from .examples import format_walkthrough
@@ -155,10 +157,9 @@ def _progress(choice):
 def _train(args):
     if args.plot:
         plotting.require_matplotlib()
-    for path in (args.output, args.history, args.plot):
-        folder = os.path.dirname(os.path.abspath(path)) if path else None
-        if folder and not os.path.isdir(folder):
-            raise CommandError(f"cannot write {path}: the directory {folder} does not exist")
+        args.plot = _plot_file(args.plot)
+    _check_outputs((args.output, "-o"), (args.history, "--history"), (args.plot, "--plot"),
+                   inputs=(args.data,))
     targets = args.targets
     if targets is None and args.classes is None and not args.data.endswith(".npz"):
         targets = "last:1"
@@ -226,7 +227,10 @@ def _train(args):
         _write_history(history, args.history)
         summary.append(f"history saved to {args.history}")
     if args.plot:
-        history.plot(path=args.plot)
+        image = io.BytesIO()
+        history.plot().figure.savefig(image, format=os.path.splitext(args.plot)[1][1:].lower(),
+                                      dpi=150)
+        write_file(args.plot, image.getvalue())
         summary.append(f"loss plot saved to {args.plot}")
     print("\n".join(summary))
     return 0
@@ -248,19 +252,50 @@ def _refuse_labels_as_numbers(net, Y, targets):
             f"regression use an identity output layer (e.g. --activation logistic,identity)")
 
 
+def _check_outputs(*outputs, inputs=()):
+    """Before any work: each (path, option) given names a file that can be
+    replaced (destination's checks), and none is an input or another output."""
+    seen = {os.path.realpath(p): "an input" for p in inputs}
+    for path, option in outputs:
+        if path is None:
+            continue
+        destination(path)
+        real = os.path.realpath(path)
+        if real in seen:
+            raise CommandError(f"{option} {path}: that is {seen[real]}, which this would overwrite")
+        seen[real] = f"the file of {option}"
+
+
+def _plot_file(path):
+    """The file --plot writes: PNG when the name has no extension (as
+    matplotlib does); an extension matplotlib cannot write is refused."""
+    from matplotlib.figure import Figure
+
+    ext = os.path.splitext(path)[1][1:].lower()
+    if not ext:
+        return path + ".png"
+    formats = Figure().canvas.get_supported_filetypes()
+    if ext not in formats:
+        raise CommandError(f"--plot {path}: matplotlib cannot write .{ext} files; use one of "
+                           f"{', '.join('.' + f for f in sorted(formats))}")
+    return path
+
+
 def _write_history(history, path):
     n = len(history)
     columns = {name: np.asarray(getattr(history, name)) for name in
                ("epoch", "loss", "val_loss", "lr", "time", "samples")}
     columns = {name: col for name, col in columns.items() if len(col) == n}
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(columns)
-        writer.writerows(zip(*(col.tolist() for col in columns.values())))
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    writer.writerows(zip(*(col.tolist() for col in columns.values())))
+    write_file(path, text.getvalue().encode("utf-8"))
 
 
 # ----------------------------------------------------------------- predict
 def _predict(args):
+    _check_outputs((args.output, "-o"), inputs=(args.model, args.data))
     net = load(args.model)
     X, labels = _read_data(args.data, args.targets, need_y=False, label=args.classes)
     if args.classes is None:
@@ -284,8 +319,9 @@ def _predict(args):
             right = np.mean(predicted.astype(str) == labels.astype(str))
             print(f"accuracy {right:.4f} on {len(X)} samples", file=sys.stderr)
     if args.output:
-        with open(args.output, "w", newline="") as f:
-            _write_rows(f, header, out, predicted)
+        text = io.StringIO(newline="")
+        _write_rows(text, header, out, predicted)
+        write_file(args.output, text.getvalue().encode("utf-8"))
     else:
         _write_rows(sys.stdout, header, out, predicted)
     return 0
@@ -335,6 +371,7 @@ def _info(args):
 
 # ------------------------------------------------------------------ export
 def _export(args):
+    _check_outputs((args.output, "-o"), inputs=(args.model,))
     net = load(args.model)
     if args.format == "c":
         net.to_c(args.output, name=args.name)
@@ -444,7 +481,8 @@ def main(argv=None):
     except (CommandError, ModelFileError, ImportError) as exc:
         message = str(exc)
     except OSError as exc:
-        message = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc)
+        named = exc.filename and exc.strerror and not exc.strerror.startswith("cannot ")
+        message = f"{exc.filename}: {exc.strerror}" if named else exc.strerror or str(exc)
     except (ValueError, TypeError) as exc:        # the library's checks of the data and options
         message = str(exc)
     except MemoryError as exc:

@@ -23,6 +23,7 @@ import os
 
 import numpy as np
 
+from .._atomic import write_file
 from ._layers import layers
 
 MIN_OPSET = 13          # Softmax(axis=-1) over the last axis alone, Gemm's optional C
@@ -128,5 +129,5 @@ def to_onnx(net, path=None, opset=17, dtype="float64"):
     model.doc_string = f"backprop.Network {list(net.sizes)}, activations {list(net.activations)}"
     onnx.checker.check_model(model)
     if path is not None:
-        onnx.save_model(model, os.fspath(path))
+        write_file(path, model.SerializeToString())
     return model
