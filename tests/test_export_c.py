@@ -198,3 +198,14 @@ def test_cli_exports_a_saved_model_to_c(tmp_path, capsys):
                  "--name", "no-good"]) == 2
     assert "name must be a C identifier" in capsys.readouterr().err
     assert not (tmp_path / "x.h").exists()
+
+
+def test_networks_whose_layer_values_overflow_the_stack_are_refused():
+    # NAME_predict keeps each layer's values on the stack; NAME_STACK_BYTES says how much
+    import backprop.export._c as c_export
+    text = bp.Network([2, 300, 1], activation=["tanh", "identity"], seed=0).to_c(name="ok")
+    assert f"#define OK_STACK_BYTES {8 * (2 * 300 + 1)}\n" in text
+    wide = bp.Network([1, c_export.MAX_STACK_BYTES // 16 + 1, 1], activation=["relu", "identity"],
+                      bias="none", seed=0)
+    with pytest.raises(ValueError, match="bytes of layer values on the stack, more than 1048576"):
+        wide.to_c(name="wide")

@@ -16,10 +16,20 @@ import os
 import re
 from importlib import resources
 
+from .._atomic import write_file
 from .._version import __version__
 from ._layers import layers
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# NAME_predict keeps every layer's values in local arrays: the most stack they
+# may take, well inside glibc's default thread stack (8 MiB).  A smaller stack
+# (musl's 128 KiB) checks NAME_STACK_BYTES.
+MAX_STACK_BYTES = 1 << 20
+
+
+def stack_bytes(specs):
+    """The bytes of NAME_predict's local arrays: z and a per layer, z alone for the last."""
+    return 8 * sum(s.n_out * (1 if l == len(specs) - 1 else 2) for l, s in enumerate(specs))
 
 # The activation of one unit, for elementwise layers: the kernels' expressions
 # (bp_math.h's functions, or the selections of _activations.pxi's `activate`).
@@ -64,11 +74,18 @@ def to_c(net, path=None, name="mynet"):
     never ``-ffast-math``, and with double arithmetic without excess precision
     (``FLT_EVAL_METHOD == 0``; on 32-bit x86 ``-msse2 -mfpmath=sse``).
 
+    It keeps each layer's values on the stack, ``NAME_STACK_BYTES`` bytes; a
+    network that would need more than ``MAX_STACK_BYTES`` (1 MiB) is refused.
+
     Prediction only: the loss, the optimiser and its state, and whether the
     biases are trained are not exported (a frozen bias is a constant like any
     other).
     """
     specs = layers(net, "to_c")
+    if stack_bytes(specs) > MAX_STACK_BYTES:
+        raise ValueError(f"to_c: this network's predict would keep {stack_bytes(specs)} bytes of "
+                         f"layer values on the stack, more than {MAX_STACK_BYTES} (its layers are "
+                         f"{'-'.join(map(str, net.sizes))} units wide); export it to ONNX instead")
     if not isinstance(name, str):
         raise TypeError(f"name must be a str (a C identifier), got {type(name).__name__}")
     if not NAME.match(name):
@@ -80,8 +97,7 @@ def to_c(net, path=None, name="mynet"):
         raise TypeError(f"path must be a file name (str or os.PathLike) or None, got {type(path).__name__}")
     text = _source(specs, name, net)
     if path is not None:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        write_file(path, text.encode("utf-8"))
     return text
 
 
@@ -98,6 +114,7 @@ def _source(specs, name, net):
  *
  *   static inline void {name}_predict(const double *x, double *out);
  *       x: {name.upper()}_N_IN = {n_in} inputs; out: {name.upper()}_N_OUT = {n_out} outputs.
+ *       It keeps each layer's values on the stack: {name.upper()}_STACK_BYTES = {stack_bytes(specs)}.
  *
  * {name}_predict gives exactly the bits of the network's predict() on the same
  * inputs: it runs the kernels' operations in their order, with the code the
@@ -130,6 +147,7 @@ def _source(specs, name, net):
 
 #define {name.upper()}_N_IN {n_in}
 #define {name.upper()}_N_OUT {n_out}
+#define {name.upper()}_STACK_BYTES {stack_bytes(specs)}
 
 """]
     for l, s in enumerate(specs):
