@@ -501,6 +501,7 @@ def test_snapshots_are_refused_while_another_thread_trains(tmp_path):
         refused = {
             "copy": lambda: net.copy(), "deepcopy": lambda: copy.deepcopy(net),
             "shallow copy": lambda: copy.copy(net), "pickle": lambda: pickle.dumps(net),
+            "trace": lambda: net.trace(Xs[0], Ys[0], lr=0.1),
             "save": lambda: net.save(tmp_path / "m.npz")}
         for what, call in refused.items():
             if not worker.is_alive():

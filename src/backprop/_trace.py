@@ -20,7 +20,14 @@ def trace(net, x, t, lr):
     check_targets(net, t2, "t", fitting=True)
     lr = net._lr_now(lr)
     x, t = x2[0], t2[0]
-    model = net._model.copy()
+    # the copy is taken under the network's hold: refused while another thread trains it
+    token = net._model.hold("trace")
+    try:
+        model = net._model.copy()
+    finally:
+        if token:
+            net._model.unlock(token)
+    before = model.params.copy()
     status, E = model.capture_step(x, t, lr)
     if status != _core.STATUS_OK:
         raise _core.DivergenceError(f"trace: the loss of this sample is {E} (the network's "
@@ -43,7 +50,7 @@ def trace(net, x, t, lr):
             d_act=None if net._activations[l][0] == "softmax" else d_act[u],
             delta=delta[u],
             grad_weights=grad[w].reshape(n_out, n_in), grad_biases=grad[b],
-            weights=net._weights[l].copy(), biases=net._biases[l].copy(),
+            weights=before[w].reshape(n_out, n_in), biases=before[b],
             new_weights=model.params[w].reshape(n_out, n_in).copy(),
             new_biases=model.params[b].copy()))
     return Trace(x=x.copy(), t=t.copy(), lr=lr, output=out[u].copy(), errors=errors,

@@ -366,10 +366,11 @@ class Network:
     # ---------------------------------------------------------------- growth
     def add_inputs(self, k):
         """Append ``k`` input units (a positive int).  The weights out of them
-        start at zero, and so does their optimiser state: the network computes
-        exactly what it did (a new input changes nothing until training moves
-        its weights), and every existing parameter and optimiser value keeps
-        its bits.  Refused (RuntimeError) while the network trains.
+        start at zero, and so does their optimiser state, and every existing
+        parameter and optimiser value keeps its bits.  The network computes
+        what it did up to rounding: the new terms are zeros, but the dot
+        products' fixed summation order depends on the number of inputs, so an
+        output may move in its last bit until training moves the new weights.  Refused (RuntimeError) while the network trains.
 
         The flat parameter vector is rebuilt: views taken before
         (``net.params``, ``net.weights[l]``) and the C API's ``bp_net`` /
@@ -402,7 +403,8 @@ class Network:
     # ----------------------------------------------------------------- trace
     def trace(self, x, t, lr=None):
         """Every intermediate of one online step on (x, t), with the network's
-        optimiser; the network itself is left unchanged.  Returns a ``Trace``."""
+        optimiser; the network itself is left unchanged.  Returns a ``Trace``.
+        Refused (RuntimeError) while another thread trains the network."""
         return _trace.trace(self, x, t, lr)
 
     # ------------------------------------------------------------------ copy
