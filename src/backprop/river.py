@@ -15,8 +15,8 @@ labels are any hashable values and probabilities are dicts keyed by label.
 Growth.  Features are numbered as they first appear in a ``learn_one`` (the
 features of one sample in sorted order, so that key order never matters); a
 new feature appends an input unit (``Network.add_inputs``) whose weights start
-at zero, so it changes no prediction until training moves them; a feature
-missing from a sample reads as 0, and a feature ``predict_*`` has not seen in
+at zero, so it changes no prediction (beyond rounding) until training moves
+them; a feature missing from a sample reads as 0, and a feature ``predict_*`` has not seen in
 training is ignored (its weights would be zero).  A new label appends a
 softmax output unit (``Network.add_outputs``).  The network is built at the
 first sample that can train it: the first ``learn_one`` of a regressor, the
