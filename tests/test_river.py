@@ -407,3 +407,16 @@ def test_the_stream_benchmark_runs():
     assert "| River linear_model.LogisticRegression() |" in out
     assert "| backprop.river.MLPClassifier(hidden=(32,))  [tanh] |" in out
     assert "| dict -> array conversion (x2) |" in out
+
+
+def test_the_readme_quotes_the_doctested_progressive_accuracy():
+    # river.py's docstring runs this pipeline on Phishing (tests/test_docs.py); the
+    # README quotes its figure
+    import re
+
+    import backprop.river
+
+    figure = re.search(r"Accuracy: ([0-9.]+%)", backprop.river.__doc__).group(1)
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"metrics.Accuracy()): {figure}" in readme
+    assert "MLPClassifier(hidden=(32,), seed=0)" in readme and "hidden=(32,), seed=0)" in backprop.river.__doc__
