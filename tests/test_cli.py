@@ -508,9 +508,14 @@ def test_outputs_that_are_inputs_are_refused(tmp_path):
     assert (tmp_path / "m.npz").read_bytes() == before
 
 
-@pytest.mark.skipif(os.name != "posix", reason="needs ulimit")
+@pytest.mark.skipif(os.name != "posix", reason="needs a POSIX file-size limit")
 def test_a_failed_export_or_prediction_leaves_the_old_file(tmp_path):
-    # written as save writes a model: a full disk (here a file-size limit) keeps the old file
+    # written as save writes a model: a full disk (here a file-size limit of 8 KiB,
+    # which Python's ignored SIGXFSZ turns into EFBIG) keeps the old file
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
     net = bp.Network([3, 300, 1], activation=["tanh", "identity"], seed=0)
     net.save(tmp_path / "wide.npz")
     (tmp_path / "d.csv").write_text("\n".join("0.1,0.2,0.3" for _ in range(3000)) + "\n")
@@ -518,9 +523,8 @@ def test_a_failed_export_or_prediction_leaves_the_old_file(tmp_path):
                  ["predict", "wide.npz", "d.csv", "-o", "out.csv"]):
         out = tmp_path / args[-1]
         out.write_text("the good file\n")
-        proc = subprocess.run(["sh", "-c", 'ulimit -f 8; exec "$@"', "sh", sys.executable, "-m",
-                               "backprop", *args], capture_output=True, text=True, cwd=tmp_path,
-                              env=ENV)
+        proc = subprocess.run([sys.executable, "-m", "backprop", *args], capture_output=True,
+                              text=True, cwd=tmp_path, env=ENV, preexec_fn=limited)
         one_line_error(proc, f"cannot save to {args[-1]}")
         assert out.read_text() == "the good file\n"
         assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
