@@ -106,16 +106,23 @@ def ulp_error(y, ref):
     """
     if isinstance(ref, mpmath.mpf):
         ref = ref._mpf_
+    return _ulps(y, ref, _OVERFLOW, -1022, 52)
+
+
+def _ulps(y, ref, overflow, emin, mant_bits):
+    """|y - ref| in ulps of a binary format with mant_bits fraction bits and
+    least normal exponent emin, whose correctly rounded result is +-inf from
+    |ref| >= overflow on (ref a raw mpf)."""
     if math.isnan(y):
         return math.inf
     if ref == libmp.fzero:
         return 0.0 if y == 0 else math.inf
     neg = ref[0] == 1
-    if libmp.mpf_cmp(libmp.mpf_abs(ref), _OVERFLOW) >= 0:
+    if libmp.mpf_cmp(libmp.mpf_abs(ref), overflow) >= 0:
         return 0.0 if math.isinf(y) and (y < 0) == neg else math.inf
     if math.isinf(y):
         return math.inf
-    ue = max(_log2floor(ref), -1022) - 52
+    ue = max(_log2floor(ref), emin) - mant_bits
     d = libmp.mpf_sub(libmp.from_float(y), ref, PREC, RN)
     return abs(libmp.to_float(libmp.mpf_shift(d, -ue), rnd=RN))
 
@@ -525,19 +532,7 @@ def ulp_error32(y, ref):
     """|y - ref| in float32 ulps of the exact value ref (as ``ulp_error``):
     ulp(v) = 2^(max(floor(log2 |v|), -126) - 23); at or beyond 2^128 (1 - 2^-25)
     the correctly rounded result is +-inf."""
-    y = float(y)
-    if math.isnan(y):
-        return math.inf
-    if ref == libmp.fzero:
-        return 0.0 if y == 0 else math.inf
-    neg = ref[0] == 1
-    if libmp.mpf_cmp(libmp.mpf_abs(ref), _OVERFLOW_F32) >= 0:
-        return 0.0 if math.isinf(y) and (y < 0) == neg else math.inf
-    if math.isinf(y):
-        return math.inf
-    ue = max(_log2floor(ref), -126) - 23
-    d = libmp.mpf_sub(libmp.from_float(y), ref, PREC, RN)
-    return abs(libmp.to_float(libmp.mpf_shift(d, -ue), rnd=RN))
+    return _ulps(float(y), ref, _OVERFLOW_F32, -126, 23)
 
 
 def numpy_f64(name, x):
