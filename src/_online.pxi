@@ -338,6 +338,7 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     cdef const double* xp = NULL
     cdef double E, lr, lrp = 0.0
     cdef bint defer = n > 1 and plain_sgd(net)
+    cdef bint penalised = run.penalty_sums != NULL and net.weight_decay != 0.0
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE, status
     cdef bp_cursor c
     if small2_fits(net):
@@ -349,7 +350,8 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
         while c.p < c.end:
             idx = cursor_sample(&c, order)
             x = X + idx * n_in
-            note_penalty(net, run, c.e, net.weight_decay, 1)
+            if penalised:
+                note_penalty(net, run, c.e, net.weight_decay, 1)
             E = online_step(net, work, x, Y + idx * n_out, lr, mode, xp, lrp,
                             defer and (c.p & 1) != 0)
             if not isfinite(E):
