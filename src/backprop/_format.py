@@ -41,7 +41,7 @@ def write_model(net, path):
     params, state1, state2, (n_steps, beta1_power, beta2_power) = state["state"]
     for name, vector in (("parameters", params), ("optimiser state", state1),
                          ("optimiser state", state2)):
-        if vector is not None and not np.isfinite(vector).all():
+        if vector is not None and not _core.is_finite(vector):
             i = int(np.flatnonzero(~np.isfinite(vector))[0])
             raise ValueError(f"cannot save net: its {name} hold a non-finite value "
                              f"({vector[i]} at index {i}, written into net.params or a view "
