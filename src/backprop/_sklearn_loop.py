@@ -96,8 +96,11 @@ class _EpochLoop:
         threads = self.threads if batch_size > 1 else 1
         optimizer = self._optimizer(decay)
         try:
-            hist = training.train(self.network_, X, Y, 1, self._lr, batch_size, optimizer, False,
-                                  None, None, None, None, (), None, False, threads, w,
+            hist = training.train(self.network_, X, Y, epochs=1, lr=self._lr,
+                                  batch_size=batch_size, optimizer=optimizer, shuffle=False,
+                                  seed=None, validation=None, validation_split=None,
+                                  target_loss=None, callbacks=(), record_every=None,
+                                  progress=False, threads=threads, sample_weight=w,
                                   penalty=bool(self.alpha))
         except DivergenceError as exc:
             raise ValueError("Solver produced non-finite parameter weights. The input data may "
