@@ -6,54 +6,54 @@
 # and hidden_delta apply them to a layer.  Every pass calls these: the online
 # step, the register loop of _small2.pxi and the mini-batch passes.
 
-cdef inline double logistic(double z) noexcept nogil:
-    # logistic(z) for the vectorised loops (bp_exp; see bp_logistic_of).
-    return logistic_of(z, bp_exp(-fabs(z)))
+cdef inline real logistic(real z) noexcept nogil:
+    # logistic(z) for the vectorised loops (bp_real.h's bp_r_logistic).
+    return r_logistic(z)
 
 
-cdef inline double logistic_normal(double z) noexcept nogil:
+cdef inline real logistic_normal(real z) noexcept nogil:
     # logistic(z), the same bits, for |z| <= 600 only (bp_exp_normal).
-    return logistic_of(z, bp_exp_normal(-fabs(z)))
+    return r_logistic_normal(z)
 
 
-cdef inline double logistic_scalar(double z) noexcept nogil:
+cdef inline real logistic_scalar(real z) noexcept nogil:
     # logistic(z), the same bits, one value at a time (bp_exp_scalar).
-    return bp_logistic(z)
+    return r_logistic_scalar(z)
 
 
-cdef inline double relu(double z) noexcept nogil:
+cdef inline real relu(real z) noexcept nogil:
     return z if z > 0.0 else 0.0
 
 
-cdef inline double leaky_relu(double z, double slope) noexcept nogil:
+cdef inline real leaky_relu(real z, real slope) noexcept nogil:
     return z if z > 0.0 else slope * z
 
 
-cdef inline double d_logistic(double a) noexcept nogil:
+cdef inline real d_logistic(real a) noexcept nogil:
     # logistic'(z) = a (1 - a); also the diagonal of softmax's Jacobian
     return a * (1.0 - a)
 
 
-cdef inline double d_tanh(double a) noexcept nogil:
+cdef inline real d_tanh(real a) noexcept nogil:
     # tanh'(z) = 1 - a²
     return 1.0 - a * a
 
 
-cdef inline double d_relu(double z) noexcept nogil:
+cdef inline real d_relu(real z) noexcept nogil:
     # relu'(0) = 0, as PyTorch
     return 1.0 if z > 0.0 else 0.0
 
 
-cdef inline double d_leaky_relu(double z, double slope) noexcept nogil:
+cdef inline real d_leaky_relu(real z, real slope) noexcept nogil:
     return 1.0 if z > 0.0 else slope
 
 
-cdef inline double act_one(int code, double slope, double z) noexcept nogil:
+cdef inline real act_one(int code, real slope, real z) noexcept nogil:
     """f(z) for one unit (not softmax, which needs its whole layer)."""
     if code == BP_LOGISTIC:
         return logistic_scalar(z)
     if code == BP_TANH:
-        return bp_tanh(z)
+        return r_tanh(z)
     if code == BP_RELU:
         return relu(z)
     if code == BP_LEAKY_RELU:
@@ -61,7 +61,7 @@ cdef inline double act_one(int code, double slope, double z) noexcept nogil:
     return z
 
 
-cdef inline double act_slope(int code, double slope, double z, double a) noexcept nogil:
+cdef inline real act_slope(int code, real slope, real z, real a) noexcept nogil:
     """f'(z) for one unit with net input z and output a.  For softmax, whose
     Jacobian is not diagonal, its diagonal a (1 - a): the output stage uses
     the full Jacobian instead."""
@@ -76,11 +76,11 @@ cdef inline double act_slope(int code, double slope, double z, double a) noexcep
     return 1.0
 
 
-cdef inline bint within(const double* v, Py_ssize_t n, double bound) noexcept nogil:
+cdef inline bint within(const real* v, Py_ssize_t n, real bound) noexcept nogil:
     """Whether every |v[i]| <= bound (false for a NaN)."""
     cdef Py_ssize_t i, inside = 0
     for i in range(n):  # vectorised
-        inside += fabs(v[i]) <= bound
+        inside += r_fabs(v[i]) <= bound
     return inside == n
 
 
@@ -88,7 +88,7 @@ cdef inline bint within(const double* v, Py_ssize_t n, double bound) noexcept no
 # single loop over act_one or act_slope, whose switch is then inside the
 # loop, is not vectorised: tests/test_kernels.py checks every loop marked.)
 
-cdef void activate(int code, double slope, const double* z, double* a,
+cdef void activate(int code, real slope, const real* z, real* a,
                    Py_ssize_t n) noexcept nogil:
     """a = f(z) for one layer."""
     cdef Py_ssize_t i, k
@@ -114,7 +114,7 @@ cdef void activate(int code, double slope, const double* z, double* a,
     elif code == BP_TANH:
         # tanh saturates to ±1 without overflow for any finite z.
         for i in range(n):  # vectorised
-            a[i] = bp_tanh(z[i])
+            a[i] = r_tanh(z[i])
     elif code == BP_RELU:
         for i in range(n):  # vectorised
             a[i] = relu(z[i])
@@ -125,11 +125,11 @@ cdef void activate(int code, double slope, const double* z, double* a,
         for i in range(n):  # vectorised
             a[i] = z[i]
     elif code == BP_SOFTMAX:
-        bp_softmax(z, a, n)
+        r_softmax(z, a, n)
 
 
-cdef void derivative(int code, double slope, const double* z, const double* a,
-                     double* d, Py_ssize_t n) noexcept nogil:
+cdef void derivative(int code, real slope, const real* z, const real* a,
+                     real* d, Py_ssize_t n) noexcept nogil:
     """d = f'(z) for one layer (see act_slope)."""
     cdef Py_ssize_t i
     if code == BP_LOGISTIC or code == BP_SOFTMAX:
@@ -149,8 +149,8 @@ cdef void derivative(int code, double slope, const double* z, const double* a,
             d[i] = 1.0
 
 
-cdef void hidden_delta(int code, double slope, const double* z, const double* a,
-                       const double* d_out, double* d_act, double* delta,
+cdef void hidden_delta(int code, real slope, const real* z, const real* a,
+                       const real* d_out, real* d_act, real* delta,
                        Py_ssize_t n) noexcept nogil:
     """d_act = f'(z) and delta = d_out d_act for a hidden layer."""
     cdef Py_ssize_t i

@@ -5,6 +5,10 @@
 # below it.
 
 ALIGNMENT = 64
+# The type of this build's networks (bp_real): float64, or float32 in
+# backprop._core32.
+DTYPE = np.dtype(np.float32 if BP_REAL_IS_FLOAT32 else np.float64)
+cdef int NPY_REAL = cnp.NPY_FLOAT if BP_REAL_IS_FLOAT32 else cnp.NPY_DOUBLE
 
 
 def layout(sizes, n_bias):
@@ -34,30 +38,32 @@ def layout(sizes, n_bias):
     return w_off, b_off, u_off, p, u
 
 
-def aligned_zeros(Py_ssize_t n):
-    """A zeroed float64 vector of length n whose data is 64-byte aligned and
+def aligned_zeros(Py_ssize_t n, dtype=np.float64):
+    """A zeroed vector of n values of dtype whose data is 64-byte aligned and
     owns every cache line it touches (its buffer is padded to whole lines),
     so that two networks trained in two threads never share a line."""
-    cdef Py_ssize_t per_line = ALIGNMENT // 8
-    buf = np.zeros(n + 2 * per_line, dtype=np.float64)
-    start = (-buf.ctypes.data % ALIGNMENT) // 8
+    dtype = np.dtype(dtype)
+    cdef Py_ssize_t size = dtype.itemsize, per_line = ALIGNMENT // size
+    buf = np.zeros(n + 2 * per_line, dtype=dtype)
+    start = (-buf.ctypes.data % ALIGNMENT) // size
     return buf[start:start + n]
 
 
-cdef inline const double* vector(object a, str name):
-    """The data of a C-contiguous, aligned, native-byte-order float64 1-D
-    numpy array, else NULL.  A byte-swapped array (dtype ">f8" on a
-    little-endian machine) has type NPY_DOUBLE too, but its bytes are not
-    doubles the kernels can read: it takes the converting path."""
-    if (cnp.PyArray_CheckExact(a) and cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE
+cdef inline const real* vector(object a, str name):
+    """The data of a C-contiguous, aligned, native-byte-order 1-D numpy array
+    of the network's type (DTYPE), else NULL.  A byte-swapped array (dtype
+    ">f8" on a little-endian machine) has type NPY_DOUBLE too, but its bytes
+    are not doubles the kernels can read: it takes the converting path."""
+    if (cnp.PyArray_CheckExact(a) and cnp.PyArray_TYPE(a) == NPY_REAL
             and cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_IS_C_CONTIGUOUS(a)
             and cnp.PyArray_ISBEHAVED_RO(a)):
-        return <const double*>cnp.PyArray_DATA(a)
+        return <const real*>cnp.PyArray_DATA(a)
     return NULL
 
 
-def as_float_array(value, name):
-    """``value`` as a C-contiguous float64 array (a copy only when needed).
+def as_float_array(value, name, dtype=np.float64):
+    """``value`` as a C-contiguous array of dtype (float64 or float32), a
+    copy only when needed.
 
     Lists, integer and boolean arrays, Fortran-ordered, byte-swapped, unaligned
     and read-only arrays are converted; complex, object and string data, and masked arrays (whose mask
@@ -76,21 +82,27 @@ def as_float_array(value, name):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     # Native byte order (dtype=float64 converts ">f8" on a little-endian
-    # machine) and aligned: the compiled core reads the buffer as doubles.
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    # machine) and aligned: the compiled core reads the buffer as numbers.
+    if arr.dtype.itemsize > np.dtype(dtype).itemsize:
+        # A value beyond float32's range becomes an infinity, which the
+        # caller's finiteness check then reports, naming the value.
+        with np.errstate(over="ignore"):
+            arr = np.ascontiguousarray(arr, dtype=dtype)
+    else:
+        arr = np.ascontiguousarray(arr, dtype=dtype)
     return arr if arr.flags.aligned else arr.copy()
 
 
 cdef object converted(object a, str name):
-    """a as a C-contiguous float64 1-D array (the slow path of learn_one)."""
-    arr = as_float_array(a, name)
+    """a as a C-contiguous 1-D array of DTYPE (the slow path of learn_one)."""
+    arr = as_float_array(a, name, DTYPE)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (one sample), got shape {arr.shape}")
     return arr
 
 
-def is_finite(const double[::1] values):
-    """Whether a float64 vector holds no NaN or infinity, without allocating
+def is_finite(const real[::1] values):
+    """Whether a vector of DTYPE holds no NaN or infinity, without allocating
     (numpy's isfinite would make a boolean array as large as the data)."""
     cdef bint ok = True
     if values.shape[0]:
@@ -100,13 +112,13 @@ def is_finite(const double[::1] values):
 
 
 def gather(dict x, dict index, cnp.npy_intp n, bint strict):
-    """A new zeroed float64 vector of n values with v[index[k]] = x[k] for
+    """A new zeroed vector of n values of DTYPE with v[index[k]] = x[k] for
     every key k of x that index holds (index: key -> position in [0, n)).
     A key of x that index does not hold is skipped, or with strict gives
     None instead of a vector.  TypeError for a value that is not a number.
     The streaming adapters' sample conversion: River's samples are dicts."""
-    cdef object v = cnp.PyArray_ZEROS(1, &n, cnp.NPY_DOUBLE, 0)
-    cdef double* out = <double*>cnp.PyArray_DATA(v)
+    cdef object v = cnp.PyArray_ZEROS(1, &n, NPY_REAL, 0)
+    cdef real* out = <real*>cnp.PyArray_DATA(v)
     cdef Py_ssize_t i
     for key, value in x.items():
         slot = index.get(key)
@@ -121,7 +133,7 @@ def gather(dict x, dict index, cnp.npy_intp n, bint strict):
     return v
 
 
-cdef inline bint in_unit_interval(const double* v, Py_ssize_t n) noexcept nogil:
+cdef inline bint in_unit_interval(const real* v, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):
         if not (0.0 <= v[i] <= 1.0):
@@ -134,10 +146,10 @@ cdef object workspace(bp_work* work, const bp_net* net, grad):
     d_act and delta: one value per unit; errors: one per output) beside
     grad, the gradient's (n_params values; None: a new one); returns the
     arrays, which the caller keeps alive."""
-    cdef double[::1] v
-    cdef double** slots[7]
-    arrays = tuple(aligned_zeros(n) for n in [net.n_units] * 5 + [net.size[net.n_layers]]) + (
-        aligned_zeros(net.n_params) if grad is None else grad,)
+    cdef real[::1] v
+    cdef real** slots[7]
+    arrays = tuple(aligned_zeros(n, DTYPE) for n in [net.n_units] * 5 + [net.size[net.n_layers]]) + (
+        aligned_zeros(net.n_params, DTYPE) if grad is None else grad,)
     slots[0] = &work.net
     slots[1] = &work.out
     slots[2] = &work.d_out
@@ -154,12 +166,12 @@ cdef object workspace(bp_work* work, const bp_net* net, grad):
 cdef object batch_workspace(bp_batch* batch, const bp_net* net, Py_ssize_t rows):
     """Allocate and attach batch's buffers for mini-batches of `rows`
     samples; returns the arrays, which the caller keeps alive."""
-    cdef double[::1] v
-    cdef double** slots[8]
+    cdef real[::1] v
+    cdef real** slots[8]
     n_in, n_out = net.size[0], net.size[net.n_layers]
     # x and y in two halves: a team gathers a batch into one half while
     # a member may still read the last batch in the other
-    arrays = tuple(aligned_zeros(rows * n) for n in
+    arrays = tuple(aligned_zeros(rows * n, DTYPE) for n in
                    [net.n_units] * 5 + [n_out, 2 * n_in, 2 * n_out])
     slots[0] = &batch.net
     slots[1] = &batch.out

@@ -1,8 +1,8 @@
 # One mini-batch step, and the loop over the steps of a training call that
 # shares each batch among a team (see _team.pxi).
 
-cdef void rows_apply(int code, double slope, double* Z, double* O, double* d_out, double* d_act,
-                     double* D, Py_ssize_t R, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi,
+cdef void rows_apply(int code, real slope, real* Z, real* O, real* d_out, real* d_act,
+                     real* D, Py_ssize_t R, Py_ssize_t width, Py_ssize_t lo, Py_ssize_t hi,
                      bint backward) noexcept nogil:
     """activate (forward) or hidden_delta (backward) on columns [lo, hi) of
     R rows of width units: in one pass when the block is whole rows."""
@@ -17,9 +17,9 @@ cdef void rows_apply(int code, double slope, double* Z, double* O, double* d_out
             activate(code, slope, Z + o, O + o, hi - lo)
 
 
-cdef void weight_step(bp_net* net, const bp_batch* batch, const bp_step* st, double* grad,
+cdef void weight_step(bp_net* net, const bp_batch* batch, const bp_step* st, real* grad,
                       bint blas, bint direct, Py_ssize_t R, Py_ssize_t M, Py_ssize_t N,
-                      const double* D, Py_ssize_t ldd, const double* A, Py_ssize_t lda,
+                      const real* D, Py_ssize_t ldd, const real* A, Py_ssize_t lda,
                       Py_ssize_t off, Py_ssize_t ld) noexcept nogil:
     """The step of the block of weights params[off + j ld + i] (j < M, i < N)
     from their gradient Σ_r D[r, j] A[r, i] over R rows (D and A row-major,
@@ -27,12 +27,12 @@ cdef void weight_step(bp_net* net, const bp_batch* batch, const bp_step* st, dou
     -(lr / R) Dᵀ A to the weights; else the gradient goes to grad (the
     gradient buffer, laid out as params) and then through the optimiser."""
     cdef Py_ssize_t j
-    cdef double* G = grad + off
+    cdef real* G = grad + off
     if direct:
         gemm_atb_add(batch, True, -st.lr / R, M, N, R, D, ldd, A, lda, net.params + off, ld)
         return
     for j in range(M):
-        memset(G + j * ld, 0, N * sizeof(double))
+        memset(G + j * ld, 0, N * sizeof(real))
     gemm_atb_add(batch, blas, 1.0, M, N, R, D, ldd, A, lda, G, ld)
     if N == ld:
         M, N = 1, M * N     # whole rows: one pass
@@ -40,18 +40,18 @@ cdef void weight_step(bp_net* net, const bp_batch* batch, const bp_step* st, dou
         opt_update(net, st, off + j * ld, N, 1.0 / R, G + j * ld, st.weight_decay)
 
 
-cdef void bias_step(bp_net* net, const bp_step* st, double* G, Py_ssize_t l,
-                    const double* D, Py_ssize_t R, Py_ssize_t lo, Py_ssize_t hi,
+cdef void bias_step(bp_net* net, const bp_step* st, real* G, Py_ssize_t l,
+                    const real* D, Py_ssize_t R, Py_ssize_t lo, Py_ssize_t hi,
                     bint direct) noexcept nogil:
     """Layer l's biases from its deltas D (R x size[l + 1]): the per-unit
     biases [lo, hi), or the shared one when lo == 0.  direct: plain SGD, b -=
     (lr / R) Σ_r D[r]; else the gradient Σ_r D[r] goes to G (the gradient
     buffer) and then through the optimiser."""
     cdef Py_ssize_t n_out = net.size[l + 1], nb = net.n_bias[l], r, j
-    cdef double* b = net.params + net.b_off[l]
-    cdef double* g = G + net.b_off[l]
-    cdef double c = st.lr / R, sb
-    cdef double wd = st.weight_decay if net.decay_bias else 0.0
+    cdef real* b = net.params + net.b_off[l]
+    cdef real* g = G + net.b_off[l]
+    cdef real c = st.lr / R, sb
+    cdef real wd = st.weight_decay if net.decay_bias else 0.0
     if not net.train_bias or nb == 0 or hi <= lo or (nb == 1 and lo > 0):
         return
     if nb == 1:
@@ -72,14 +72,14 @@ cdef void bias_step(bp_net* net, const bp_step* st, double* G, Py_ssize_t l,
         for r in range(R):
             sub_scaled(b + lo, c, D + r * n_out + lo, hi - lo)
         return
-    memset(g + lo, 0, (hi - lo) * sizeof(double))
+    memset(g + lo, 0, (hi - lo) * sizeof(real))
     for r in range(R):
         axpy(g + lo, 1.0, D + r * n_out + lo, hi - lo)
     opt_update(net, st, net.b_off[l] + lo, hi - lo, 1.0 / R, g + lo, wd)
 
 
 cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py_ssize_t e,
-                    const double* X, const double* Y, const double* w, Py_ssize_t rows,
+                    const real* X, const real* Y, const real* w, Py_ssize_t rows,
                     bp_team* team, int t, int* phase) noexcept nogil:
     """Thread t's part of one mini-batch step of epoch e on rows consecutive
     samples X, Y (row-major): the forward and backward passes as matrix
@@ -94,13 +94,13 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
     dgemm, after D_{l-1} = (D_l W_l) ⊙ f' has read the old W_l; otherwise the
     gradient goes through work.grad and the optimiser."""
     cdef Py_ssize_t L = net.n_layers, R = rows, l, r, j, o, n_in, n_out, lo, hi, u
-    cdef const double* A = X
-    cdef double* Z
-    cdef double* O
-    cdef double* D
-    cdef double* W
-    cdef const double* b
-    cdef double E, c, w_mean = 1.0
+    cdef const real* A = X
+    cdef real* Z
+    cdef real* O
+    cdef real* D
+    cdef real* W
+    cdef const real* b
+    cdef real E, c, w_mean = 1.0
     cdef int code, status = BP_OK
     cdef bint blas, direct
     cdef bp_step st
@@ -171,7 +171,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
         st = team.st
     # backward, from the top: level l >= 1 computes t's columns of D_{l-1}
     # and updates the same columns of W_l; layer 0 updates t's rows of W_0.
-    direct = batch.dgemm != NULL and plain_sgd(net)
+    direct = batch.gemm != NULL and plain_sgd(net)
     for l in range(L - 1, -1, -1):
         n_in = net.size[l]
         n_out = net.size[l + 1]
@@ -211,7 +211,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
 
 
 cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
-                       const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
+                       const real* X, const real* Y, Py_ssize_t n, const Py_ssize_t* order,
                        Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps, Py_ssize_t* done,
                        bp_team* team, int t) noexcept nogil:
     """train_steps for k > 1: thread t's part of batch_step on each batch, its
@@ -220,9 +220,9 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
     cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers]
     cdef Py_ssize_t S = (n + k - 1) // k
     cdef Py_ssize_t s, e, b, p, p_end, i, idx, lo, hi, half
-    cdef const double* Xb
-    cdef const double* Yb
-    cdef const double* wb = NULL
+    cdef const real* Xb
+    cdef const real* Yb
+    cdef const real* wb = NULL
     cdef int status = BP_OK, phase = 0
     done[0] = 0
     for s in range(step0, step0 + n_steps):
@@ -241,8 +241,8 @@ cdef int train_batches(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
             own(p_end - p, team, t, &lo, &hi)
             for i in range(p + lo, p + hi):
                 idx = order[e * n + i]
-                memcpy(batch.x + (half + i - p) * n_in, X + idx * n_in, n_in * sizeof(double))
-                memcpy(batch.y + (half + i - p) * n_out, Y + idx * n_out, n_out * sizeof(double))
+                memcpy(batch.x + (half + i - p) * n_in, X + idx * n_in, n_in * sizeof(real))
+                memcpy(batch.y + (half + i - p) * n_out, Y + idx * n_out, n_out * sizeof(real))
                 if run.weights != NULL:
                     run.weight_rows[half + i - p] = run.weights[idx]
             status = team_sync(team, t, &phase, status)

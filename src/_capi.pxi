@@ -41,12 +41,12 @@ cdef long long _last_token = 0
 # The single-sample entries of the C API (and of learn_one/predict_one) are
 # _core's alone: the kernel builds of _kernels.pxi, which include the same
 # file, have no use for them.
-cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil:
+cdef void bp_forward(const bp_net* net, bp_work* work, const bp_real* x) noexcept nogil:
     """Forward pass: fill work.net and work.out for every layer."""
     forward(<bp_net*>net, work, x, NULL, 0.0)
 
 
-cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
+cdef int bp_learn_one(bp_net* net, bp_work* work, const bp_real* x, const bp_real* t,
                       double lr, double* loss) noexcept nogil:
     """One online update on one sample; *loss receives its loss before the update.
     Returns BP_NONFINITE_LOSS (parameters untouched) if that loss is not finite,
@@ -60,8 +60,8 @@ cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double*
     return BP_OK
 
 
-cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
-                        double* out) noexcept nogil:
+cdef int bp_predict_one(const bp_net* net, bp_work* work, const bp_real* x,
+                        bp_real* out) noexcept nogil:
     """Forward one sample and copy the network's outputs to out."""
     predict_into(net, work, x, out, False)
     return BP_OK

@@ -49,6 +49,8 @@ include "_dispatch.pxi"
 # optimiser state only at an epoch's end at least this many samples after the
 # last check, and at a call's end (mini-batch kernels: at every epoch's end).
 PARAMS_CHECK_EVERY = CHECK_EVERY
+# What else a non-finite converted input may have been.
+NOT_FINITE = ", or a value beyond float32's range" if BP_REAL_IS_FLOAT32 else ""
 # The largest sample or step count a network may reach (counters are int64;
 # this leaves headroom for a whole training call's samples).
 MAX_COUNT = 1 << 62
@@ -71,7 +73,7 @@ cdef class Model:
     cdef object _batch_arrays
     cdef object _pwork_arrays
     cdef object _undo               # learn_one's copy of the parameters and optimiser state
-    cdef long long _undo_steps
+    cdef bp_counters _undo_counters # and of the optimiser's counters
     cdef public long long samples   # samples trained on over the network's life
     cdef public double default_lr   # learn_one's learning rate when none is given
     cdef readonly long long busy    # the token of the hold on the network, 0 when free
@@ -99,6 +101,7 @@ cdef class Model:
         cdef const Py_ssize_t[::1] v_u = u_off
         cdef const int[::1] v_act = act
         cdef const double[::1] v_actp = act_p
+        self.net.dtype = BP_FLOAT32 if BP_REAL_IS_FLOAT32 else BP_FLOAT64
         self.net.n_layers = L
         self.net.size = &v_size[0]
         self.net.n_bias = &v_nb[0]
@@ -113,8 +116,8 @@ cdef class Model:
         self.net.n_params = p
         self.net.n_units = u
 
-        self.params = aligned_zeros(p)
-        cdef double[::1] v_params = self.params
+        self.params = aligned_zeros(p, DTYPE)
+        cdef real[::1] v_params = self.params
         self.net.params = &v_params[0]
         self.state1 = None
         self.state2 = None
@@ -240,13 +243,13 @@ cdef class Model:
         self.net.eps_uncorrected = eps_uncorrected
         needs1 = code == BP_ADAM or momentum != 0.0
         if needs1 and self.state1 is None:
-            self.state1 = aligned_zeros(self.net.n_params)
+            self.state1 = aligned_zeros(self.net.n_params, DTYPE)
         if code == BP_ADAM and self.state2 is None:
-            self.state2 = aligned_zeros(self.net.n_params)
+            self.state2 = aligned_zeros(self.net.n_params, DTYPE)
         self._attach_state()
 
     cdef _attach_state(self):
-        cdef double[::1] v
+        cdef real[::1] v
         self.net.state1 = NULL
         self.net.state2 = NULL
         if self.state1 is not None:
@@ -270,18 +273,18 @@ cdef class Model:
             self.state1 = None
         else:
             if self.state1 is None:
-                self.state1 = aligned_zeros(self.net.n_params)
+                self.state1 = aligned_zeros(self.net.n_params, DTYPE)
             np.copyto(self.state1, state1)
         if state2 is None:
             self.state2 = None
         else:
             if self.state2 is None:
-                self.state2 = aligned_zeros(self.net.n_params)
+                self.state2 = aligned_zeros(self.net.n_params, DTYPE)
             np.copyto(self.state2, state2)
         if self.state1 is None and (self.net.opt == BP_ADAM or self.net.momentum != 0.0):
-            self.state1 = aligned_zeros(self.net.n_params)
+            self.state1 = aligned_zeros(self.net.n_params, DTYPE)
         if self.state2 is None and self.net.opt == BP_ADAM:
-            self.state2 = aligned_zeros(self.net.n_params)
+            self.state2 = aligned_zeros(self.net.n_params, DTYPE)
         self._attach_state()
         self.net.n_steps, self.net.beta1_pow, self.net.beta2_pow = counters
 
@@ -318,7 +321,7 @@ cdef class Model:
         return other
 
     # -------------------------------------------------------- operations
-    def predict(self, const double[:, ::1] X, double[:, ::1] out):
+    def predict(self, const real[:, ::1] X, real[:, ::1] out):
         """out[i] = the network's outputs for X[i]."""
         cdef bp_work work
         keep = self._scratch(&work)
@@ -326,7 +329,7 @@ cdef class Model:
             KERNELS.predict(&self.net, &work, &X[0, 0], NULL, X.shape[0], &out[0, 0])
         del keep
 
-    def sample_losses(self, const double[:, ::1] X, const double[:, ::1] Y, double[::1] out):
+    def sample_losses(self, const real[:, ::1] X, const real[:, ::1] Y, real[::1] out):
         """out[i] = the loss of sample i (X[i], Y[i])."""
         cdef bp_work work
         keep = self._scratch(&work)
@@ -335,11 +338,11 @@ cdef class Model:
                                           &out[0])
         del keep
 
-    def train(self, const double[:, ::1] X, const double[:, ::1] Y, order,
+    def train(self, const real[:, ::1] X, const real[:, ::1] Y, order,
               const double[:] lrs, Py_ssize_t batch_size, Py_ssize_t step0,
               Py_ssize_t n_steps, double[::1] loss_sums, double target,
               Py_ssize_t record_every, double[::1] record, double[::1] record_state,
-              Team team=None, const double[::1] weights=None, double[::1] penalty_sums=None):
+              Team team=None, const real[::1] weights=None, double[::1] penalty_sums=None):
         """Run n_steps optimiser steps from step step0 of a window of epochs
         (see train_steps in _table.pxi).  order: (epochs, n) intp array or
         None; lrs and loss_sums: one entry per epoch of the window (lrs may
@@ -360,7 +363,7 @@ cdef class Model:
         cdef bp_run run
         cdef const bp_kernels* kernels = KERNELS
         cdef bp_team* shared = NULL
-        cdef double[::1] weight_rows
+        cdef real[::1] weight_rows
         if lrs.strides[0] != 0 and lrs.strides[0] != sizeof(double):
             raise ValueError("lrs must be contiguous or a broadcast constant")
         if team is not None and batch_size < 2:
@@ -372,7 +375,7 @@ cdef class Model:
                 raise ValueError("weights need batch_size > 1 and one weight per sample")
             run.weights = &weights[0]
             if order is not None:
-                weight_rows = np.empty(2 * batch_size)
+                weight_rows = np.empty(2 * batch_size, dtype=DTYPE)
                 run.weight_rows = &weight_rows[0]
         if order is not None:
             v_order = order
@@ -380,7 +383,7 @@ cdef class Model:
         if batch_size > 1:
             if self._batch_arrays is None or self.batch.rows != batch_size:
                 self._batch_arrays = batch_workspace(&self.batch, &self.net, batch_size)
-            self.batch.dgemm = blas_dgemm()
+            self.batch.gemm = blas_gemm()
         run.lrs = &lrs[0]
         run.lr_stride = lrs.strides[0] // sizeof(double)
         run.loss_sums = &loss_sums[0]
@@ -412,11 +415,11 @@ cdef class Model:
         record_state[2] = run.record_len
         return status, done, bool(run.stopped)
 
-    def capture_step(self, const double[::1] x, const double[::1] t, double lr):
+    def capture_step(self, const real[::1] x, const real[::1] t, double lr):
         """One online update that also stores the gradient in work[6] (grad);
         afterwards the workspace holds every intermediate of the step.
         Returns (status, loss)."""
-        cdef double E
+        cdef real E
         with nogil:
             E = online_step(&self.net, &self.work, &x[0], &t[0], lr, MODE_CAPTURE, NULL, 0.0,
                             False)
@@ -426,26 +429,26 @@ cdef class Model:
         """One online update on one sample (x, t) with the network's optimiser;
         returns the sample's loss before the update.
 
-        The streaming fast path: float64 1-D arrays go straight to the kernel
+        The streaming fast path: 1-D arrays of DTYPE go straight to the kernel
         (numpy's C API, no buffer acquisition); anything else is converted
         first.  Widths, finiteness and the learning rate are checked here, in
         C, before anything is touched."""
         cdef double E, rate
         cdef int status
-        cdef const double* px = vector(x, "x")
-        cdef const double* pt = vector(t, "t")
+        cdef const real* px = vector(x, "x")
+        cdef const real* pt = vector(t, "t")
         cdef Py_ssize_t n_in = self.net.size[0], n_out = self.net.size[self.net.n_layers]
         if px == NULL:
             x = converted(x, "x")
-            px = <const double*>cnp.PyArray_DATA(x)
+            px = <const real*>cnp.PyArray_DATA(x)
         if pt == NULL:
             t = converted(t, "t")
-            pt = <const double*>cnp.PyArray_DATA(t)
+            pt = <const real*>cnp.PyArray_DATA(t)
         if cnp.PyArray_DIM(x, 0) != n_in or cnp.PyArray_DIM(t, 0) != n_out:
             raise ValueError(f"learn_one: x must have {n_in} values and t {n_out}, got "
                              f"{cnp.PyArray_DIM(x, 0)} and {cnp.PyArray_DIM(t, 0)}")
         if not (all_finite(px, n_in) and all_finite(pt, n_out)):
-            raise ValueError("learn_one: x and t must be finite (found NaN or inf)")
+            raise ValueError(f"learn_one: x and t must be finite (found NaN or inf{NOT_FINITE})")
         if self.net.loss == BP_CROSS_ENTROPY and not in_unit_interval(pt, n_out):
             raise ValueError(f"cross_entropy targets must lie in [0, 1], got t = {np.asarray(t)}")
         rate = checked_rate(lr, self.default_lr)
@@ -455,8 +458,7 @@ cdef class Model:
             raise OverflowError(f"learn_one: the network's sample count ({self.samples}) is at "
                                 "its limit")
         # The GIL is held throughout: no other thread can start on this network.
-        self._undo = save_undo(&self.net, self._undo)
-        self._undo_steps = self.net.n_steps
+        self._undo = save_undo(&self.net, self._undo, &self._undo_counters)
         status = bp_learn_one(&self.net, &self.work, px, pt, rate, &E)
         if status == BP_NONFINITE_LOSS:
             raise DivergenceError(
@@ -464,8 +466,7 @@ cdef class Model:
                 "outputs overflowed); the parameters were left as they were. Try a smaller "
                 "learning rate or scaled inputs.")
         if status == BP_NONFINITE_PARAMS:
-            restore_undo(&self.net, self._undo)
-            self.net.n_steps = self._undo_steps
+            restore_undo(&self.net, self._undo, &self._undo_counters)
             raise DivergenceError(
                 f"learn_one: the update (lr={rate:g}, loss {E:g} before it) made the parameters "
                 "or the optimiser state non-finite; they were restored to their values before "
@@ -476,20 +477,20 @@ cdef class Model:
     def predict_one(self, x):
         """The network's outputs for one sample, as a new array (the streaming
         fast path, as learn_one)."""
-        cdef const double* px = vector(x, "x")
+        cdef const real* px = vector(x, "x")
         cdef cnp.npy_intp n_out = self.net.size[self.net.n_layers]
         if px == NULL:
             x = converted(x, "x")
-            px = <const double*>cnp.PyArray_DATA(x)
+            px = <const real*>cnp.PyArray_DATA(x)
         if cnp.PyArray_DIM(x, 0) != self.net.size[0]:
             raise ValueError(f"predict_one: x must have {self.net.size[0]} values, got "
                              f"{cnp.PyArray_DIM(x, 0)}")
         if not all_finite(px, self.net.size[0]):
-            raise ValueError("predict_one: x must be finite (found NaN or inf)")
-        out = cnp.PyArray_SimpleNew(1, &n_out, cnp.NPY_DOUBLE)
+            raise ValueError(f"predict_one: x must be finite (found NaN or inf{NOT_FINITE})")
+        out = cnp.PyArray_SimpleNew(1, &n_out, NPY_REAL)
         # The GIL is held and pwork is used only here: safe beside a training
         # thread, which works in self.work.
-        bp_predict_one(&self.net, &self.pwork, px, <double*>cnp.PyArray_DATA(out))
+        bp_predict_one(&self.net, &self.pwork, px, <real*>cnp.PyArray_DATA(out))
         return out
 
 

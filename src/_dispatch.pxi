@@ -14,7 +14,8 @@ cdef const bp_kernels* KERNELS = &BASELINE
 cdef object _kernel_module = None
 
 # level name -> (module, CPU level it needs)
-KERNEL_VARIANTS = {"x86-64-v3": ("backprop._kernels_v3", 3), "x86-64-v4": ("backprop._kernels_v4", 4)}
+_KERNELS = "backprop._kernels32" if BP_REAL_IS_FLOAT32 else "backprop._kernels"
+KERNEL_VARIANTS = {"x86-64-v3": (_KERNELS + "_v3", 3), "x86-64-v4": (_KERNELS + "_v4", 4)}
 
 
 def cpu_level():
@@ -55,7 +56,7 @@ def use_kernels(str name):
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise RuntimeError(f"the {name} kernels are not part of this installation: {exc}") from None
-    KERNELS = <const bp_kernels*>PyCapsule_GetPointer(module.table, b"backprop._kernels.table")
+    KERNELS = <const bp_kernels*>PyCapsule_GetPointer(module.table, BP_KERNELS_CAPSULE)
     _kernel_module = module
 
 

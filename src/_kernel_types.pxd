@@ -5,36 +5,40 @@ settings, and the table of a kernel build's entry points.  Declarations only
 (no module of its own); not installed: no embedder sees them, so they may
 change in any release without a change of BP_API_VERSION.
 """
-from backprop._types cimport bp_net, bp_work
+from backprop._types cimport bp_net, bp_real, bp_work
+
+# The type of the network's values (double, or float in backprop._core32).
+ctypedef bp_real real
 
 
-# BLAS dgemm, Fortran calling convention (column-major), as scipy exports it.
-ctypedef void (*bp_dgemm_fn)(char* transa, char* transb, int* m, int* n, int* k,
-                             double* alpha, double* a, int* lda, double* b, int* ldb,
-                             double* beta, double* c, int* ldc) noexcept nogil
+# BLAS gemm of the build's type (dgemm, or sgemm for float32), Fortran
+# calling convention (column-major), as scipy exports it.
+ctypedef void (*bp_gemm_fn)(char* transa, char* transb, int* m, int* n, int* k,
+                             real* alpha, real* a, int* lda, real* b, int* ldb,
+                             real* beta, real* c, int* ldc) noexcept nogil
 
 
 ctypedef struct bp_batch:
     # Workspace of a mini-batch, processed as matrices: per layer l a block of
     # rows x size[l + 1] values (row-major) at rows * u_off[l] in each vector.
     Py_ssize_t rows                 # capacity: the batch size
-    double* net
-    double* out
-    double* d_out
-    double* d_act
-    double* delta
-    double* errors                  # rows x size[L]
-    double* x                       # rows x size[0]: the batch's inputs, gathered
-    double* y                       # rows x size[L]: its targets, gathered
-    bp_dgemm_fn dgemm               # BLAS for the large products, or NULL
+    real* net
+    real* out
+    real* d_out
+    real* d_act
+    real* delta
+    real* errors                    # rows x size[L]
+    real* x                         # rows x size[0]: the batch's inputs, gathered
+    real* y                         # rows x size[L]: its targets, gathered
+    bp_gemm_fn gemm                 # BLAS for the large products, or NULL
 
 
 ctypedef struct bp_step:
     # Per-step constants of the optimiser, computed once per update.
-    double lr
-    double step_size        # Adam: lr / (1 - beta1 ** t)
-    double bc2_sqrt         # Adam: sqrt(1 - beta2 ** t)
-    double weight_decay     # net.weight_decay, divided by the batch's mean sample weight
+    real lr
+    real step_size          # Adam: lr / (1 - beta1 ** t)
+    real bc2_sqrt           # Adam: sqrt(1 - beta2 ** t)
+    real weight_decay       # net.weight_decay, divided by the batch's mean sample weight
 
 
 ctypedef struct bp_team:
@@ -62,20 +66,23 @@ ctypedef struct bp_run:
     double record_sum               # in/out: the open window's sum of losses
     Py_ssize_t record_count         # in/out: and its number of samples
     bint stopped                    # out: training reached the target
-    const double* weights           # n per-sample weights (indexed as X's rows), or NULL
-    double* weight_rows             # 2 k: the weights of a batch gathered by an order
+    const real* weights             # n per-sample weights (indexed as X's rows), or NULL
+    real* weight_rows               # 2 k: the weights of a batch gathered by an order
 
 
 # The bulk kernels, one table per instruction-set build of _kernels.pxi
 # (backprop._core holds the baseline one; backprop._kernels_v3 and _v4 hand
 # theirs over in a capsule).  Every build gives the same bits.
 ctypedef int (*bp_train_fn)(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
-                            const double* X, const double* Y, Py_ssize_t n,
+                            const real* X, const real* Y, Py_ssize_t n,
                             const Py_ssize_t* order, Py_ssize_t k, Py_ssize_t step0,
                             Py_ssize_t n_steps, Py_ssize_t* done, bp_team* team,
                             int t) noexcept nogil
-ctypedef void (*bp_rows_fn)(const bp_net* net, bp_work* work, const double* X,
-                            const double* Y, Py_ssize_t n, double* out) noexcept nogil
+ctypedef void (*bp_rows_fn)(const bp_net* net, bp_work* work, const real* X,
+                            const real* Y, Py_ssize_t n, real* out) noexcept nogil
+
+cdef extern from "bp_real.h":
+    const char* BP_KERNELS_CAPSULE  # the name of the capsule that hands a table over
 
 ctypedef struct bp_kernels:
     const char* name

@@ -15,17 +15,33 @@
 # partial sums in `dot`, sequential over rows in `axpy` accumulations) so the
 # bits do not depend on how wide the vector unit is.
 
-from libc.math cimport INFINITY, fabs, isfinite, sqrt
+from libc.math cimport INFINITY, isfinite, sqrt
 
 from backprop._types cimport *
 from _kernel_types cimport *
 
-# exp, log, log1p and tanh are the project's own (backprop/bp_math.h): the same
-# bits on every CPU and with any libm.  sqrt is IEEE-exact everywhere.  The
-# dot product, the logistic and the softmax are that header's too, so that the
-# C code backprop.export writes computes them the same way.
-from backprop._math cimport bp_exp, bp_exp_normal, bp_exp_scalar, bp_log, bp_log1p, bp_tanh
-from backprop._math cimport bp_dot as dot, bp_logistic, bp_logistic_of as logistic_of, bp_softmax
+# The network's type, real (bp_real: double in backprop._core's builds, float
+# in backprop._core32's), and the maths for it, picked by backprop/bp_real.h.
+# exp, log, log1p and tanh are the project's own (backprop/bp_math.h,
+# bp_mathf.h): the same bits on every CPU and with any libm.  sqrt is
+# IEEE-exact everywhere.  The dot product, the logistic and the softmax are
+# those headers' too, so that the C code backprop.export writes computes them
+# the same way.  (real is bp_real's name in _kernel_types.pxd.)
+cdef extern from "bp_real.h" nogil:
+    real r_exp "bp_r_exp"(real x) noexcept
+    real r_exp_normal "bp_r_exp_normal"(real x) noexcept
+    real r_exp_scalar "bp_r_exp_scalar"(real x) noexcept
+    real r_log "bp_r_log"(real x) noexcept
+    real r_log1p "bp_r_log1p"(real x) noexcept
+    real r_tanh "bp_r_tanh"(real x) noexcept
+    real dot "bp_r_dot"(const real* w, const real* x, Py_ssize_t n) noexcept
+    void r_softmax "bp_r_softmax"(const real* z, real* a, Py_ssize_t n) noexcept
+    real r_logistic "bp_r_logistic"(real z) noexcept
+    real r_logistic_normal "bp_r_logistic_normal"(real z) noexcept
+    real r_logistic_scalar "bp_r_logistic_scalar"(real z) noexcept
+    real r_fabs "bp_r_fabs"(real x) noexcept
+    real r_sqrt "bp_r_sqrt"(real x) noexcept
+
 from libc.string cimport memcpy, memset
 
 # The vector primitives (their C in bp_simd.h); the mini-batch passes are

@@ -11,6 +11,6 @@ include "_kernels.pxi"
 
 cdef bp_kernels TABLE
 fill_table(&TABLE, b"x86-64-v4")
-table = PyCapsule_New(&TABLE, b"backprop._kernels.table", NULL)
+table = PyCapsule_New(&TABLE, BP_KERNELS_CAPSULE, NULL)
 # The paths written with vector types that this build compiled in (tested).
 VECTOR_PATHS = {"bp_rows4": BP_ROWS4, "bp_back_rows": BP_BACK_ROWS}

@@ -1,9 +1,9 @@
 # The output stage of one sample: its loss, dE/do and the output deltas,
 # for every loss and output activation.
 
-cdef double output_stage(const bp_net* net, const double* z, const double* o,
-                         const double* t, double* d_out, double* d_act, double* delta,
-                         double* err) noexcept nogil:
+cdef real output_stage(const bp_net* net, const real* z, const real* o,
+                       const real* t, real* d_out, real* d_act, real* delta,
+                       real* err) noexcept nogil:
     """Loss of one forwarded sample (output pre-activations z, outputs o,
     targets t); fills the output layer's err, d_out, d_act and delta.
     Returns E = Σ_k err[k].
@@ -19,7 +19,7 @@ cdef double output_stage(const bp_net* net, const double* z, const double* o,
     """
     cdef Py_ssize_t L = net.n_layers, n = net.size[L], k
     cdef int code = net.act[L - 1]
-    cdef double r, ar, h = net.loss_param, e, lp, m, s, lse, tsum, total
+    cdef real r, ar, h = net.loss_param, e, lp, m, s, lse, tsum, total
     cdef bint canonical = net.loss == BP_CROSS_ENTROPY
 
     derivative(code, net.act_param[L - 1], z, o, d_act, n)
@@ -41,7 +41,7 @@ cdef double output_stage(const bp_net* net, const double* z, const double* o,
     elif net.loss == BP_HUBER:
         for k in range(n):
             r = o[k] - t[k]
-            ar = fabs(r)
+            ar = r_fabs(r)
             if ar <= h:
                 err[k] = 0.5 * r * r
                 d_out[k] = r
@@ -52,7 +52,7 @@ cdef double output_stage(const bp_net* net, const double* z, const double* o,
         for k in range(n):
             # softplus(±z) = max(±z, 0) + log1p(exp(-|z|)): no overflow, and
             # no cancellation between the two terms of the loss.
-            lp = bp_log1p(bp_exp_scalar(-fabs(z[k])))
+            lp = r_log1p(r_exp_scalar(-r_fabs(z[k])))
             if z[k] > 0.0:
                 err[k] = lp + (1.0 - t[k]) * z[k]
             else:
@@ -74,8 +74,8 @@ cdef double output_stage(const bp_net* net, const double* z, const double* o,
                 m = z[k]
         s = 0.0
         for k in range(n):
-            s = s + bp_exp_scalar(z[k] - m)
-        lse = m + bp_log(s)
+            s = s + r_exp_scalar(z[k] - m)
+        lse = m + r_log(s)
         tsum = 0.0
         for k in range(n):
             err[k] = t[k] * (lse - z[k])
@@ -102,7 +102,7 @@ cdef double output_stage(const bp_net* net, const double* z, const double* o,
     return total
 
 
-cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil:
+cdef real bp_output(const bp_net* net, bp_work* work, const real* t) noexcept nogil:
     """Loss of the sample just forwarded into work (see output_stage)."""
     cdef Py_ssize_t u = net.u_off[net.n_layers - 1]
     return output_stage(net, work.net + u, work.out + u, t, work.d_out + u, work.d_act + u,

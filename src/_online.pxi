@@ -5,8 +5,8 @@
 # capture_step, so a trace shows the numbers that training computes.  The one
 # exception is the register loop of _small2.pxi (see there).
 
-cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
-                  double lrp, bint reverse=False) noexcept nogil:
+cdef void forward(bp_net* net, bp_work* work, const real* x, const real* xp,
+                  real lrp, bint reverse=False) noexcept nogil:
     """Forward pass: fill work.net and work.out for every layer.
 
     With xp != NULL the first layer's weights have a pending plain-SGD update
@@ -26,11 +26,11 @@ cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
     sweeps the matrix too (other optimisers, learn_one), the forward sweep
     keeps the first-to-last direction."""
     cdef Py_ssize_t l, j, jb, j4, n_in, n_out, nb
-    cdef const double* a_in = x
-    cdef double* W
-    cdef const double* b
-    cdef double* z
-    cdef double c4[4]
+    cdef const real* a_in = x
+    cdef real* W
+    cdef const real* b
+    cdef real* z
+    cdef real c4[4]
     for l in range(net.n_layers):
         n_in = net.size[l]
         n_out = net.size[l + 1]
@@ -63,8 +63,8 @@ cdef void forward(bp_net* net, bp_work* work, const double* x, const double* xp,
         a_in = work.out + net.u_off[l]
 
 
-cdef void flush_pending(bp_net* net, const bp_work* work, const double* xp,
-                        double lrp) noexcept nogil:
+cdef void flush_pending(bp_net* net, const bp_work* work, const real* xp,
+                        real lrp) noexcept nogil:
     """Apply the first layer's pending plain-SGD update (see MODE_DEFER):
     row j gets w - (lrp δ_j) xp, exactly as opt_update would have done."""
     cdef Py_ssize_t j, n_in = net.size[0]
@@ -73,7 +73,7 @@ cdef void flush_pending(bp_net* net, const bp_work* work, const double* xp,
 
 
 
-cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
+cdef void backward(bp_net* net, bp_work* work, const real* x, int mode,
                    const bp_step* st) noexcept nogil:
     """Online backward pass from the output deltas in work.delta, layer by
     layer from the top.  For each layer the deltas of the layer below are
@@ -82,13 +82,13 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
     adds the sample's gradient to work.grad; MODE_DEFER leaves the first
     layer's weights for the next forward sweep."""
     cdef Py_ssize_t l, j, i, n_in, n_out, nb, rows
-    cdef double* W
-    cdef double* G
-    cdef const double* a
-    cdef double* d
-    cdef double* d_prev
-    cdef double sb, wd = net.weight_decay
-    cdef double wd_bias = net.weight_decay if net.decay_bias else 0.0
+    cdef real* W
+    cdef real* G
+    cdef const real* a
+    cdef real* d
+    cdef real* d_prev
+    cdef real sb, wd = net.weight_decay
+    cdef real wd_bias = net.weight_decay if net.decay_bias else 0.0
     cdef bint capture = mode == MODE_CAPTURE
     cdef bint plain = plain_sgd(net)
     for l in range(net.n_layers - 1, -1, -1):
@@ -143,10 +143,10 @@ cdef void backward(bp_net* net, bp_work* work, const double* x, int mode,
                          d_prev, work.d_act + i, work.delta + i, n_in)
 
 
-cdef inline bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
+cdef inline bint all_finite(const real* v, Py_ssize_t n) noexcept nogil:
     """True unless v holds a NaN or an infinity (v == NULL: nothing to check)."""
-    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    cdef double a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
+    cdef real a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef real a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0
     cdef Py_ssize_t i, m = n - (n & 7)
     if v == NULL:
         return True
@@ -154,7 +154,7 @@ cdef inline bint all_finite(const double* v, Py_ssize_t n) noexcept nogil:
     # so the sums are 0 or NaN in any order: eight independent sums keep the
     # pass branch-free and vector-wide (one in-order sum waits on the adder's
     # latency at every element).
-    for i in range(0, m, 8):  # vectorised
+    for i in range(0, m, 8):               # vectorised
         a0 = a0 + (v[i] - v[i])
         a1 = a1 + (v[i + 1] - v[i + 1])
         a2 = a2 + (v[i + 2] - v[i + 2])
@@ -173,17 +173,17 @@ cdef inline bint state_finite(const bp_net* net) noexcept nogil:
             and all_finite(net.state2, net.n_params))
 
 
-cdef inline void predict_into(const bp_net* net, bp_work* work, const double* x,
-                              double* out, bint reverse) noexcept nogil:
+cdef inline void predict_into(const bp_net* net, bp_work* work, const real* x,
+                              real* out, bint reverse) noexcept nogil:
     cdef Py_ssize_t k, L = net.n_layers, u = net.u_off[L - 1]
     forward(<bp_net*>net, work, x, NULL, 0.0, reverse)
     for k in range(net.size[L]):
         out[k] = work.out[u + k]
 
 
-cdef inline double online_step(bp_net* net, bp_work* work, const double* x, const double* t,
-                               double lr, int mode, const double* xp, double lrp,
-                               bint reverse) noexcept nogil:
+cdef inline real online_step(bp_net* net, bp_work* work, const real* x, const real* t,
+                             real lr, int mode, const real* xp, real lrp,
+                             bint reverse) noexcept nogil:
     """One online step on the sample (x, t) with learning rate lr: forward
     pass, output stage, then the backward pass with the optimiser's update.
     Returns the sample's loss E, taken before the update; a loss that is not
@@ -195,14 +195,14 @@ cdef inline double online_step(bp_net* net, bp_work* work, const double* x, cons
     first layer's weight update pending: the caller passes x and lr as the
     next step's xp and lrp, whose forward sweep applies it (see forward), or
     applies it with flush_pending.  xp, lrp and reverse go to forward."""
-    cdef double E
+    cdef real E
     cdef bp_step st
     forward(net, work, x, xp, lrp, reverse)
     E = bp_output(net, work, t)
     if not isfinite(E):
         return E
     if mode == MODE_CAPTURE:
-        memset(work.grad, 0, net.n_params * sizeof(double))
+        memset(work.grad, 0, net.n_params * sizeof(real))
     st = begin_step(net, lr)
     backward(net, work, x, mode, &st)
     return E
@@ -222,7 +222,7 @@ cdef inline double epoch_lr(const bp_run* run, Py_ssize_t e) noexcept nogil:
     return run.lrs[e * run.lr_stride]
 
 
-cdef inline void note_loss(bp_run* run, Py_ssize_t e, double E) noexcept nogil:
+cdef inline void note_loss(bp_run* run, Py_ssize_t e, real E) noexcept nogil:
     """Count one sample's loss in its epoch's sum and in the record."""
     run.loss_sums[e] += E
     if run.record_every > 0:
@@ -325,8 +325,8 @@ cdef inline int cursor_verdict(int due, const bp_net* net, bp_run* run, const bp
     return CURSOR_GO_ON
 
 
-cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
-                      const double* Y, Py_ssize_t n, const Py_ssize_t* order,
+cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const real* X,
+                      const real* Y, Py_ssize_t n, const Py_ssize_t* order,
                       Py_ssize_t step0, Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil:
     """train_steps for k = 1: online_step on each sample.  With plain SGD the
     first layer's update of each sample is deferred into the next sample's
@@ -334,9 +334,9 @@ cdef int train_online(bp_net* net, bp_work* work, bp_run* run, const double* X,
     matrix instead of two); it is flushed at the end of every epoch and of the
     call.  Networks that small2_fits accepts run small2_online instead."""
     cdef Py_ssize_t n_in = net.size[0], n_out = net.size[net.n_layers], idx
-    cdef const double* x
-    cdef const double* xp = NULL
-    cdef double E, lr, lrp = 0.0
+    cdef const real* x
+    cdef const real* xp = NULL
+    cdef real E, lr, lrp = 0.0
     cdef bint defer = n > 1 and plain_sgd(net)
     cdef bint penalised = run.penalty_sums != NULL and net.weight_decay != 0.0
     cdef int mode = MODE_DEFER if defer else MODE_ONLINE, status

@@ -16,7 +16,7 @@ cdef inline void note_penalty(const bp_net* net, bp_run* run, Py_ssize_t e, doub
     Then penalty_sums[e] / n + loss_sums[e] / n is the epoch's mean of the
     objective its steps descend."""
     cdef Py_ssize_t l, m
-    cdef const double* w
+    cdef const real* w
     cdef double s = 0.0
     if run.penalty_sums == NULL or decay == 0.0:
         return
@@ -49,7 +49,7 @@ cdef inline bp_step begin_step(bp_net* net, double lr) noexcept nogil:
 
 
 cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t n,
-                     double s, const double* src, double wd) noexcept nogil:
+                     real s, const real* src, real wd) noexcept nogil:
     """One optimiser step on params[off:off+n] with gradient g_i = s·src_i + wd·w_i.
 
     SGD (as torch.optim.SGD, zero dampening):  v = μ v + g;  w -= lr v
@@ -60,12 +60,12 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
     (net.eps_uncorrected, as scikit-learn: w -= lr·sqrt(1-β2ᵗ)/(1-β1ᵗ) · m / (sqrt(v) + ε),
     through the same loop with the step constants of begin_step)
     """
-    cdef double* w = net.params + off
-    cdef double* v
-    cdef double* m
-    cdef double g, mu = net.momentum, lr = st.lr
-    cdef double b1 = net.beta1, b2 = net.beta2, c1 = 1.0 - net.beta1, c2 = 1.0 - net.beta2
-    cdef double step_size = st.step_size, bc2 = st.bc2_sqrt, eps = net.eps
+    cdef real* w = net.params + off
+    cdef real* v
+    cdef real* m
+    cdef real g, mu = net.momentum, lr = st.lr
+    cdef real b1 = net.beta1, b2 = net.beta2, c1 = 1.0 - net.beta1, c2 = 1.0 - net.beta2
+    cdef real step_size = st.step_size, bc2 = st.bc2_sqrt, eps = net.eps
     cdef Py_ssize_t i
     if net.opt == BP_SGD:
         if mu == 0.0 and wd == 0.0:
@@ -89,8 +89,8 @@ cdef void opt_update(bp_net* net, const bp_step* st, Py_ssize_t off, Py_ssize_t 
     else:
         m = net.state1 + off
         v = net.state2 + off
-        for i in range(n):  # vectorised
+        for i in range(n):      # vectorised
             g = s * src[i] + wd * w[i]
             m[i] = b1 * m[i] + c1 * g
             v[i] = b2 * v[i] + c2 * (g * g)
-            w[i] = w[i] - step_size * m[i] / (sqrt(v[i]) / bc2 + eps)
+            w[i] = w[i] - step_size * m[i] / (r_sqrt(v[i]) / bc2 + eps)

@@ -30,15 +30,15 @@ cdef inline bint small2_fits(const bp_net* net) noexcept nogil:
             and net.act[1] != BP_SOFTMAX)
 
 
-cdef inline void small2_copy(bp_net* net, double* w0, double* b0, double* w1, double* b1,
+cdef inline void small2_copy(bp_net* net, real* w0, real* b0, real* w1, real* b1,
                              bint store) noexcept nogil:
     """Copy a small two-layer network's parameters into small2_online's locals
     (rows of W_l at a stride of NARROW_WIDTH, the biases in order), or with
     store, the locals back into the parameters."""
     cdef Py_ssize_t l, j, i
-    cdef double* w
-    cdef double* b
-    cdef double* p
+    cdef real* w
+    cdef real* b
+    cdef real* p
     for l in range(2):
         w = w0 if l == 0 else w1
         b = b0 if l == 0 else b1
@@ -57,7 +57,7 @@ cdef inline void small2_copy(bp_net* net, double* w0, double* b0, double* w1, do
                 b[j] = p[j]
 
 
-cdef inline void small2_flush(bp_net* net, double* w0, double* b0, double* w1, double* b1,
+cdef inline void small2_flush(bp_net* net, real* w0, real* b0, real* w1, real* b1,
                               Py_ssize_t* steps) noexcept nogil:
     """Write small2_online's locals back: the parameters, and the steps taken
     since the last flush into the network's step count."""
@@ -66,7 +66,7 @@ cdef inline void small2_flush(bp_net* net, double* w0, double* b0, double* w1, d
     small2_copy(net, w0, b0, w1, b1, True)
 
 
-cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* Y,
+cdef int small2_online(bp_net* net, bp_run* run, const real* X, const real* Y,
                        Py_ssize_t n, const Py_ssize_t* order, Py_ssize_t step0,
                        Py_ssize_t n_steps, Py_ssize_t* done) noexcept nogil:
     """train_online for a network that small2_fits accepts, with the
@@ -75,21 +75,21 @@ cdef int small2_online(bp_net* net, bp_run* run, const double* X, const double* 
     cdef Py_ssize_t n_in = net.size[0], n_h = net.size[1], n_out = net.size[2]
     cdef Py_ssize_t nb0 = net.n_bias[0], nb1 = net.n_bias[1]
     cdef int code0 = net.act[0], code1 = net.act[1]
-    cdef double slope0 = net.act_param[0], slope1 = net.act_param[1]
+    cdef real slope0 = net.act_param[0], slope1 = net.act_param[1]
     cdef bint bias0 = nb0 > 0 and net.train_bias, bias1 = nb1 > 0 and net.train_bias
-    cdef double w0[NARROW_WIDTH * NARROW_WIDTH]
-    cdef double w1[NARROW_WIDTH * NARROW_WIDTH]
-    cdef double b0[NARROW_WIDTH]
-    cdef double b1[NARROW_WIDTH]
-    cdef double zh[NARROW_WIDTH]
-    cdef double h[NARROW_WIDTH]
-    cdef double dh[NARROW_WIDTH]
-    cdef double o[NARROW_WIDTH]
-    cdef double d[NARROW_WIDTH]
+    cdef real w0[NARROW_WIDTH * NARROW_WIDTH]
+    cdef real w1[NARROW_WIDTH * NARROW_WIDTH]
+    cdef real b0[NARROW_WIDTH]
+    cdef real b1[NARROW_WIDTH]
+    cdef real zh[NARROW_WIDTH]
+    cdef real h[NARROW_WIDTH]
+    cdef real dh[NARROW_WIDTH]
+    cdef real o[NARROW_WIDTH]
+    cdef real d[NARROW_WIDTH]
     cdef Py_ssize_t steps = 0, idx, j, i
-    cdef const double* x
-    cdef const double* t
-    cdef double lr, s, r, E, sb
+    cdef const real* x
+    cdef const real* t
+    cdef real lr, s, r, E, sb
     cdef int due
     cdef bp_cursor c
     small2_copy(net, w0, b0, w1, b1, False)

@@ -24,39 +24,47 @@ cdef double checked_rate(object lr, double default) except -1.0:
     return v
 
 
-cdef object save_undo(const bp_net* net, object undo):
-    """Copy the parameters, optimiser state and Adam's bias-correction powers
-    into undo (an earlier return value, reused when its size fits, or None);
-    returns the buffer written.  The step count, an int64, is the caller's
-    to keep."""
+# The optimiser's counters, as a copy of the state keeps them.
+ctypedef struct bp_counters:
+    long long n_steps
+    double beta1_pow
+    double beta2_pow
+
+
+cdef object save_undo(const bp_net* net, object undo, bp_counters* counters):
+    """Copy the parameters and optimiser state into undo (an earlier return
+    value, reused when its size fits, or None) and the counters into
+    *counters; returns the buffer written."""
     cdef Py_ssize_t n = net.n_params
-    cdef Py_ssize_t size = n * (1 + (net.state1 != NULL) + (net.state2 != NULL)) + 2
-    cdef double* u
+    cdef Py_ssize_t size = n * (1 + (net.state1 != NULL) + (net.state2 != NULL))
+    cdef real* u
     if undo is None or cnp.PyArray_DIM(undo, 0) != size:
-        undo = np.empty(size)
-    u = <double*>cnp.PyArray_DATA(undo)
-    u[0] = net.beta1_pow
-    u[1] = net.beta2_pow
-    memcpy(u + 2, net.params, n * sizeof(double))
-    u += 2 + n
+        undo = np.empty(size, dtype=DTYPE)
+    counters.n_steps = net.n_steps
+    counters.beta1_pow = net.beta1_pow
+    counters.beta2_pow = net.beta2_pow
+    u = <real*>cnp.PyArray_DATA(undo)
+    memcpy(u, net.params, n * sizeof(real))
+    u += n
     if net.state1 != NULL:
-        memcpy(u, net.state1, n * sizeof(double))
+        memcpy(u, net.state1, n * sizeof(real))
         u += n
     if net.state2 != NULL:
-        memcpy(u, net.state2, n * sizeof(double))
+        memcpy(u, net.state2, n * sizeof(real))
     return undo
 
 
-cdef void restore_undo(bp_net* net, object undo):
-    """Put back what save_undo copied into undo."""
+cdef void restore_undo(bp_net* net, object undo, const bp_counters* counters):
+    """Put back what save_undo copied into undo and *counters."""
     cdef Py_ssize_t n = net.n_params
-    cdef const double* u = <const double*>cnp.PyArray_DATA(undo)
-    net.beta1_pow = u[0]
-    net.beta2_pow = u[1]
-    memcpy(net.params, u + 2, n * sizeof(double))
-    u += 2 + n
+    cdef const real* u = <const real*>cnp.PyArray_DATA(undo)
+    net.n_steps = counters.n_steps
+    net.beta1_pow = counters.beta1_pow
+    net.beta2_pow = counters.beta2_pow
+    memcpy(net.params, u, n * sizeof(real))
+    u += n
     if net.state1 != NULL:
-        memcpy(net.state1, u, n * sizeof(double))
+        memcpy(net.state1, u, n * sizeof(real))
         u += n
     if net.state2 != NULL:
-        memcpy(net.state2, u, n * sizeof(double))
+        memcpy(net.state2, u, n * sizeof(real))

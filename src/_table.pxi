@@ -2,7 +2,7 @@
 # many samples, and the table that _core finds them through.
 
 cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
-                     const double* X, const double* Y, Py_ssize_t n, const Py_ssize_t* order,
+                     const real* X, const real* Y, Py_ssize_t n, const Py_ssize_t* order,
                      Py_ssize_t k, Py_ssize_t step0, Py_ssize_t n_steps,
                      Py_ssize_t* done, bp_team* team, int t) noexcept nogil:
     """Run optimiser steps step0 .. step0 + n_steps - 1 of a window of epochs.
@@ -34,8 +34,8 @@ cdef int train_steps(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run,
                          team, t)
 
 
-cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
-                        const double* Y, Py_ssize_t n, double* losses) noexcept nogil:
+cdef void sample_losses(const bp_net* net, bp_work* work, const real* X,
+                        const real* Y, Py_ssize_t n, real* losses) noexcept nogil:
     """losses[i] = E of sample i under the current parameters."""
     cdef Py_ssize_t i, n_in = net.size[0], n_out = net.size[net.n_layers]
     for i in range(n):
@@ -44,8 +44,8 @@ cdef void sample_losses(const bp_net* net, bp_work* work, const double* X,
         losses[i] = bp_output(net, work, Y + i * n_out)
 
 
-cdef void predict_rows(const bp_net* net, bp_work* work, const double* X,
-                       const double* Y, Py_ssize_t n, double* out) noexcept nogil:
+cdef void predict_rows(const bp_net* net, bp_work* work, const real* X,
+                       const real* Y, Py_ssize_t n, real* out) noexcept nogil:
     """out[i, :] = the network's outputs for X[i] (Y is not used)."""
     cdef Py_ssize_t i, n_in = net.size[0], n_out = net.size[net.n_layers]
     for i in range(n):

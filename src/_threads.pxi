@@ -10,8 +10,8 @@ ctypedef struct bp_job:
     bp_work* work
     bp_batch* batch
     bp_run* run
-    const double* X
-    const double* Y
+    const real* X
+    const real* Y
     Py_ssize_t n
     const Py_ssize_t* order
     Py_ssize_t k

@@ -10,6 +10,7 @@
 
 #include <Python.h>     /* Py_ssize_t */
 #include <string.h>     /* memcpy */
+#include "bp_real.h"    /* bp_real: the network's type */
 
 /* Restrict-qualified pointers for the vector primitives: the buffers they are
    given never overlap, and saying so lets the compiler vectorise the loops
@@ -19,8 +20,8 @@
 #else
 #define BP_RESTRICT __restrict__
 #endif
-typedef double * BP_RESTRICT bp_out_vec;
-typedef const double * BP_RESTRICT bp_in_vec;
+typedef bp_real * BP_RESTRICT bp_out_vec;
+typedef const bp_real * BP_RESTRICT bp_in_vec;
 
 /* Whether this build has vector gathers (AVX2 and up), which the table
    lookups of bp_exp need to vectorise.  Without them (SSE2, NEON) a loop of
@@ -43,8 +44,9 @@ typedef const double * BP_RESTRICT bp_in_vec;
    scalar form in registers only when they are written as vectors, hence
    GCC's vector extensions here (clang has them too).  Elsewhere (AVX2, SSE2,
    NEON, MSVC) rows go one by one: with narrower vectors four rows of
-   accumulators no longer fit in the registers. */
-#if defined(__GNUC__) && defined(__AVX512F__)
+   accumulators no longer fit in the registers.  Float32 builds go one by one
+   too: float's dot has sixteen partial sums, which this form does not give. */
+#if defined(__GNUC__) && defined(__AVX512F__) && !BP_REAL_IS_FLOAT32
 #define BP_ROWS4 1
 #include <immintrin.h>
 typedef double bp_v8d __attribute__((vector_size(64)));
@@ -106,8 +108,8 @@ static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp
 }
 #else
 #define BP_ROWS4 0
-static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp,
-                     const double *x, Py_ssize_t n, double *out) {
+static void bp_rows4(bp_real *w, Py_ssize_t ld, const bp_real *c, const bp_real *xp,
+                     const bp_real *x, Py_ssize_t n, bp_real *out) {
     (void)w; (void)ld; (void)c; (void)xp; (void)x; (void)n; (void)out;
 }
 #endif
@@ -115,7 +117,8 @@ static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp
 /* A whole layer of `back_and_update` on builds with AVX2 or AVX-512, column
    block by column block: d_prev[i] = 0.0 + d[0] w_0[i] + d[1] w_1[i] + ...
    added in the order of the rows, as row-by-row calls add it, but with a
-   block of four vectors of d_prev (32 columns with AVX-512, 16 with AVX2)
+   block of four vectors of d_prev (32 columns of doubles with AVX-512, 16
+   with AVX2; twice as many floats)
    held in registers through all the rows instead of stored and loaded again
    for each row, whose sum would wait on the store at every row.  Each row is
    updated, w_j -= (lr d[j]) a, right after it was read.  The same bits as
@@ -123,19 +126,19 @@ static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp
 #if defined(__GNUC__) && (defined(__AVX512F__) || defined(__AVX2__))
 #define BP_BACK_ROWS 1
 #if defined(__AVX512F__)
-#define BP_VB 8
+#define BP_VB (64 / (int)sizeof(bp_real))
 #else
-#define BP_VB 4
+#define BP_VB (32 / (int)sizeof(bp_real))
 #endif
-typedef double bp_vb __attribute__((vector_size(BP_VB * 8)));
-static inline bp_vb bp_ldb(const double *p) { bp_vb v; memcpy(&v, p, sizeof v); return v; }
-static inline void bp_stb(double *p, bp_vb v) { memcpy(p, &v, sizeof v); }
-static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
-                         Py_ssize_t n, double lr, const double *a) {
+typedef bp_real bp_vb __attribute__((vector_size(BP_VB * sizeof(bp_real))));
+static inline bp_vb bp_ldb(const bp_real *p) { bp_vb v; memcpy(&v, p, sizeof v); return v; }
+static inline void bp_stb(bp_real *p, bp_vb v) { memcpy(p, &v, sizeof v); }
+static void bp_back_rows(bp_real *d_prev, const bp_real *d, bp_real *w, Py_ssize_t n_out,
+                         Py_ssize_t n, bp_real lr, const bp_real *a) {
     const Py_ssize_t B = 4 * BP_VB;
     Py_ssize_t i, j, m4 = n - n % B, m1 = n - n % BP_VB;
-    double *r;
-    double s, dj, c;
+    bp_real *r;
+    bp_real s, dj, c;
     for (i = 0; i < m4; i += B) {
         bp_vb a0 = bp_ldb(a + i), a1 = bp_ldb(a + i + BP_VB);
         bp_vb a2 = bp_ldb(a + i + 2 * BP_VB), a3 = bp_ldb(a + i + 3 * BP_VB);
@@ -177,8 +180,8 @@ static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t 
 }
 #else
 #define BP_BACK_ROWS 0
-static void bp_back_rows(double *d_prev, const double *d, double *w, Py_ssize_t n_out,
-                         Py_ssize_t n, double lr, const double *a) {
+static void bp_back_rows(bp_real *d_prev, const bp_real *d, bp_real *w, Py_ssize_t n_out,
+                         Py_ssize_t n, bp_real lr, const bp_real *a) {
     (void)d_prev; (void)d; (void)w; (void)n_out; (void)n; (void)lr; (void)a;
 }
 #endif

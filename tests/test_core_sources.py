@@ -82,8 +82,11 @@ def test_the_installed_pxd_files_declare_the_embedding_api_only():
     assert (types, classes, constants) == (set(), set(), {"BP_API_VERSION"})
     functions, types, classes, constants = declared(package / "_types.pxd")
     assert (functions, classes) == (set(), set())
-    assert types == {"bp_activation", "bp_loss", "bp_optimizer", "bp_status", "bp_work", "bp_net"}
-    assert constants == {"BP_LOGISTIC", "BP_TANH", "BP_RELU", "BP_LEAKY_RELU", "BP_IDENTITY",
+    assert types == {"bp_dtype", "bp_activation", "bp_loss", "bp_optimizer", "bp_status",
+                     "bp_work", "bp_net"}
+    assert constants == {"BP_FLOAT64", "BP_FLOAT32", "BP_LOGISTIC", "BP_TANH", "BP_RELU", "BP_LEAKY_RELU", "BP_IDENTITY",
                          "BP_SOFTMAX", "BP_SQUARED", "BP_CROSS_ENTROPY", "BP_HUBER", "BP_SGD",
                          "BP_ADAM", "BP_OK", "BP_NONFINITE_LOSS", "BP_NONFINITE_PARAMS"}
-    assert _core.API_VERSION == 3
+    assert _core.API_VERSION == 4
+    # The float32 core's API is the same declarations, with bp_real float.
+    assert re.findall(r"^\w.*$", (package / "_core32.pxd").read_text(), re.M)[-1] == 'include "_core.pxd"'

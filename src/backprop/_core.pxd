@@ -15,9 +15,10 @@ from backprop._types cimport *
 # embedding module compares it with bp_api_version() of the installed core.
 # (Version 3 dropped from these files what no embedder uses: the kernels'
 # private structs, two status codes nothing returned, and the fields of the
-# Model extension type.)
+# Model extension type.  Version 4 made the network's values bp_real, float
+# in backprop._core32, and gave bp_net its dtype.)
 cdef enum:
-    BP_API_VERSION = 3
+    BP_API_VERSION = 4
 
 cdef int bp_api_version() noexcept nogil
 
@@ -37,10 +38,10 @@ cdef bp_work* bp_get_work(object network) except NULL
 cdef long long bp_acquire(object network) except -1
 cdef int bp_release(object network, long long token) except -1
 
-cdef void bp_forward(const bp_net* net, bp_work* work, const double* x) noexcept nogil
-cdef double bp_output(const bp_net* net, bp_work* work, const double* t) noexcept nogil
-cdef int bp_predict_one(const bp_net* net, bp_work* work, const double* x,
-                        double* out) noexcept nogil
-cdef int bp_learn_one(bp_net* net, bp_work* work, const double* x, const double* t,
+cdef void bp_forward(const bp_net* net, bp_work* work, const bp_real* x) noexcept nogil
+cdef bp_real bp_output(const bp_net* net, bp_work* work, const bp_real* t) noexcept nogil
+cdef int bp_predict_one(const bp_net* net, bp_work* work, const bp_real* x,
+                        bp_real* out) noexcept nogil
+cdef int bp_learn_one(bp_net* net, bp_work* work, const bp_real* x, const bp_real* t,
                       double lr, double* loss) noexcept nogil
 

@@ -6,6 +6,10 @@ inputs (shapes, dtypes, C-contiguity, finiteness), except ``learn_one`` and
 ``predict_one``, which check their arguments themselves.  Arrays are
 float64 and C-contiguous unless said otherwise.  The C-level API for other
 Cython modules is in ``backprop/_core.pxd``.
+
+``backprop._core32`` (``_core32.pyi``) has the same API for float32
+networks: there the network's arrays (``_Vector``, ``_Matrix``) are float32,
+while learning rates, loss sums and records stay float64.
 """
 from collections.abc import Sequence
 
@@ -29,6 +33,8 @@ STATUS_NONFINITE_PARAMS: int
 PARAMS_CHECK_EVERY: int
 """The online kernels check parameters for finiteness at an epoch's end once at
 least this many samples have passed since the last check (and at a call's end)."""
+DTYPE: np.dtype
+"""The type of this core's networks: float64 (float32 in ``backprop._core32``)."""
 ALIGNMENT: int
 """Byte alignment of parameter and optimiser-state vectors (64)."""
 MAX_COUNT: int
@@ -41,19 +47,20 @@ def layout(sizes: Sequence[int], n_bias: Sequence[int]) -> tuple[
         npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], int, int]:
     """(w_off, b_off, u_off, n_params, n_units): the flat parameter vector's
     layout, the one every part of backprop uses."""
-def aligned_zeros(n: int) -> _Vector:
-    """A zeroed float64 vector of length n whose data is 64-byte aligned."""
+def aligned_zeros(n: int, dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating]:
+    """A zeroed vector of n values of dtype whose data is 64-byte aligned."""
 
-def as_float_array(value: npt.ArrayLike, name: str) -> npt.NDArray[np.float64]:
-    """``value`` as a C-contiguous, aligned, native-byte-order float64 array (a
-    copy only when needed); TypeError naming ``name`` for masked arrays and for
-    data that are not real numbers."""
+def as_float_array(value: npt.ArrayLike, name: str,
+                   dtype: npt.DTypeLike = np.float64) -> npt.NDArray[np.floating]:
+    """``value`` as a C-contiguous, aligned, native-byte-order array of dtype
+    (a copy only when needed); TypeError naming ``name`` for masked arrays and
+    for data that are not real numbers."""
 
 def is_finite(values: _Vector) -> bool:
-    """Whether a float64 vector holds no NaN or infinity, without allocating."""
+    """Whether a vector of DTYPE holds no NaN or infinity, without allocating."""
 
 def gather(x: dict, index: dict, n: int, strict: bool) -> _Vector | None:
-    """A new float64 vector of n values, v[index[k]] = x[k] for the keys of x
+    """A new vector of n values of DTYPE, v[index[k]] = x[k] for the keys of x
     that index holds; others skipped, or with strict None instead."""
 
 def use_blas(enable: bool = True) -> bool:

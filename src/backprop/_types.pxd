@@ -14,6 +14,16 @@ Workspace vectors hold every layer's units back to back: layer ``l``'s
 ``size[l + 1]`` units start at ``u_off[l]``.
 """
 
+# The floating type of a network's values (bp_real.h): double in
+# backprop._core, float in backprop._core32 (built with BP_FLOAT32 defined).
+cdef extern from "bp_real.h":
+    ctypedef double bp_real
+    const bint BP_REAL_IS_FLOAT32
+
+cdef enum bp_dtype:
+    BP_FLOAT64 = 0
+    BP_FLOAT32 = 1
+
 cdef enum bp_activation:
     BP_LOGISTIC = 0
     BP_TANH = 1
@@ -39,17 +49,18 @@ cdef enum bp_status:
 
 ctypedef struct bp_work:
     # One sample's intermediates, each of length n_units (all layers' units):
-    double* net         # pre-activations z = W a + b
-    double* out         # activations a = f(z)
-    double* d_out       # dE/d(out)
-    double* d_act       # d(out)/d(net), elementwise (not meaningful for softmax)
-    double* delta       # dE/d(net)
-    double* errors      # the output layer's per-output loss terms (size[L])
-    double* grad        # n_params: dE/d(params) of one sample, or a batch's sum
+    bp_real* net        # pre-activations z = W a + b
+    bp_real* out        # activations a = f(z)
+    bp_real* d_out      # dE/d(out)
+    bp_real* d_act      # d(out)/d(net), elementwise (not meaningful for softmax)
+    bp_real* delta      # dE/d(net)
+    bp_real* errors     # the output layer's per-output loss terms (size[L])
+    bp_real* grad       # n_params: dE/d(params) of one sample, or a batch's sum
 
 
 ctypedef struct bp_net:
     # shape, fixed at construction
+    int dtype                       # bp_dtype: what bp_real is for this network
     Py_ssize_t n_layers             # L, the number of weight layers
     const Py_ssize_t* size          # L + 1 widths, inputs first
     const Py_ssize_t* w_off         # L offsets of the weight matrices in params
@@ -63,7 +74,7 @@ ctypedef struct bp_net:
     bint train_bias
     Py_ssize_t n_params
     Py_ssize_t n_units              # size[1] + ... + size[L]
-    double* params                  # n_params, 64-byte aligned
+    bp_real* params                 # n_params, 64-byte aligned
     # optimiser: hyper-parameters and state (state vectors share params' layout)
     int opt                         # bp_optimizer
     double momentum
@@ -73,8 +84,8 @@ ctypedef struct bp_net:
     double beta1
     double beta2
     double eps
-    double* state1                  # SGD velocity, or Adam's first moment; NULL if unused
-    double* state2                  # Adam's second moment; NULL if unused
+    bp_real* state1                 # SGD velocity, or Adam's first moment; NULL if unused
+    bp_real* state2                 # Adam's second moment; NULL if unused
     long long n_steps               # optimiser steps taken
     double beta1_pow                # beta1 ** n_steps
     double beta2_pow                # beta2 ** n_steps
