@@ -1,7 +1,9 @@
 """Build the compiled core, ``backprop._core``, from ``src/_core.pyx``, and on
 x86-64 the kernels for two more instruction-set levels (``backprop._kernels_v3``:
 AVX2, ``backprop._kernels_v4``: AVX-512), which ``_core`` picks at import from
-the CPU's features.
+the CPU's features.  The same sources built with ``BP_FLOAT32`` defined are
+the core of float32 networks, ``backprop._core32``, and its kernels
+(``backprop._kernels32_v3``, ``_v4``).
 
 Set ``BACKPROP_DEBUG=1`` to build with bounds checks and without optimisation
 (for a test run that hunts out-of-range indexing in the kernels).
@@ -29,8 +31,8 @@ MSVC = ["/Od"] if DEBUG else ["/O2", "/fp:precise"]
 # with vector gather instructions, which are slow on AMD CPUs and, since the
 # "Downfall" microcode, on Intel's.  Tuning changes speed, never results.
 LEVELS = {
-    "backprop._kernels_v3": {"unix": ["-march=x86-64-v3"], "msvc": ["/arch:AVX2"]},
-    "backprop._kernels_v4": {"unix": ["-march=x86-64-v4"], "msvc": ["/arch:AVX512"]},
+    "v3": {"unix": ["-march=x86-64-v3"], "msvc": ["/arch:AVX2"]},
+    "v4": {"unix": ["-march=x86-64-v4"], "msvc": ["/arch:AVX512"]},
 }
 
 
@@ -47,7 +49,7 @@ class BuildExt(build_ext):
         kind = "msvc" if self.compiler.compiler_type == "msvc" else "unix"
         base = MSVC if kind == "msvc" else GCC_LIKE
         for ext in self.extensions:
-            extra = [] if DEBUG else LEVELS.get(ext.name, {}).get(kind, [])
+            extra = [] if DEBUG else LEVELS.get(ext.name.rsplit("_", 1)[-1], {}).get(kind, [])
             ext.extra_compile_args = base + extra
         super().build_extensions()
 
@@ -56,11 +58,17 @@ class BuildExt(build_ext):
 # builds do not.  NPY_TARGET_VERSION keeps the module loadable by numpy 1.26.
 # Every build includes bp_math.h, the project's maths, from src/backprop.
 MATH_H = "src/backprop"
-extensions = [Extension("backprop._core", ["src/_core.pyx"], include_dirs=[MATH_H, numpy.get_include()],
-                        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
-                                       ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")])]
-if targets_x86_64():
-    extensions += [Extension(name, [f"src/{name.split('.')[1]}.pyx"], include_dirs=[MATH_H]) for name in LEVELS]
+NUMPY_API = [("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION"),
+             ("NPY_TARGET_VERSION", "NPY_1_22_API_VERSION")]
+extensions = []
+for suffix, real in (("", []), ("32", [("BP_FLOAT32", "1")])):
+    extensions.append(Extension(f"backprop._core{suffix}", [f"src/_core{suffix}.pyx"],
+                                include_dirs=[MATH_H, numpy.get_include()],
+                                define_macros=NUMPY_API + real))
+    if targets_x86_64():
+        extensions += [Extension(f"backprop._kernels{suffix}_{level}",
+                                 [f"src/_kernels{suffix}_{level}.pyx"], include_dirs=[MATH_H],
+                                 define_macros=real) for level in LEVELS]
 # The kernels' own headers (bp_simd.h, bp_team.h, bp_cpu.h) are in src; unlike
 # bp_math.h (which backprop.export copies into the C it writes), only the
 # build needs them.

@@ -138,7 +138,10 @@ def test_the_compiled_core_imports_nothing_from_backprop(path):
     code = re.sub(r"#.*", "", code)
     found = [m.group(1) or m.group(2) for m in RUNTIME_IMPORT.finditer(code)]
     assert found or path.suffix == ".pxi", "no import read from _core.pyx"
-    upward = [name for name in found if name.split(".")[0] == "backprop"]
+    # The float32 build (backprop._core32, the same sources) takes its
+    # exception class from the float64 build, so that both raise one class:
+    # an import within the compiled core, not from the package above it.
+    upward = [name for name in found if name.split(".")[0] == "backprop" and name != "backprop._core"]
     assert not upward, f"{path.name} imports from backprop at run time: {upward}"
 
 
