@@ -4,8 +4,13 @@ Written from the textbook equations, not from the compiled kernels: matrix
 products per layer, full Jacobians (``delta = Jᵀ dE/do``) for the non-canonical
 output pairs, all gradients of a sample computed first and the parameters
 updated afterwards, optimisers written as in ``torch.optim``.  Used only by the
-tests, as the oracle the compiled core must agree with to ~1e-12.
+tests, as the oracle the compiled core must agree with to ~1e-12.  With
+``dtype=np.float32`` every array is float32 and NumPy computes in float32
+(Python scalars do not widen it), as a float32 network does; each epoch's
+loss is summed in float64.
 """
+import math
+
 import numpy as np
 
 
@@ -33,8 +38,8 @@ def jacobian(name, z, a, slope):
     d = {
         "logistic": lambda: a * (1 - a),
         "tanh": lambda: 1 - a * a,
-        "relu": lambda: (z > 0).astype(float),
-        "leaky_relu": lambda: np.where(z > 0, 1.0, slope),
+        "relu": lambda: (z > 0).astype(z.dtype),
+        "leaky_relu": lambda: np.where(z > 0, 1.0, slope).astype(z.dtype),
         "identity": lambda: np.ones_like(z),
     }[name]()
     return np.diag(d)
@@ -63,9 +68,9 @@ class Reference:
 
     def __init__(self, weights, biases, acts, loss, loss_param, bias, train_bias,
                  opt="sgd", momentum=0.0, nesterov=False, weight_decay=0.0, decay_bias=False,
-                 beta1=0.9, beta2=0.999, eps=1e-8):
-        self.W = [np.array(w, dtype=float) for w in weights]
-        self.b = [np.array(b, dtype=float).reshape(-1) for b in biases]
+                 beta1=0.9, beta2=0.999, eps=1e-8, dtype=np.float64):
+        self.W = [np.array(w, dtype=dtype) for w in weights]
+        self.b = [np.array(b, dtype=dtype).reshape(-1) for b in biases]
         self.acts, self.loss, self.loss_param = acts, loss, loss_param
         self.bias, self.train_bias = bias, train_bias
         self.opt, self.momentum, self.nesterov = opt, momentum, nesterov
@@ -105,13 +110,13 @@ class Reference:
                 v = self.momentum * v + g
                 self.state[key] = v
                 g = g + self.momentum * v if self.nesterov else v
-            return w - lr * g
+            return w - w.dtype.type(lr) * g
         m, v = self.state.get(key, (np.zeros_like(w), np.zeros_like(w)))
         m = self.beta1 * m + (1 - self.beta1) * g
         v = self.beta2 * v + (1 - self.beta2) * g * g
         self.state[key] = (m, v)
         step_size = lr / (1 - self.beta1 ** self.t)
-        denom = np.sqrt(v) / np.sqrt(1 - self.beta2 ** self.t) + self.eps
+        denom = np.sqrt(v) / math.sqrt(1 - self.beta2 ** self.t) + self.eps
         return w - step_size * m / denom
 
     def update(self, gW, gb, lr):
@@ -123,6 +128,7 @@ class Reference:
 
     def train(self, X, Y, epochs, lr, batch_size=1, orders=None):
         """Mean per-sample loss of each epoch (each taken before its update)."""
+        X, Y = (np.asarray(A, dtype=self.W[0].dtype) for A in (X, Y))
         n = len(X)
         k = n if batch_size is None else batch_size
         history = []
@@ -134,15 +140,18 @@ class Reference:
                 sums = None
                 for i in batch:
                     E, gW, gb = self.gradients(X[i], Y[i])
-                    total += E
+                    total += float(E)
                     sums = (gW, gb) if sums is None else (
                         [s + g for s, g in zip(sums[0], gW)], [s + g for s, g in zip(sums[1], gb)])
-                self.update([g / len(batch) for g in sums[0]], [g / len(batch) for g in sums[1]],
+                X_dtype = sums[0][0].dtype.type
+                self.update([g / X_dtype(len(batch)) for g in sums[0]],
+                            [g / X_dtype(len(batch)) for g in sums[1]],
                             lr(e) if callable(lr) else lr)
             history.append(total / n)
         return np.array(history)
 
     def loss_of(self, X, Y):
+        X, Y = (np.asarray(A, dtype=self.W[0].dtype) for A in (X, Y))
         losses = []
         for x, t in zip(X, Y):
             zs, outs = self.forward(x)
@@ -152,10 +161,11 @@ class Reference:
 
 
 def reference_for(net, **optimizer):
-    """A Reference with the network's configuration and current parameters."""
+    """A Reference with the network's configuration, current parameters and dtype."""
     acts = [(name, p) for name, p in net._activations]
     return Reference([w.copy() for w in net.weights], [b.copy() for b in net.biases], acts,
-                     net._loss[0], net._loss[1], net.bias, net.train_bias, **optimizer)
+                     net._loss[0], net._loss[1], net.bias, net.train_bias, dtype=net.dtype,
+                     **optimizer)
 
 
 def permutations(seed, epochs, n):

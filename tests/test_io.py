@@ -143,8 +143,9 @@ def test_header_describes_the_model(tmp_path):
     net = trained("nesterov", epochs=2)
     net.save(tmp_path / "m.npz")
     header = io.read_header(tmp_path / "m.npz")
-    assert header["format"] == "backprop.Network" and header["format_version"] == 1
+    assert header["format"] == "backprop.Network" and header["format_version"] == 2
     assert header["backprop_version"] == bp.__version__
+    assert header["dtype"] == "float64"
     assert header["sizes"] == [3, 4, 2]
     assert header["activations"] == [{"name": "tanh"}, {"name": "logistic"}]
     assert header["optimizer"] == {"kind": "sgd", "momentum": 0.8, "nesterov": True,
@@ -351,9 +352,9 @@ def test_damaged_members_are_refused(tmp_path, good, name, data, match):
 
 
 def test_future_versions_ask_for_an_upgrade(tmp_path, good):
-    future = rewrite(good, tmp_path / "future.npz", {"format_version": 2, "backprop_version": "9.0"})
-    raises_model_error(future, r"written by backprop 9\.0 in model format version 2; this backprop "
-                               r"\(0\.1\.0\) reads versions up to 1: upgrade backprop")
+    future = rewrite(good, tmp_path / "future.npz", {"format_version": 3, "backprop_version": "9.0"})
+    raises_model_error(future, r"written by backprop 9\.0 in model format version 3; this backprop "
+                               r"\(0\.1\.0\) reads versions up to 2: upgrade backprop")
 
 
 @pytest.mark.parametrize("header,arrays,match", [

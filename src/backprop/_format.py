@@ -1,6 +1,6 @@
-"""The model file format: a network's state as a JSON header and float64
-arrays in an ``.npz`` archive, and back, every field checked (see
-``backprop.io``)."""
+"""The model file format: a network's state as a JSON header and float64 or
+float32 arrays (the network's dtype) in an ``.npz`` archive, and back, every
+field checked (see ``backprop.io``)."""
 import dataclasses
 import json
 
@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _core
 from ._archive import ModelFileError, read_npz
+from ._dtypes import core
 from ._atomic import destination, write_atomically
 from ._layout import BIAS_POLICIES, MAX_PARAMS, n_params as layout_n_params
 from ._version import __version__
@@ -15,7 +16,11 @@ from .functions import Huber, LeakyReLU
 from .optim import SGD, Adam, _SklearnAdam
 
 FORMAT = "backprop.Network"
-FORMAT_VERSION = 1
+# Version 2 added the header's "dtype"; a file of version 1 holds a float64
+# network.
+FORMAT_VERSION = 2
+# The little-endian array type of each network dtype.
+_ARRAY_TYPES = {"float64": "<f8", "float32": "<f4"}
 # The bound on samples_seen and optimizer_steps in a model file: the largest
 # count a network may reach (well inside the compiled core's int64 counters).
 MAX_COUNT = _core.MAX_COUNT
@@ -30,8 +35,9 @@ MAX_HEADER_BYTES = 1 << 20
 _HEADER_KEYS = {"format", "format_version", "backprop_version", "sizes", "activations", "loss",
                 "bias", "train_bias", "seed", "optimizer", "optimizer_steps", "beta1_power",
                 "beta2_power", "rng_state", "epochs_trained", "samples_seen", "arrays"}
-# Entries a header may hold besides _HEADER_KEYS.
+# Entries a header may hold besides _HEADER_KEYS, and the entries of version 2.
 _OPTIONAL_KEYS = {"classes"}
+_VERSION_2_KEYS = {"dtype"}
 
 
 def write_model(net, path):
@@ -41,7 +47,7 @@ def write_model(net, path):
     params, state1, state2, (n_steps, beta1_power, beta2_power) = state["state"]
     for name, vector in (("parameters", params), ("optimiser state", state1),
                          ("optimiser state", state2)):
-        if vector is not None and not _core.is_finite(vector):
+        if vector is not None and not core(vector.dtype).is_finite(vector):
             i = int(np.flatnonzero(~np.isfinite(vector))[0])
             raise ValueError(f"cannot save net: its {name} hold a non-finite value "
                              f"({vector[i]} at index {i}, written into net.params or a view "
@@ -49,14 +55,16 @@ def write_model(net, path):
     optimizer = state["optimizer"]
     kind = "adam" if isinstance(optimizer, Adam) else "sgd"
     # Little-endian on every machine, so that a file moves between platforms.
-    arrays = {"params": params.astype("<f8")}
+    stored = _ARRAY_TYPES[state["dtype"]]
+    arrays = {"params": params.astype(stored)}
     for name, vector in zip(_STATE_ARRAYS[kind], (state1, state2)):
         if vector is not None:
-            arrays[name] = vector.astype("<f8")
+            arrays[name] = vector.astype(stored)
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "backprop_version": __version__,
+        "dtype": state["dtype"],
         "sizes": list(state["sizes"]),
         "activations": [_activation_entry(a) for a in state["activation"]],
         "loss": _loss_entry(state["loss"]),
@@ -91,12 +99,14 @@ def read_model(path):
             raise ModelFileError(f"{path}: the archive holds the arrays {held} but its header "
                                  f"lists {sorted(declared)}")
         n_params = _shape(header, _bad(path))[2]
+        dtype = _dtype(header, _bad(path))
         for name, spec in declared.items():
-            if spec["dtype"] != "<f8" or spec["shape"] != [n_params]:
+            if spec["dtype"] != _ARRAY_TYPES[dtype] or spec["shape"] != [n_params]:
                 raise _bad(path)(
-                    f"array {name!r} must hold {n_params} little-endian float64 ('<f8') values "
-                    f"(sizes {header['sizes']}, bias {header['bias']!r}), got {spec['dtype']} of "
-                    f"shape {_as_tuple(spec['shape'])}")
+                    f"array {name!r} must hold {n_params} little-endian {dtype} "
+                    f"({_ARRAY_TYPES[dtype]!r}) values (sizes {header['sizes']}, bias "
+                    f"{header['bias']!r}), got {spec['dtype']} of shape "
+                    f"{_as_tuple(spec['shape'])}")
         return header, declared
 
     return read_npz(path, MAX_HEADER_BYTES, check_header)
@@ -123,6 +133,15 @@ def _bad(path):
     def bad(message):
         return ModelFileError(f"{path}: invalid model: {message}")
     return bad
+
+
+def _dtype(header, bad):
+    """The network dtype's name of a decoded header, checked (version 1:
+    float64)."""
+    dtype = header.get("dtype", "float64")
+    if dtype not in _ARRAY_TYPES:
+        raise bad(f"dtype must be 'float64' or 'float32', got {dtype!r:.200}")
+    return dtype
 
 
 def _shape(header, bad):
@@ -164,8 +183,9 @@ def _decode_header(raw, path):
         raise ModelFileError(f"{path}: written by backprop {header.get('backprop_version')} in model "
                              f"format version {version}; this backprop ({__version__}) reads versions up "
                              f"to {FORMAT_VERSION}: upgrade backprop to load it")
-    missing = _HEADER_KEYS - set(header)
-    extra = set(header) - _HEADER_KEYS - _OPTIONAL_KEYS
+    required = _HEADER_KEYS | (_VERSION_2_KEYS if version >= 2 else set())
+    missing = required - set(header)
+    extra = set(header) - required - _OPTIONAL_KEYS
     if missing or extra:
         what = "; ".join(f"{label} {sorted(keys)}" for label, keys in
                          (("missing", missing), ("unknown", extra)) if keys)
@@ -191,6 +211,8 @@ def network_state(header, arrays, path):
     every field checked."""
     bad = _bad(path)
     sizes, bias, n_params = _shape(header, bad)
+    dtype = _dtype(header, bad)
+    stored = _ARRAY_TYPES[dtype]
     n_layers = len(sizes) - 1
     activations = header["activations"]
     if not isinstance(activations, list) or len(activations) != n_layers:
@@ -211,9 +233,10 @@ def network_state(header, arrays, path):
     if unexpected:
         raise bad(f"unexpected arrays {sorted(unexpected)} for the {optimizer} optimiser")
     for name, arr in arrays.items():
-        if arr.dtype.str != "<f8" or arr.shape != (n_params,):
-            raise bad(f"array {name!r} must hold {n_params} little-endian float64 ('<f8') values "
-                      f"(sizes {sizes}, bias {bias!r}), got {arr.dtype.str} of shape {arr.shape}")
+        if arr.dtype.str != stored or arr.shape != (n_params,):
+            raise bad(f"array {name!r} must hold {n_params} little-endian {dtype} ({stored!r}) "
+                      f"values (sizes {sizes}, bias {bias!r}), got {arr.dtype.str} of shape "
+                      f"{arr.shape}")
         if not np.isfinite(arr).all():
             raise bad(f"array {name!r} holds non-finite values (at index {int(np.argmax(~np.isfinite(arr)))})")
     if kind == "adam" and (arrays["exp_avg_sq"] < 0).any():
@@ -236,9 +259,9 @@ def network_state(header, arrays, path):
                  or all(isinstance(c, bool) for c in classes))):
         raise bad(f"classes must be a non-empty list of strings, of numbers or of booleans, "
                   f"got {classes!r:.200}")
-    native = {name: arr.astype(np.float64, copy=False) for name, arr in arrays.items()}
+    native = {name: arr.astype(dtype, copy=False) for name, arr in arrays.items()}
     state1, state2 = ([native.get(name) for name in names] + [None])[:2]
-    return {"sizes": sizes, "activation": activation, "loss": loss, "bias": bias,
+    return {"sizes": sizes, "dtype": dtype, "activation": activation, "loss": loss, "bias": bias,
             "train_bias": header["train_bias"], "seed": header["seed"], "optimizer": optimizer,
             "state": (native["params"], state1, state2, (steps, float(beta1_power), float(beta2_power))),
             "rng": _rng_state(header["rng_state"], bad),

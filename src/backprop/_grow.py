@@ -51,8 +51,8 @@ def grow(net, layer, k, classes):
         net._optimizer._configure(model)
         model.default_lr = net._model.default_lr
         old = net._model.snapshot()
-        new = [np.zeros(model.n_params)] + [
-            None if v is None else np.zeros(model.n_params) for v in old[1:3]]
+        new = [np.zeros(model.n_params, net._dtype)] + [
+            None if v is None else np.zeros(model.n_params, net._dtype) for v in old[1:3]]
         for source, target in zip(old[:3], new):
             if source is not None:
                 copy_layout(source, net._sizes, net._model.offsets,
@@ -60,9 +60,10 @@ def grow(net, layer, k, classes):
         if layer == len(sizes) - 1:
             n_in, n_out = sizes[-2], sizes[-1]
             w_off = model.offsets[0][-1] + (n_out - k) * n_in
-            draw_weights(default_init(net._activations[-1][0]), k, n_in, net._rng,
-                         out=new[0][w_off:w_off + k * n_in].reshape(k, n_in),
-                         layer_out=n_out)
+            # drawn in float64, as Network draws its initial weights
+            new[0][w_off:w_off + k * n_in] = draw_weights(
+                default_init(net._activations[-1][0]), k, n_in, net._rng,
+                layer_out=n_out).reshape(-1)
         model.set_state(*new, old[3])
         model.samples = net._model.samples
     except BaseException:

@@ -57,18 +57,18 @@ def copy_layout(source, sizes, offsets, target, new_sizes, new_offsets):
         target[new_b:new_b + nb] = source[b:b + nb]
 
 
-def check_weights(weights):
-    """The weight matrices of ``from_weights`` as float64 arrays, checked:
-    2-D, finite, consecutive layers' widths matching."""
+def check_weights(weights, dtype):
+    """The weight matrices of ``from_weights`` as arrays of dtype (the
+    network's), checked: 2-D, finite, consecutive layers' widths matching."""
     if not isinstance(weights, (list, tuple)) or len(weights) == 0:
         raise TypeError("weights must be a non-empty list with one matrix per layer, "
                         f"got {type(weights).__name__}")
     mats = []
     for l, W in enumerate(weights):
-        W = as_float_array(W, f"weights[{l}]")
+        W = as_float_array(W, f"weights[{l}]", dtype)
         if W.ndim != 2 or 0 in W.shape:
             raise ValueError(f"weights[{l}] must be a non-empty 2-D (n_out, n_in) matrix, got shape {W.shape}")
-        check_finite(W, f"weights[{l}]")
+        check_finite(W, f"weights[{l}]", weights[l])
         mats.append(W)
     for l in range(1, len(mats)):
         if mats[l].shape[1] != mats[l - 1].shape[0]:
@@ -78,8 +78,9 @@ def check_weights(weights):
     return mats
 
 
-def check_biases(biases, bias, sizes):
-    """The bias vectors of ``from_weights``, checked against the layout."""
+def check_biases(biases, bias, sizes, dtype):
+    """The bias vectors of ``from_weights`` as arrays of dtype, checked
+    against the layout."""
     counts = bias_counts(bias, sizes)
     if biases is None:
         return [np.zeros(c) for c in counts]
@@ -90,12 +91,13 @@ def check_biases(biases, bias, sizes):
                          f"got {biases!r:.80}")
     vecs = []
     for l, (b, c) in enumerate(zip(biases, counts)):
-        b = as_float_array(b, f"biases[{l}]")
+        source = b
+        b = as_float_array(b, f"biases[{l}]", dtype)
         if b.ndim > 1 or b.size != c:
             what = "one value (a scalar)" if bias == "shared" else f"{c} values"
             raise ValueError(f'biases[{l}] must hold {what} for bias="{bias}", got shape {b.shape}')
         b = b.reshape(-1)
-        check_finite(b, f"biases[{l}]")
+        check_finite(b, f"biases[{l}]", np.reshape(source, -1))
         vecs.append(b)
     return vecs
 
@@ -120,10 +122,10 @@ class LayerViews(Sequence):
             raise TypeError(f"assign {self._name} one layer at a time: net.{self._name}[l] = value")
         view = self._views[index]
         name = f"{self._name}[{index}]"
-        arr = as_float_array(value, name)
+        arr = as_float_array(value, name, view.dtype)
         if arr.shape != view.shape and not (view.ndim == 1 and arr.size == view.size):
             raise ValueError(f"{name} has shape {view.shape}, got an array of shape {arr.shape}")
-        check_finite(arr, name)
+        check_finite(arr, name, value)
         token = self._model.lock()
         try:
             view[...] = arr.reshape(view.shape)

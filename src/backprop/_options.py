@@ -28,7 +28,7 @@ class TrainOptions:
     record_every: N for the per-N-samples record, or None
     progress:    the ``progress`` argument (True, False or "auto")
     threads:     threads sharing each mini-batch
-    sample_weight: one weight per sample (C-contiguous float64), or None
+    sample_weight: one weight per sample (C-contiguous, the network's dtype), or None
     """
 
     epochs: int
@@ -81,7 +81,7 @@ def check_options(net, X, Y, epochs, lr, batch_size, optimizer, shuffle, seed, v
         raise ValueError(f"threads={threads} shares each mini-batch among threads: it needs "
                          "batch_size > 1 (online updates are sequential)")
     if sample_weight is not None:
-        sample_weight = check_sample_weight(sample_weight, n, k, shuffle)
+        sample_weight = check_sample_weight(sample_weight, n, k, shuffle, net._dtype)
     if optimizer is not None:
         optimizer = check_optimizer(optimizer)
     lr = net._lr(lr, optimizer or net._optimizer)
@@ -120,14 +120,15 @@ def check_callbacks(callbacks, validated):
     return callbacks
 
 
-def check_sample_weight(sample_weight, n, k, shuffle):
+def check_sample_weight(sample_weight, n, k, shuffle, dtype):
     """The sample weights of n samples in batches of k as a C-contiguous
-    float64 vector, checked: finite, >= 0, a positive total in every batch."""
-    w = as_float_array(sample_weight, "sample_weight")
+    vector of dtype (the network's), checked: finite, >= 0, a positive total
+    in every batch."""
+    w = as_float_array(sample_weight, "sample_weight", dtype)
     if w.shape != (n,):
         raise ValueError(f"sample_weight must hold one weight per sample, shape ({n},), "
                          f"got shape {w.shape}")
-    check_finite(w, "sample_weight")
+    check_finite(w, "sample_weight", sample_weight)
     if (w < 0).any():
         raise ValueError(f"sample_weight must be >= 0, got {w[w < 0][0]} at index "
                          f"{int(np.argmax(w < 0))}")

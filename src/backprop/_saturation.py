@@ -44,7 +44,7 @@ def warn_if_saturated(net, X, Y, history, lrs):
             and history.loss[-1] >= SATURATION_FRACTION * wrong_end_loss(net._loss)
             and _near_an_end(targets) >= SATURATION_FRACTION * len(targets)):
         rows = np.ascontiguousarray(X[:SATURATION_SAMPLES])
-        outputs = np.empty((rows.shape[0], Y.shape[1]))
+        outputs = np.empty((rows.shape[0], Y.shape[1]), dtype=net._dtype)
         net._model.predict(rows, outputs)
         wrong = (np.abs(outputs - targets) > WRONG_END).any(axis=1)
         fraction = np.count_nonzero(wrong) / wrong.size

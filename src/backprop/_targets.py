@@ -37,7 +37,7 @@ def pair(net, X, Y, names=("X", "Y"), fitting=False):
                     f"{n_out} outputs and takes one target per output: one-hot the labels "
                     f"with `{names[1]}, classes = backprop.one_hot(labels)` (or "
                     f"np.eye({n_out})[labels] for labels 0 to {n_out - 1})")
-    X, Y = as_pair(X, Y, net._sizes[0], n_out, names=names)
+    X, Y = as_pair(X, Y, net._sizes[0], n_out, names=names, dtype=net._dtype)
     check_targets(net, Y, names[1], fitting)
     return X, Y
 

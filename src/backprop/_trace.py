@@ -12,8 +12,8 @@ from .results import History, Trace, TraceLayer
 def trace(net, x, t, lr):
     """``Network.trace``: the Trace of one online step of ``net`` on (x, t),
     taken on a copy of its compiled model."""
-    x2, _ = as_samples(x, "x", net._sizes[0], "inputs")
-    t2, _ = as_samples(t, "t", net._sizes[-1], "outputs")
+    x2, _ = as_samples(x, "x", net._sizes[0], "inputs", net._dtype)
+    t2, _ = as_samples(t, "t", net._sizes[-1], "outputs", net._dtype)
     if x2.shape[0] != 1 or t2.shape[0] != 1:
         raise ValueError(f"trace takes one sample: x and t must be 1-D, got shapes "
                          f"{np.shape(x)} and {np.shape(t)}")
@@ -34,7 +34,7 @@ def trace(net, x, t, lr):
                                     "outputs overflowed); nothing to trace", epoch=net._epochs,
                                     restored_epoch=net._epochs, history=History())
     z, out, d_out, d_act, delta, errors, grad = (a.copy() for a in model.work)
-    after = np.empty(1)
+    after = np.empty(1, dtype=net._dtype)
     model.sample_losses(x2, t2, after)
     w_off, b_off, n_bias = net._model.offsets
     u_off = net._model.u_offsets

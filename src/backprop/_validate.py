@@ -9,24 +9,33 @@ import operator
 
 import numpy as np
 
-from . import _core
 from ._core import as_float_array
+from ._dtypes import core
 
 
-def check_finite(arr, name):
-    """arr: a C-contiguous float64 array."""
-    if _core.is_finite(arr.reshape(-1)):
+def check_finite(arr, name, source=None):
+    """arr: a C-contiguous float64 or float32 array, converted from source
+    (for the message: a finite value of source that float32 cannot hold
+    became an infinity)."""
+    if core(arr.dtype).is_finite(arr.reshape(-1)):
         return
     if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
+        bad = tuple(np.argwhere(~np.isfinite(arr))[0])
         where = ", ".join(str(int(i)) for i in bad)
-        raise ValueError(f"{name} must be finite, but {name}[{where}] is {arr[tuple(bad)]}")
+        given = arr[bad]
+        source = None if source is None else np.asarray(source)
+        if source is not None and source.shape == arr.shape:
+            given = source[bad]
+        if np.isfinite(given):
+            raise ValueError(f"{name}[{where}] is {given}, beyond the range of the network's "
+                             f"{arr.dtype} (its largest value is {np.finfo(arr.dtype).max})")
+        raise ValueError(f"{name} must be finite, but {name}[{where}] is {given}")
 
 
-def as_samples(value, name, width, width_name):
-    """A 2-D (n, width) float64 array of finite values.  A 1-D array is one
-    sample.  Returns (array, was_1d)."""
-    arr = as_float_array(value, name)
+def as_samples(value, name, width, width_name, dtype=np.float64):
+    """A 2-D (n, width) array of finite values of dtype (float64 or float32:
+    the network's).  A 1-D array is one sample.  Returns (array, was_1d)."""
+    arr = as_float_array(value, name, dtype)
     single = arr.ndim == 1
     if single:
         arr = arr.reshape(1, -1)
@@ -38,14 +47,14 @@ def as_samples(value, name, width, width_name):
     if arr.shape[1] != width:
         raise ValueError(f"{name} must have {width} {width_name} per sample (the network's "
                          f"layer sizes), got {arr.shape[1]}")
-    check_finite(arr, name)
+    check_finite(arr, name, None if arr is value else value)
     return arr, single
 
 
-def as_pair(X, Y, n_in, n_out, names=("X", "Y")):
-    """Validated (X, Y) with matching sample counts."""
-    X2, _ = as_samples(X, names[0], n_in, "inputs")
-    Y2, _ = as_samples(Y, names[1], n_out, "outputs")
+def as_pair(X, Y, n_in, n_out, names=("X", "Y"), dtype=np.float64):
+    """Validated (X, Y) of dtype with matching sample counts."""
+    X2, _ = as_samples(X, names[0], n_in, "inputs", dtype)
+    Y2, _ = as_samples(Y, names[1], n_out, "outputs", dtype)
     if X2.shape[0] != Y2.shape[0]:
         raise ValueError(f"{names[0]} and {names[1]} must have the same number of samples, got "
                          f"{X2.shape[0]} and {Y2.shape[0]}")

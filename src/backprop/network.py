@@ -6,6 +6,8 @@ growth in ``backprop._grow``; the methods here check and delegate."""
 import numpy as np
 
 from . import _core, _grow, _trace, training
+from ._dtypes import check_dtype, core
+from ._exports import ExportMethods
 from ._format import write_model
 from ._layout import (BIAS_POLICIES, MAX_PARAMS, LayerViews, bias_counts, check_biases,
                       check_n_params, check_weights, out_of_memory)
@@ -22,11 +24,11 @@ __all__ = ["BIAS_POLICIES", "DivergenceError", "MAX_PARAMS", "Network", "OUTPUT_
            "SaturationWarning"]
 
 
-class Network:
+class Network(ExportMethods):
     """A multilayer perceptron trained by backpropagation.
 
     Network(sizes, activation="logistic", loss="squared", bias="neuron",
-            train_bias=True, init=None, seed=None)
+            train_bias=True, init=None, seed=None, dtype="float64")
 
     sizes:      layer widths, inputs first, e.g. ``[2, 2, 2]`` or ``[64, 128, 64, 10]``
     activation: one activation for every weight layer, or a list with one per
@@ -43,24 +45,33 @@ class Network:
                 uniform for (leaky) ReLU layers.  Biases start at zero.
     seed:       seed of the network's generator (initial weights and shuffling);
                 None draws a fresh one, recorded in ``net.seed``.
+    dtype:      ``"float64"`` or ``"float32"`` (or the numpy types): the type of
+                the parameters, the optimiser state, every intermediate and the
+                outputs.  Inputs of another type are converted once per call.
+                Initial weights are drawn in float64 and rounded, so the two
+                dtypes start from the same weights up to float32's rounding.
 
-    All parameters live in one flat float64 vector, ``net.params``; ``net.weights``
+    All parameters live in one flat vector of that dtype, ``net.params``; ``net.weights``
     and ``net.biases`` are views into it, layer by layer: ``weights[l][j, i]`` is
     the weight from unit i of layer l to unit j of layer l + 1.
     """
 
     def __init__(self, sizes, *, activation="logistic", loss="squared", bias="neuron",
-                 train_bias=True, init=None, seed=None):
+                 train_bias=True, init=None, seed=None, dtype="float64"):
         init = check_init(init)
-        self._setup(sizes, activation, loss, bias, train_bias, seed)
+        self._setup(sizes, activation, loss, bias, train_bias, seed, dtype)
         for l, W in enumerate(self._weights):
             scheme = init if init is not None else default_init(self._activations[l][0])
-            # drawn straight into the parameter vector: no temporary matrix
-            draw_weights(scheme, W.shape[0], W.shape[1], self._rng, out=W)
+            # float64 weights are drawn straight into the parameter vector (no
+            # temporary matrix); float32 ones are those, rounded
+            drawn = draw_weights(scheme, W.shape[0], W.shape[1], self._rng,
+                                 out=W if W.dtype == np.float64 else None)
+            if drawn is not W:
+                W[...] = drawn
 
     @classmethod
     def from_weights(cls, weights, biases=None, *, activation="logistic", loss="squared",
-                     bias="neuron", train_bias=True, seed=None):
+                     bias="neuron", train_bias=True, seed=None, dtype="float64"):
         """A network with the given parameters (copied).
 
         weights: one (n_out, n_in) matrix per layer, ``W[j, i]`` from unit i below
@@ -68,20 +79,23 @@ class Network:
         biases:  one per layer: a length-n_out vector for ``bias="neuron"``, a
                  scalar (or length-1 vector) for ``bias="shared"``; None for
                  ``bias="none"`` (or zeros otherwise)
+        dtype:   the network's type (as for ``Network``); the values are rounded
+                 to it, and refused if they are beyond its range
         """
-        mats = check_weights(weights)
+        dtype = check_dtype(dtype)
+        mats = check_weights(weights, dtype)
         sizes = [mats[0].shape[1]] + [W.shape[0] for W in mats]
         bias = choice(bias, "bias", BIAS_POLICIES)
-        vecs = check_biases(biases, bias, sizes)
+        vecs = check_biases(biases, bias, sizes, dtype)
         net = cls.__new__(cls)
-        net._setup(sizes, activation, loss, bias, train_bias, seed)
+        net._setup(sizes, activation, loss, bias, train_bias, seed, dtype)
         for W, target in zip(mats, net._weights):
             target[...] = W
         for b, target in zip(vecs, net._biases):
             target[...] = b
         return net
 
-    def _setup(self, sizes, activation, loss, bias, train_bias, seed):
+    def _setup(self, sizes, activation, loss, bias, train_bias, seed, dtype):
         if isinstance(sizes, (str, bytes, dict, set, frozenset)) or not hasattr(sizes, "__len__"):
             raise TypeError(f"sizes must be a list of layer widths like [2, 2, 2], got {sizes!r}")
         sizes = tuple(as_int(n, f"sizes[{i}]") for i, n in enumerate(sizes))
@@ -100,6 +114,8 @@ class Network:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy)
         seed = as_int(seed, "seed", 0)
+        self._dtype = check_dtype(dtype)
+        self._core = core(self._dtype)
 
         self._sizes = sizes
         self._activations = tuple(activations)
@@ -118,7 +134,7 @@ class Network:
         """A compiled model of widths ``sizes`` with this network's activations,
         loss and bias policy (zero parameters, plain SGD)."""
         try:
-            return _core.Model(
+            return self._core.Model(
                 sizes, bias_counts(self._bias, sizes),
                 [_core.ACTIVATIONS[a] for a, _ in self._activations],
                 [p for _, p in self._activations],
@@ -159,6 +175,12 @@ class Network:
     def params(self):
         """The flat parameter vector (a view): per layer W (row-major) then its biases."""
         return self._model.params
+
+    @property
+    def dtype(self):
+        """The numpy dtype of the parameters, the optimiser state and the
+        outputs: float64 or float32."""
+        return self._dtype
 
     @property
     def activations(self):
@@ -234,18 +256,19 @@ class Network:
     # ------------------------------------------------------------ evaluation
     def predict(self, X):
         """The network's outputs: (n, n_out) for an (n, n_in) X; (n_out,) for a 1-D x."""
-        X, single = as_samples(X, "X", self._sizes[0], "inputs")
-        out = np.empty((X.shape[0], self._sizes[-1]))
+        X, single = as_samples(X, "X", self._sizes[0], "inputs", self._dtype)
+        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
         self._model.predict(X, out)
         return out[0] if single else out
 
     def loss(self, X, Y):
         """The mean over samples of the per-sample loss (for ``"squared"``,
-        E = ½ Σ_k (t_k − o_k)²)."""
+        E = ½ Σ_k (t_k − o_k)²).  Each sample's loss is computed in the
+        network's dtype; their mean in float64."""
         X, Y = pair(self, X, Y)
-        losses = np.empty(X.shape[0])
+        losses = np.empty(X.shape[0], dtype=self._dtype)
         self._model.sample_losses(X, Y, losses)
-        return float(np.mean(losses))
+        return float(np.mean(losses, dtype=np.float64))
 
     def predict_classes(self, X):
         """The predicted class of each sample, as an index into the outputs:
@@ -354,8 +377,8 @@ class Network:
     def learn_one(self, x, t, lr=None):
         """One online update on one sample (x, t) with the network's optimiser;
         returns the sample's loss before the update.  ``lr`` is a number (by
-        default the optimiser's default).  C-contiguous float64 1-D arrays go
-        straight to the compiled step, which still checks widths, finiteness
+        default the optimiser's default).  C-contiguous 1-D arrays of the
+        network's dtype go straight to the compiled step, which still checks widths, finiteness
         and the learning rate before anything is touched."""
         return self._model.learn_one(x, t, lr)
 
@@ -438,7 +461,8 @@ class Network:
         loss = Huber(self._loss[1]) if self._loss[0] == "huber" else self._loss[0]
         token = self._model.hold(what)
         try:
-            return {"sizes": self._sizes, "activation": activations, "loss": loss,
+            return {"sizes": self._sizes, "dtype": self._dtype.name, "activation": activations,
+                    "loss": loss,
                     "bias": self._bias, "train_bias": self._train_bias, "seed": self._seed,
                     "optimizer": self._optimizer, "state": self._model.snapshot(),
                     "rng": self._rng.bit_generator.state, "epochs": self._epochs,
@@ -449,49 +473,9 @@ class Network:
 
     def __setstate__(self, state):
         self._setup(state["sizes"], state["activation"], state["loss"], state["bias"],
-                    state["train_bias"], state["seed"])
+                    state["train_bias"], state["seed"], state.get("dtype", "float64"))
         self._set_optimizer(state["optimizer"])
         self._model.set_state(*state["state"])
         self._rng.bit_generator.state = state["rng"]
         self._epochs, self._model.samples = state["epochs"], state["samples"]
         self.classes = state.get("classes")
-
-    # ---------------------------------------------------------------- export
-    def to_onnx(self, path=None, opset=17, dtype="float64"):
-        """The network as an ONNX model, written to ``path`` if given
-        (``backprop.export.to_onnx``; needs onnx)."""
-        from .export._onnx import to_onnx
-
-        return to_onnx(self, path, opset=opset, dtype=dtype)
-
-    def to_c(self, path=None, name="mynet"):
-        """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
-        to ``path`` if given; returns its text (``backprop.export.to_c``)."""
-        from .export._c import to_c
-
-        return to_c(self, path, name=name)
-
-    def to_torch(self, dtype="float64"):
-        """The network as a ``torch.nn.Sequential`` of Linear and activation
-        modules (``backprop.export.to_torch``; needs torch)."""
-        from .export._torch import to_torch
-
-        return to_torch(self, dtype=dtype)
-
-    @classmethod
-    def from_torch(cls, module, *, loss="squared", train_bias=None, seed=None):
-        """A Network with the layers and parameters of ``module`` (copied to float64).
-
-        module:      an ``nn.Sequential`` of ``nn.Linear`` modules, each followed by
-                     at most one activation module (none is the identity), as
-                     ``to_torch`` makes
-        loss:        the Network's loss (a module does not hold one)
-        train_bias:  whether the Network trains its biases; by default, whether the
-                     Linear biases require grad (all alike)
-        seed:        the Network's seed (for its shuffling)
-
-        The bias policy is "neuron" when every Linear has a bias, "none" when
-        none has (``backprop.export.from_torch`` is the same function)."""
-        from .export._torch import torch_layers
-
-        return cls.from_weights(**torch_layers(module, train_bias), loss=loss, seed=seed)

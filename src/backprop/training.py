@@ -74,8 +74,8 @@ def train(net, X, Y, epochs, lr, batch_size, optimizer, shuffle, seed, validatio
             for cb in opts.callbacks:
                 if hasattr(cb, "on_train_begin"):
                     cb.on_train_begin()
-            with bar, _stop_on_sigint() as sigint, _blas_alone(opts.threads), \
-                    (_core.Team(opts.threads) if opts.threads > 1
+            with bar, _stop_on_sigint() as sigint, _blas_alone(net, opts.threads), \
+                    (net._core.Team(opts.threads) if opts.threads > 1
                      else contextlib.nullcontext()) as team:
                 history = run_chunks(net, _Run(X, Y, opts, lrs, bar, sigint, model.samples, team,
                                                 penalty))
@@ -271,9 +271,9 @@ def replay(net, run, first, stop, orders, e_base):
 def after_epoch(net, run, e):
     """Validation and callbacks after epoch e of the call."""
     if run.validation is not None:
-        losses = np.empty(run.validation[0].shape[0])
+        losses = np.empty(run.validation[0].shape[0], dtype=net._dtype)
         net._model.sample_losses(*run.validation, losses)
-        run.val_loss.append(float(np.mean(losses)))
+        run.val_loss.append(float(np.mean(losses, dtype=np.float64)))
     history = run.history((e + 1) * run.S, net._epochs)
     for cb in run.callbacks:
         if cb(net._epochs - 1, history, net):
@@ -325,7 +325,7 @@ class _Run:
         self.weights = opts.sample_weight   # sample weights (n,), or None
         self.validation, self.target, self.callbacks = opts.validation, opts.target, opts.callbacks
         self.record_every, self.bar, self.sigint = opts.record_every, bar, sigint
-        self.team = team                    # a _core.Team, or None
+        self.team = team                    # a Team of the network's core, or None
         self.n = X.shape[0]
         self.S = -(-self.n // self.k)
         self.total = opts.epochs * self.S
@@ -438,12 +438,12 @@ class _EpochTimes:
         return self.seconds[:count]
 
 
-def _blas_alone(threads):
+def _blas_alone(net, threads):
     """While a team of threads shares the mini-batches, each member's BLAS
     products run on one BLAS thread (through threadpoolctl, when installed):
     BLAS's own threads would otherwise oversubscribe the cores, or queue the
     members' calls one after another."""
-    if threads == 1 or not _core.blas_in_use():
+    if threads == 1 or not net._core.blas_in_use():
         return contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits

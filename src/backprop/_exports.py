@@ -1,0 +1,46 @@
+"""The export methods of ``backprop.Network`` (``to_onnx``, ``to_c``,
+``to_torch``, ``from_torch``): each imports its module of ``backprop.export``
+when called, so that a network that is never exported loads none of them."""
+
+
+class ExportMethods:
+    """What ``Network`` can be exported to and made from."""
+
+    def to_onnx(self, path=None, opset=17, dtype="float64"):
+        """The network as an ONNX model, written to ``path`` if given
+        (``backprop.export.to_onnx``; needs onnx)."""
+        from .export._onnx import to_onnx
+
+        return to_onnx(self, path, opset=opset, dtype=dtype)
+
+    def to_c(self, path=None, name="mynet"):
+        """A C99 header whose ``NAME_predict`` gives ``predict``'s bits, written
+        to ``path`` if given; returns its text (``backprop.export.to_c``)."""
+        from .export._c import to_c
+
+        return to_c(self, path, name=name)
+
+    def to_torch(self, dtype="float64"):
+        """The network as a ``torch.nn.Sequential`` of Linear and activation
+        modules (``backprop.export.to_torch``; needs torch)."""
+        from .export._torch import to_torch
+
+        return to_torch(self, dtype=dtype)
+
+    @classmethod
+    def from_torch(cls, module, *, loss="squared", train_bias=None, seed=None):
+        """A Network with the layers and parameters of ``module`` (copied to float64).
+
+        module:      an ``nn.Sequential`` of ``nn.Linear`` modules, each followed by
+                     at most one activation module (none is the identity), as
+                     ``to_torch`` makes
+        loss:        the Network's loss (a module does not hold one)
+        train_bias:  whether the Network trains its biases; by default, whether the
+                     Linear biases require grad (all alike)
+        seed:        the Network's seed (for its shuffling)
+
+        The bias policy is "neuron" when every Linear has a bias, "none" when
+        none has (``backprop.export.from_torch`` is the same function)."""
+        from .export._torch import torch_layers
+
+        return cls.from_weights(**torch_layers(module, train_bias), loss=loss, seed=seed)
