@@ -56,6 +56,23 @@ def data(tmp_path_factory):
     return folder, X, Y
 
 
+def test_train_a_float32_network(data):
+    folder, X, Y = data
+    proc = run("train", "data.npz", "--sizes", "5", "--activation", "tanh,identity", "--epochs", "3",
+               "--seed", "1", "--dtype", "float32", "-o", "f32.npz", cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    net = bp.Network([3, 5, 2], activation=["tanh", "identity"], seed=1, dtype="float32")
+    net.train(X, Y, epochs=3)
+    saved = bp.load(folder / "f32.npz")
+    assert saved.dtype == np.float32 and saved.params.tobytes() == net.params.tobytes()
+    info = run("info", "f32.npz", cwd=folder)
+    assert "parameters:      32 (25 weights, 7 biases), float32" in info.stdout
+    pred = run("predict", "f32.npz", "data.npz", cwd=folder)
+    assert read_predictions(pred.stdout)[1].tobytes() == net.predict(X).astype(float).tobytes()
+    bad = run("train", "data.npz", "--dtype", "float16", "-o", "x.npz", cwd=folder)
+    assert bad.returncode == 2 and "--dtype: invalid choice: 'float16'" in bad.stderr
+
+
 def read_predictions(text):
     rows = list(csv.reader(io.StringIO(text)))
     return rows[0], np.array(rows[1:], dtype=float)
@@ -93,10 +110,10 @@ def test_train_info_predict(data):
     assert info.returncode == 0, info.stderr
     for line in ["layer sizes:     3-6-2", "activations:     tanh, identity", "loss:            squared",
                  "bias:            neuron (one per unit, trained)",
-                 "parameters:      38 (30 weights, 8 biases)",
+                 "parameters:      38 (30 weights, 8 biases), float64",
                  "optimizer:       SGD(momentum=0.8, nesterov=False, weight_decay=0.0, decay_bias=False)",
                  "optimizer state: 200 steps; momentum_buffer", "epochs trained:  20",
-                 "samples seen:    800", "seed:            3", "backprop model format 1"]:
+                 "samples seen:    800", "seed:            3", "backprop model format 2"]:
         assert line in info.stdout, line
 
     pred = run("predict", "model.npz", "data.csv", "--targets", "y1,y2", cwd=folder)

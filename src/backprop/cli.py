@@ -183,7 +183,8 @@ def _train(args):
         loss = args.loss or "cross_entropy"
     try:
         net = Network(sizes, activation=activation[0] if len(activation) == 1 else activation,
-                      loss=_with_param(loss, "--loss", {"huber": Huber}), seed=args.seed)
+                      loss=_with_param(loss, "--loss", {"huber": Huber}), seed=args.seed,
+                      dtype=args.dtype)
     except MemoryError as exc:
         raise CommandError(f"--sizes: a {'-'.join(map(str, sizes))} network does not fit in memory "
                            f"({exc})") from None
@@ -357,7 +358,8 @@ def _info(args):
         ("activations", ", ".join(acts)),
         ("loss", loss["name"] + (f"(delta={loss['delta']})" if "delta" in loss else "")),
         ("bias", f"{net.bias} ({bias})"),
-        ("parameters", f"{net.n_params} ({n_weights} weights, {net.n_params - n_weights} biases)"),
+        ("parameters", f"{net.n_params} ({n_weights} weights, {net.n_params - n_weights} biases), "
+                       f"{net.dtype}"),
         ("optimizer", repr(net.optimizer)),
         ("optimizer state", f"{header['optimizer_steps']} steps"
                             + (f"; {', '.join(state)}" if state else "")),
@@ -427,6 +429,8 @@ def build_parser():
     train.add_argument("--eps", type=float, help="for adam (default 1e-8)")
     train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
     train.add_argument("--lr", type=float, help="learning rate (default 0.1 for SGD, 0.001 for Adam)")
+    train.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                       help="the network's type (default float64)")
     train.add_argument("--epochs", type=_epochs, default=10, help="passes over the data (default 10)")
     train.add_argument("--batch-size", type=_batch_size, default=1, metavar="K|full",
                        help="1 is online learning (default), full is full batch")
