@@ -24,11 +24,11 @@ FLAGS = {"O2": ["-std=c99", "-O2", "-ffp-contract=off"],
 
 DRIVER = """#include <stdio.h>
 #include "{name}.h"
-/* Reads rows of {NAME}_N_IN doubles from stdin, writes {name}_predict's
-   {NAME}_N_OUT doubles per row to stdout, raw bytes both ways. */
+/* Reads rows of {NAME}_N_IN values ({T}) from stdin, writes {name}_predict's
+   {NAME}_N_OUT values per row to stdout, raw bytes both ways. */
 int main(void)
 {{
-    double x[{NAME}_N_IN], out[{NAME}_N_OUT];
+    {T} x[{NAME}_N_IN], out[{NAME}_N_OUT];
     while (fread(x, sizeof x, 1, stdin) == 1) {{
         {name}_predict(x, out);
         fwrite(out, sizeof out, 1, stdout);
@@ -43,11 +43,11 @@ OUTPUT = {"logistic": "logistic", "tanh": "tanh", "relu": "relu", "leaky_relu": 
           "identity": "identity", "softmax": "softmax"}
 
 
-def network(out_act, bias, seed=0):
+def network(out_act, bias, seed=0, dtype="float64"):
     """A 5-19-9-6 network (dot products of fewer than 8, 8 + 3 and 8 + 1
-    terms), random weights and biases."""
+    terms; for float32, of fewer than 16 and 16 + 3), random weights and biases."""
     act = [HIDDEN[out_act], HIDDEN[out_act] if out_act != "identity" else "tanh", OUTPUT[out_act]]
-    net = bp.Network([5, 19, 9, 6], activation=act, bias=bias, seed=seed)
+    net = bp.Network([5, 19, 9, 6], activation=act, bias=bias, seed=seed, dtype=dtype)
     rng = np.random.default_rng(seed + 1)
     for W in net.weights:
         W[...] = rng.normal(size=W.shape) * 0.7
@@ -90,16 +90,19 @@ def accepts(compiler, flags, tmp_path):
 def write_driver(tmp_path, net, name, suffix=".c"):
     net.to_c(tmp_path / f"{name}.h", name=name)
     driver = tmp_path / f"drv_{name}{suffix}"
-    driver.write_text(DRIVER.format(name=name, NAME=name.upper()))
+    driver.write_text(DRIVER.format(name=name, NAME=name.upper(),
+                                    T="float" if net.dtype == np.float32 else "double"))
     return driver
 
 
-@pytest.mark.parametrize("bias", ["neuron", "shared", "none"])
+@pytest.mark.parametrize("bias,dtype", [("neuron", "float64"), ("shared", "float64"),
+                                        ("none", "float64"), ("neuron", "float32"),
+                                        ("shared", "float32")])
 @pytest.mark.parametrize("out_act", list(OUTPUT))
-def test_exported_c_gives_predicts_bytes(tmp_path, out_act, bias):
-    net = network(out_act, bias)
+def test_exported_c_gives_predicts_bytes(tmp_path, out_act, bias, dtype):
+    net = network(out_act, bias, dtype=dtype)
     driver = write_driver(tmp_path, net, "mynet")
-    X = inputs(5)
+    X = inputs(5).astype(dtype)
     expected = net.predict(X).tobytes()
     for label, flags in FLAGS.items():
         if label == "O3-native" and not accepts(CC, flags, tmp_path):
@@ -107,7 +110,8 @@ def test_exported_c_gives_predicts_bytes(tmp_path, out_act, bias):
         got = run(build(tmp_path, CC, flags, driver, tmp_path), X)
         assert len(got) == len(expected)
         assert got == expected, f"{label}: outputs differ from predict in " \
-            f"{np.count_nonzero(np.frombuffer(got) != np.frombuffer(expected))} of {X.shape[0] * 6} values"
+            f"{np.count_nonzero(np.frombuffer(got, dtype) != np.frombuffer(expected, dtype))} of " \
+            f"{X.shape[0] * 6} values"
 
 
 def test_exported_c_matches_every_kernel_build(tmp_path):
@@ -191,7 +195,7 @@ def test_cli_exports_a_saved_model_to_c(tmp_path, capsys):
     assert main(["export", str(tmp_path / "model.npz"), "--format", "c", "-o", str(tmp_path / "cli.h"),
                  "--name", "cli"]) == 0
     driver = tmp_path / "drv_cli.c"
-    driver.write_text(DRIVER.format(name="cli", NAME="CLI"))
+    driver.write_text(DRIVER.format(name="cli", NAME="CLI", T="double"))
     X = inputs(5, seed=6)
     assert run(build(tmp_path, CC, FLAGS["O2"], driver, tmp_path), X) == net.predict(X).tobytes()
     assert main(["export", str(tmp_path / "model.npz"), "--format", "c", "-o", str(tmp_path / "x.h"),

@@ -72,6 +72,18 @@ def test_onnxruntime_agrees_with_predict_in_float32(out_act, bias):
     assert_close(out, ref.predict(X.astype(np.float32).astype(np.float64)), 4e-6)
 
 
+@pytest.mark.parametrize("out_act", list(OUTPUT))
+def test_a_float32_network_exports_float32(out_act):
+    net = network(out_act, "neuron")
+    net32 = bp.Network.from_weights(list(net.weights), list(net.biases), dtype="float32",
+                                    activation=[HIDDEN[out_act], "tanh", OUTPUT[out_act]])
+    X = inputs().astype(np.float32)
+    out = run(net32.to_onnx(), X)
+    assert out.dtype == np.float32
+    # both compute in float32, each in its own order (the tolerance as above)
+    assert_close(out, net32.predict(X), 4e-6)
+
+
 def test_graph_is_one_gemm_per_layer_then_the_activation():
     net = network("softmax", "shared")
     model = net.to_onnx(opset=13)

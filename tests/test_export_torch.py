@@ -102,6 +102,15 @@ def test_no_bias_and_float32():
     np.testing.assert_allclose(out, net.predict(X), rtol=1e-4, atol=1e-5)
 
 
+def test_a_float32_network_exports_and_imports_float32():
+    net = bp.Network([7, 12, 5], activation=["tanh", "logistic"], seed=0, dtype="float32")
+    module = net.to_torch()
+    assert module[0].weight.dtype == torch.float32
+    back = bp.Network.from_torch(module, dtype="float32")
+    assert back.dtype == np.float32 and np.array_equal(back.params, net.params)
+    assert bp.Network.from_torch(module).dtype == np.float64
+
+
 @pytest.mark.parametrize("act", ACTS, ids=lambda a: "-".join(getattr(x, "name", x) for x in a))
 def test_round_trip_gives_the_same_network(act):
     net = network(act)

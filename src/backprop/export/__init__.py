@@ -2,9 +2,9 @@
 
     to_c(net, path=None, name="mynet")                  a C99 header whose NAME_predict
                                                         gives predict's bits
-    to_onnx(net, path=None, opset=17, dtype="float64")  an onnx.ModelProto (needs onnx)
-    to_torch(net, dtype="float64")                      a torch.nn.Sequential (needs torch)
-    from_torch(module, loss="squared", ...)             a Network from such a module
+    to_onnx(net, path=None, opset=17, dtype=None)       an onnx.ModelProto (needs onnx)
+    to_torch(net, dtype=None)                           a torch.nn.Sequential (needs torch)
+    from_torch(module, loss="squared", ..., dtype=...)  a Network from such a module
     register_skl2onnx()                                 skl2onnx converters for
                                                         backprop.sklearn's estimators
     onnx_estimator_graph(scope, operator, container, network, classes)
@@ -25,9 +25,9 @@ from ._torch import to_torch
 __all__ = ["to_c", "to_onnx", "to_torch", "from_torch", "onnx_estimator_graph", "register_skl2onnx"]
 
 
-def from_torch(module, *, loss="squared", train_bias=None, seed=None):
+def from_torch(module, *, loss="squared", train_bias=None, seed=None, dtype="float64"):
     """A Network with the layers and parameters of ``module`` (copied to
-    float64): ``Network.from_torch``, which says what the arguments do."""
+    ``dtype``): ``Network.from_torch``, which says what the arguments do."""
     from ..network import Network
 
-    return Network.from_torch(module, loss=loss, train_bias=train_bias, seed=seed)
+    return Network.from_torch(module, loss=loss, train_bias=train_bias, seed=seed, dtype=dtype)

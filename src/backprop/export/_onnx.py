@@ -79,15 +79,16 @@ def layer_nodes(specs, x, y, dtype, add_node, add_initializer, unique):
         a = out
 
 
-def to_onnx(net, path=None, opset=17, dtype="float64"):
+def to_onnx(net, path=None, opset=17, dtype=None):
     """The network as an ``onnx.ModelProto``; written to ``path`` if given.
 
     opset:  the ONNX operator set, 13 up to the installed onnx's newest
-    dtype:  "float64" (default) or "float32", the type of the input, the
-            output and the parameters
+    dtype:  "float64" or "float32", the type of the input, the output and the
+            parameters; by default the network's
     The model's input is "input", (N, n_in), and its output "output", (N, n_out).
     """
     specs = layers(net, "to_onnx")
+    dtype = net.dtype.name if dtype is None else dtype
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
         raise TypeError(f"opset must be an int, got {type(opset).__name__}")
     if dtype not in DTYPES:

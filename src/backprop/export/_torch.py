@@ -34,9 +34,11 @@ def _activation_module(nn, spec):
             "softmax": lambda: nn.Softmax(dim=-1)}[spec.activation]()
 
 
-def to_torch(net, dtype="float64"):
-    """The network as a ``torch.nn.Sequential`` with the same parameters (copies)."""
+def to_torch(net, dtype=None):
+    """The network as a ``torch.nn.Sequential`` with the same parameters
+    (copies), of ``dtype`` ("float64" or "float32"; by default the network's)."""
     specs = layers(net, "to_torch")
+    dtype = net.dtype.name if dtype is None else dtype
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(map(repr, DTYPES))}, got {dtype!r}")
     if net.bias == "shared" and net.train_bias:
