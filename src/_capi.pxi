@@ -12,6 +12,11 @@ cdef int bp_api_version() noexcept nogil:
 cdef Model _model_of(object network):
     model = getattr(network, "_model", network)
     if not isinstance(model, Model):
+        other = getattr(getattr(model, "params", None), "dtype", None)
+        if other is not None and other != DTYPE:
+            raise TypeError(f"expected a backprop.Network of dtype {DTYPE} (this core's), got "
+                            f"one of dtype {other}: a {other} network's C API is in "
+                            f"{'backprop._core32' if other == np.float32 else 'backprop._core'}")
         raise TypeError(f"expected a backprop.Network, got {type(network).__name__}")
     return <Model>model
 

@@ -39,6 +39,37 @@ def bpembed(tmp_path_factory):
         sys.modules.pop("bpembed", None)
 
 
+@pytest.fixture(scope="module")
+def bpembed32(tmp_path_factory):
+    """The example built for float32 networks: cimported from backprop._core32,
+    compiled with BP_FLOAT32 defined (so bp_real is float), as bpembed32."""
+    work = tmp_path_factory.mktemp("embedding32")
+    source = work / "bpembed32"
+    shutil.copytree(EXAMPLE, source)
+    pyx = (source / "bpembed.pyx").read_text()
+    (source / "bpembed32.pyx").write_text(pyx.replace("from backprop._core cimport",
+                                                      "from backprop._core32 cimport"))
+    (source / "bpembed.pyx").unlink()
+    setup = (source / "setup.py").read_text()
+    (source / "setup.py").write_text(setup.replace(
+        'Extension("bpembed", ["bpembed.pyx"])',
+        'Extension("bpembed32", ["bpembed32.pyx"], define_macros=[("BP_FLOAT32", "1")])'))
+    project = (source / "pyproject.toml").read_text()
+    (source / "pyproject.toml").write_text(project.replace('name = "bpembed"', 'name = "bpembed32"'))
+    target = work / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+         "--no-index", "--target", str(target), str(source)],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    sys.path.insert(0, str(target))
+    try:
+        yield importlib.import_module("bpembed32")
+    finally:
+        sys.path.remove(str(target))
+        sys.modules.pop("bpembed32", None)
+
+
 def data(n, n_in, n_out, kind, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, n_in))
@@ -153,3 +184,20 @@ def test_python_training_is_refused_while_the_loop_holds_the_network(bpembed):
         worker.join()
     assert not net._model.busy
     net.train(X[:5], Y[:5])            # released afterwards
+
+
+def test_a_float32_build_trains_float32_networks(bpembed32):
+    X, Y = data(40, 4, 3, "uniform")
+    X, Y = X.astype(np.float32), Y.astype(np.float32)
+    net = bp.Network([4, 6, 3], seed=3, dtype="float32")
+    twin = net.copy()
+    losses = bpembed32.train_online(net, X, Y, 5, 0.05)
+    hist = twin.train(X, Y, epochs=5, lr=0.05)
+    assert net.params.tobytes() == twin.params.tobytes()
+    assert np.array(losses).tobytes() == hist.loss.tobytes()
+    out = np.empty((40, 3), dtype=np.float32)
+    bpembed32.predict(net, X, out)
+    assert out.tobytes() == net.predict(X).tobytes()
+    # each build serves the networks of its own type
+    with pytest.raises(TypeError, match="of dtype float32 .this core's., got one of dtype float64"):
+        bpembed32.train_online(bp.Network([4, 6, 3]), X, Y, 1, 0.05)

@@ -5,13 +5,17 @@ An example of embedding backprop's C-level API (``backprop/_core.pxd``):
 online SGD, one ``bp_learn_one`` per sample, the samples in order, epoch after
 epoch.  With the network's default optimiser (plain SGD) the result is the same
 bits as ``net.train(X, Y, epochs, lr)``.
+
+The arrays are ``bp_real``, the network's type: double here.  Cimported from
+``backprop._core32`` and built with ``BP_FLOAT32`` defined, the same code
+serves float32 networks with float32 arrays.
 """
 from array import array
 
 from backprop._core cimport (BP_API_VERSION, bp_acquire, bp_api_version, bp_get_net,
                              bp_get_work, bp_learn_one, bp_net, bp_predict_one, bp_release,
                              bp_work)
-from backprop._types cimport BP_OK
+from backprop._types cimport BP_OK, bp_real
 
 # BP_API_VERSION is the version this module was compiled against;
 # bp_api_version() is the installed core's.
@@ -22,7 +26,7 @@ if bp_api_version() != BP_API_VERSION:
         f"but the installed backprop provides version {bp_api_version()}: rebuild bpembed")
 
 
-def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssize_t epochs,
+def train_online(network, const bp_real[:, ::1] X, const bp_real[:, ::1] Y, Py_ssize_t epochs,
                  double lr):
     """Online SGD on (X, Y) for ``epochs`` passes, samples in order.
 
@@ -65,7 +69,7 @@ def train_online(network, const double[:, ::1] X, const double[:, ::1] Y, Py_ssi
     return [total / n for total in sums]
 
 
-def predict(network, const double[:, ::1] X, double[:, ::1] out):
+def predict(network, const bp_real[:, ::1] X, bp_real[:, ::1] out):
     """out[i] = the network's outputs for X[i], through ``bp_predict_one``."""
     cdef bp_net* net = bp_get_net(network)
     cdef bp_work* work = bp_get_work(network)
