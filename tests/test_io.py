@@ -351,6 +351,37 @@ def test_damaged_members_are_refused(tmp_path, good, name, data, match):
     raises_model_error(with_member(good, tmp_path / "bad.npz", name, data), match)
 
 
+def test_version_1_files_load_as_float64(tmp_path, good):
+    # a file of format 1, as backprop wrote it before the dtype: no "dtype" entry
+    with np.load(good, allow_pickle=False) as archive:
+        header = json.loads(archive["header"].tobytes())
+    del header["dtype"]
+    header["format_version"] = 1
+    old = tmp_path / "v1.npz"
+    with np.load(good, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files if name != "header"}
+    np.savez(old, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
+    loaded, original = bp.load(old), bp.load(good)
+    assert loaded.dtype == np.float64 and loaded.params.tobytes() == original.params.tobytes()
+    # version 1 has no dtype entry, and version 2 needs one
+    raises_model_error(rewrite(old, tmp_path / "v1dtype.npz", {"dtype": "float64"}),
+                       r"unknown \['dtype'\] entries")
+    raises_model_error(rewrite(old, tmp_path / "v2bare.npz", {"format_version": 2}),
+                       r"missing \['dtype'\] entries")
+
+
+def test_float32_files_hold_float32_arrays(tmp_path):
+    net = trained("adam", dtype="float32")
+    net.save(tmp_path / "f32.npz")
+    assert io.read_header(tmp_path / "f32.npz")["dtype"] == "float32"
+    raises_model_error(rewrite(tmp_path / "f32.npz", tmp_path / "mixed.npz", {"dtype": "float64"}),
+                       r"array 'params' must hold 26 little-endian float64 \('<f8'\) values")
+    raises_model_error(rewrite(tmp_path / "f32.npz", tmp_path / "half.npz", {"dtype": "float16"}),
+                       "dtype must be 'float64' or 'float32', got 'float16'")
+    raises_model_error(rewrite(tmp_path / "f32.npz", tmp_path / "obj.npz", {"dtype": {"a": 1}}),
+                       "dtype must be 'float64' or 'float32'")
+
+
 def test_future_versions_ask_for_an_upgrade(tmp_path, good):
     future = rewrite(good, tmp_path / "future.npz", {"format_version": 3, "backprop_version": "9.0"})
     raises_model_error(future, r"written by backprop 9\.0 in model format version 3; this backprop "

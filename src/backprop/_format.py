@@ -139,7 +139,7 @@ def _dtype(header, bad):
     """The network dtype's name of a decoded header, checked (version 1:
     float64)."""
     dtype = header.get("dtype", "float64")
-    if dtype not in _ARRAY_TYPES:
+    if not isinstance(dtype, str) or dtype not in _ARRAY_TYPES:
         raise bad(f"dtype must be 'float64' or 'float32', got {dtype!r:.200}")
     return dtype
 
