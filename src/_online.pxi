@@ -13,7 +13,7 @@ cdef void forward(bp_net* net, bp_work* work, const real* x, const real* xp,
     from the previous sample (input xp, learning rate lrp, deltas still in
     work.delta): each row gets it just before it is read, while it is in the
     L1 cache, so the matrix is swept once.  Where BP_ROWS4, rows go four at a
-    time through bp_rows4 (inputs of 8 or more), the rest one by one.
+    time through bp_rows4 (inputs of BP_ROWS4_MIN or more), the rest one by one.
 
     `reverse` takes the blocks of four rows last to first, and so the rows
     one by one (the remainder after the blocks, or all of them).  Rows are
@@ -39,7 +39,7 @@ cdef void forward(bp_net* net, bp_work* work, const real* x, const real* xp,
         nb = net.n_bias[l]
         z = work.net + net.u_off[l]
         j4 = 0
-        if BP_ROWS4 and n_in >= 8:
+        if BP_ROWS4 and n_in >= BP_ROWS4_MIN:
             j4 = n_out - (n_out & 3)
             for jb in range(0, j4, 4):
                 j = j4 - 4 - jb if reverse else jb

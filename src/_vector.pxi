@@ -7,6 +7,7 @@ cdef extern from "bp_simd.h":
     ctypedef const real* in_vec "bp_in_vec"
     const bint BP_VECTOR_EXP
     const bint BP_ROWS4
+    const Py_ssize_t BP_ROWS4_MIN
     void bp_rows4(real* w, Py_ssize_t ld, const real* c, const real* xp,
                   const real* x, Py_ssize_t n, real* out) noexcept nogil
     const bint BP_BACK_ROWS

@@ -44,10 +44,13 @@ typedef const bp_real * BP_RESTRICT bp_in_vec;
    scalar form in registers only when they are written as vectors, hence
    GCC's vector extensions here (clang has them too).  Elsewhere (AVX2, SSE2,
    NEON, MSVC) rows go one by one: with narrower vectors four rows of
-   accumulators no longer fit in the registers.  Float32 builds go one by one
-   too: float's dot has sixteen partial sums, which this form does not give. */
+   accumulators no longer fit in the registers.  The float32 form is below:
+   float's dot has sixteen partial sums, one vector of floats per row.
+   BP_ROWS4_MIN is the narrowest row the form takes: below it dot sums
+   sequentially. */
 #if defined(__GNUC__) && defined(__AVX512F__) && !BP_REAL_IS_FLOAT32
 #define BP_ROWS4 1
+#define BP_ROWS4_MIN 8
 #include <immintrin.h>
 typedef double bp_v8d __attribute__((vector_size(64)));
 static inline bp_v8d bp_ld8(const double *p) { bp_v8d v; memcpy(&v, p, sizeof v); return v; }
@@ -106,8 +109,71 @@ static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp
     }
     out[0] = s[0]; out[1] = s[1]; out[2] = s[2]; out[3] = s[3];
 }
+#elif defined(__GNUC__) && defined(__AVX512F__)
+#define BP_ROWS4 1
+#define BP_ROWS4_MIN 16
+#include <immintrin.h>
+typedef float bp_v16f __attribute__((vector_size(64)));
+static inline bp_v16f bp_ld16(const float *p) { bp_v16f v; memcpy(&v, p, sizeof v); return v; }
+static inline void bp_st16(float *p, bp_v16f v) { memcpy(p, &v, sizeof v); }
+/* bp_dotf's tree for four rows at once: each row's sixteen sums folded to
+   eight (lane k + lane k + 8), then ((0+1) + (2+3)) + ((4+5) + (6+7)).  The
+   pairs come from horizontal adds, whose operands are the tree's (in the
+   other order, which is the same sum): rows 0 and 1, then 2 and 3, side by
+   side in the lanes, then the two halves of the 256-bit result. */
+static inline __m256 bp_fold16(bp_v16f a) {
+    __m512 v = (__m512)a;
+    return _mm256_add_ps(_mm512_castps512_ps256(v),
+                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+static inline void bp_tree16x4(bp_v16f a0, bp_v16f a1, bp_v16f a2, bp_v16f a3, float *s) {
+    __m256 q = _mm256_hadd_ps(_mm256_hadd_ps(bp_fold16(a0), bp_fold16(a1)),
+                              _mm256_hadd_ps(bp_fold16(a2), bp_fold16(a3)));
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1)));
+}
+/* As the double form: out[r] = dot(w + r*ld, x, n) for r < 4, each row first
+   updated with xp (w_r -= c[r] xp, update_dot's sub_scaled).  Needs n >= 16. */
+static void bp_rows4(float *w, Py_ssize_t ld, const float *c, const float *xp,
+                     const float *x, Py_ssize_t n, float *out) {
+    float *w0 = w, *w1 = w + ld, *w2 = w + 2 * ld, *w3 = w + 3 * ld;
+    bp_v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, xv, u0, u1, u2, u3;
+    Py_ssize_t i, m = n - (n & 15);
+    float s[4], v;
+    if (xp) {
+        float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+        for (i = 0; i < m; i += 16) {
+            bp_v16f pv = bp_ld16(xp + i);
+            xv = bp_ld16(x + i);
+            u0 = bp_ld16(w0 + i) - c0 * pv; bp_st16(w0 + i, u0);
+            u1 = bp_ld16(w1 + i) - c1 * pv; bp_st16(w1 + i, u1);
+            u2 = bp_ld16(w2 + i) - c2 * pv; bp_st16(w2 + i, u2);
+            u3 = bp_ld16(w3 + i) - c3 * pv; bp_st16(w3 + i, u3);
+            a0 = a0 + u0 * xv; a1 = a1 + u1 * xv; a2 = a2 + u2 * xv; a3 = a3 + u3 * xv;
+        }
+        bp_tree16x4(a0, a1, a2, a3, s);
+        for (i = m; i < n; i++) {
+            v = w0[i] - c0 * xp[i]; w0[i] = v; s[0] = s[0] + v * x[i];
+            v = w1[i] - c1 * xp[i]; w1[i] = v; s[1] = s[1] + v * x[i];
+            v = w2[i] - c2 * xp[i]; w2[i] = v; s[2] = s[2] + v * x[i];
+            v = w3[i] - c3 * xp[i]; w3[i] = v; s[3] = s[3] + v * x[i];
+        }
+    } else {
+        for (i = 0; i < m; i += 16) {
+            xv = bp_ld16(x + i);
+            a0 = a0 + bp_ld16(w0 + i) * xv; a1 = a1 + bp_ld16(w1 + i) * xv;
+            a2 = a2 + bp_ld16(w2 + i) * xv; a3 = a3 + bp_ld16(w3 + i) * xv;
+        }
+        bp_tree16x4(a0, a1, a2, a3, s);
+        for (i = m; i < n; i++) {
+            s[0] = s[0] + w0[i] * x[i]; s[1] = s[1] + w1[i] * x[i];
+            s[2] = s[2] + w2[i] * x[i]; s[3] = s[3] + w3[i] * x[i];
+        }
+    }
+    out[0] = s[0]; out[1] = s[1]; out[2] = s[2]; out[3] = s[3];
+}
 #else
 #define BP_ROWS4 0
+#define BP_ROWS4_MIN 0
 static void bp_rows4(bp_real *w, Py_ssize_t ld, const bp_real *c, const bp_real *xp,
                      const bp_real *x, Py_ssize_t n, bp_real *out) {
     (void)w; (void)ld; (void)c; (void)xp; (void)x; (void)n; (void)out;

@@ -246,12 +246,14 @@ def test_level_builds_keep_their_vector_paths():
     # Losing one of these paths (a changed preprocessor test, a compiler
     # without the macros) would cost only speed, silently.  bp_rows4 needs
     # 512-bit vectors, bp_back_rows AVX2 or better.
+    # The float32 builds (backprop._kernels32_*) have both, in float's form.
     expected = {"x86-64-v3": {"bp_rows4": False, "bp_back_rows": True},
                 "x86-64-v4": {"bp_rows4": True, "bp_back_rows": True}}
-    for name in _core.available_kernels():
-        if name in expected:
-            module = importlib.import_module(_core.KERNEL_VARIANTS[name][0])
-            assert module.VECTOR_PATHS == expected[name], name
+    for core in (_core, importlib.import_module("backprop._core32")):
+        for name in core.available_kernels():
+            if name in expected:
+                module = importlib.import_module(core.KERNEL_VARIANTS[name][0])
+                assert module.VECTOR_PATHS == expected[name], (core.__name__, name)
 
 
 def learn_one_epochs(net, X, Y, epochs, lr):
