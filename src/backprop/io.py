@@ -1,10 +1,11 @@
 """Saving and loading networks: one self-describing, versioned ``.npz`` file.
 
-The archive holds plain float64 arrays and a JSON header (UTF-8 bytes in a
-uint8 array), nothing pickled, so ``load`` reads it with
+The archive holds plain arrays of the network's dtype (little-endian float64,
+``'<f8'``, or float32, ``'<f4'``) and a JSON header (UTF-8 bytes in a uint8
+array), nothing pickled, so ``load`` reads it with
 ``numpy.load(..., allow_pickle=False)``: a file from a stranger cannot run code.
 
-Arrays (``n_params`` float64 values each, in ``Network.params``' layout):
+Arrays (``n_params`` values each, in ``Network.params``' layout):
 
 =====================  ==========================================================
 ``params``             the flat parameter vector
@@ -14,7 +15,9 @@ Arrays (``n_params`` float64 values each, in ``Network.params``' layout):
 =====================  ==========================================================
 
 (the optimiser state names are PyTorch's).  The header records the format
-name and version, the backprop version that wrote the file, the layer sizes,
+name and version, the backprop version that wrote the file, the network's
+dtype (``"float64"`` or ``"float32"``; format version 2 added it, and a file
+of version 1, which has none, holds a float64 network), the layer sizes,
 activations, loss, bias policy, the optimiser and its step counters, the seed
 and state of the network's shuffle generator, the epochs trained, the samples
 seen, the shape and dtype of every array and, for a classifier, the class
