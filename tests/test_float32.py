@@ -194,7 +194,8 @@ def test_learn_one_is_an_online_step_of_train():
 # ---------------------------------------------------------------- the API
 @pytest.mark.parametrize("dtype", ["float32", np.float32, np.dtype("float32"), "f4", "single"])
 def test_dtype_forms(dtype):
-    assert network(dtype).dtype == np.float32
+    net = network(dtype)
+    assert net.dtype == np.float32 and repr(net).endswith("train_bias=True, dtype='float32')")
 
 
 @pytest.mark.parametrize("dtype,error", [("float16", ValueError), ("int32", ValueError),

@@ -250,8 +250,9 @@ class Network(ExportMethods):
     def __repr__(self):
         acts = self.activations
         act = acts[0] if len(set(acts)) == 1 else list(acts)
+        dtype = "" if self._dtype == np.float64 else f", dtype={self._dtype.name!r}"
         return (f"Network({list(self._sizes)}, activation={act!r}, loss={self._loss[0]!r}, "
-                f"bias={self._bias!r}, train_bias={self._train_bias})")
+                f"bias={self._bias!r}, train_bias={self._train_bias}{dtype})")
 
     # ------------------------------------------------------------ evaluation
     def predict(self, X):
