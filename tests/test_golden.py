@@ -7,7 +7,8 @@ range of every activation) and its loss.  The runs cover every activation,
 loss and optimiser, online, mini-batch and full-batch training, every bias
 policy with trainable and frozen biases, narrow networks (two-layer ones run
 by the register loop of online training) and wide ones, a team of threads,
-and the streaming path (learn_one, predict_one, trace).  BLAS is off: it
+and the streaming path (learn_one, predict_one, trace), and float32 networks
+(backprop._core32's builds) online, in mini-batches and wide.  BLAS is off: it
 sums in its own order, and only the kernels' own loops promise the same bits.
 
 The test runs every kernel build this machine has (baseline, x86-64-v3,
@@ -33,7 +34,9 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop import _core
+from backprop import _core, _core32
+
+CORES = (_core, _core32)
 
 GOLDEN = pathlib.Path(__file__).resolve().parent / "golden_hashes.json"
 N_SAMPLES = 24
@@ -57,20 +60,20 @@ def inputs_and_targets(rng, sizes, out_activation, loss):
     return X, Y
 
 
-def network(rng, sizes, activation, loss, bias, train_bias):
+def network(rng, sizes, activation, loss, bias, train_bias, dtype="float64"):
     weights = [uniform(rng, (n_out, n_in), 0.5) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
     biases = None
     if bias != "none":
         biases = [uniform(rng, (n_out if bias == "neuron" else 1,), 0.25) for n_out in sizes[1:]]
     return bp.Network.from_weights(weights, biases, activation=activation, loss=loss, bias=bias,
-                                   train_bias=train_bias, seed=7)
+                                   train_bias=train_bias, seed=7, dtype=dtype)
 
 
 def config(sizes, activation, loss="squared", optimizer=None, batch_size=1, bias="neuron",
-           train_bias=True, lr=None, shuffle=True, seeded_init=False):
+           train_bias=True, lr=None, shuffle=True, seeded_init=False, dtype="float64"):
     return dict(sizes=sizes, activation=activation, loss=loss, optimizer=optimizer or bp.SGD(),
                 batch_size=batch_size, bias=bias, train_bias=train_bias, lr=lr, shuffle=shuffle,
-                seeded_init=seeded_init)
+                seeded_init=seeded_init, dtype=dtype)
 
 
 MOMENTUM = bp.SGD(momentum=0.9)
@@ -121,6 +124,22 @@ CONFIGS = {
                                             batch_size=4, lr=0.1),
     # weights drawn from the network's own seeded generator
     "seeded init minibatch": config([6, 14, 4], ["relu", "logistic"], batch_size=4, seeded_init=True),
+    # float32 networks: rows of fewer than 16 and of 16 + a remainder (the
+    # four-row forward), online, in mini-batches and in the register loop
+    "float32 logistic squared online": config([5, 9, 3], "logistic", dtype="float32"),
+    "float32 softmax cross_entropy minibatch adam": config(
+        [9, 17, 6], ["tanh", "softmax"], "cross_entropy", optimizer=ADAM, batch_size=4, lr=0.01,
+        dtype="float32"),
+    "float32 wide relu online momentum": config([33, 40, 37], ["relu", "logistic"],
+                                                optimizer=MOMENTUM, lr=0.01, dtype="float32"),
+    "float32 wide tanh huber nesterov minibatch": config(
+        [33, 40, 37], ["tanh", "identity"], bp.Huber(0.3), optimizer=NESTEROV, batch_size=8,
+        lr=0.01, dtype="float32"),
+    "float32 wide logistic online": config([40, 36, 20], "logistic", lr=0.1, dtype="float32"),
+    "float32 narrow 2-2-2 shared online": config([2, 2, 2], "logistic", bias="shared", lr=0.5,
+                                                 dtype="float32"),
+    "float32 seeded init minibatch": config([6, 14, 4], ["relu", "logistic"], batch_size=4,
+                                            seeded_init=True, dtype="float32"),
 }
 
 # Mini-batch configurations that also run with a team of threads (the same bits).
@@ -132,9 +151,10 @@ def build(name):
     rng = np.random.default_rng(list(CONFIGS).index(name))
     if c["seeded_init"]:
         net = bp.Network(c["sizes"], activation=c["activation"], loss=c["loss"], bias=c["bias"],
-                         train_bias=c["train_bias"], seed=11)
+                         train_bias=c["train_bias"], seed=11, dtype=c["dtype"])
     else:
-        net = network(rng, c["sizes"], c["activation"], c["loss"], c["bias"], c["train_bias"])
+        net = network(rng, c["sizes"], c["activation"], c["loss"], c["bias"], c["train_bias"],
+                      c["dtype"])
     out_activation = net.activations[-1]
     X, Y = inputs_and_targets(rng, c["sizes"], out_activation, c["loss"])
     return net, X, Y
@@ -196,14 +216,22 @@ def mismatches(found, expected):
             if found.get(name, {}).get(part) != expected.get(name, {}).get(part)]
 
 
+def use_kernels(name):
+    """The named kernel build in both cores (float64 and float32)."""
+    for core in CORES:
+        core.use_kernels(name)
+
+
 @pytest.fixture
 def own_loops():
-    """BLAS off, the kernel build restored afterwards."""
-    blas, kernels = _core.blas_in_use(), _core.active_kernels()
-    _core.use_blas(False)
+    """BLAS off, the kernel builds restored afterwards."""
+    saved = [(core.blas_in_use(), core.active_kernels()) for core in CORES]
+    for core in CORES:
+        core.use_blas(False)
     yield
-    _core.use_blas(blas)
-    _core.use_kernels(kernels)
+    for core, (blas, kernels) in zip(CORES, saved):
+        core.use_blas(blas)
+        core.use_kernels(kernels)
 
 
 def test_the_installation_holds_the_kernel_builds_of_its_architecture():
@@ -222,14 +250,14 @@ def test_golden_file_lists_every_configuration():
 
 @pytest.mark.parametrize("kernels", _core.available_kernels())
 def test_training_gives_the_golden_bits(kernels, own_loops):
-    _core.use_kernels(kernels)
+    use_kernels(kernels)
     bad = mismatches(all_runs(), golden()["runs"])
     assert not bad, f"{len(bad)} digests differ from {GOLDEN.name} ({golden()['recorded_on']}): {bad}"
 
 
 @pytest.mark.parametrize("kernels", _core.available_kernels())
 def test_a_team_of_threads_gives_the_golden_bits(kernels, own_loops):
-    _core.use_kernels(kernels)
+    use_kernels(kernels)
     expected = golden()["runs"]
     bad = mismatches({name: train_run(name, threads=2) for name in THREADED},
                      {name: expected[name] for name in THREADED})

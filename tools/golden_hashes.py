@@ -22,12 +22,13 @@ from backprop import _core  # noqa: E402
 
 
 def runs_of_every_build():
-    _core.use_blas(False)
+    for core in test_golden.CORES:
+        core.use_blas(False)
     found = {}
     for kernels in _core.available_kernels():
-        _core.use_kernels(kernels)
+        test_golden.use_kernels(kernels)
         found[kernels] = test_golden.all_runs()
-    _core.use_kernels("baseline")
+    test_golden.use_kernels("baseline")
     return found
 
 

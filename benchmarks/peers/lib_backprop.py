@@ -2,6 +2,8 @@
 10^6 updates included), a threads row: two independent networks trained at
 once in two Python threads (the core releases the GIL), and for mini-batches a
 row of one network whose batches a team of two threads shares (threads=2).
+The float32 rows train ``Network(..., dtype="float32")`` (W1 to W3) on the
+data rounded to float32 before the clock starts, as PyTorch's float32 rows do.
 
 The threads row measures throughput over at least LAP_SECONDS: two threads
 train the workload lap after lap, each lap on a fresh network, taking the laps
@@ -49,6 +51,14 @@ def rows(wl):
                         threads=2))
     rows.append(Row("backprop", "backprop-threads", "backprop, 2 networks in 2 threads", threads=2,
                     copies=2))
+    if wl.name != "W0":
+        rows.append(Row("backprop", "backprop-float32", "backprop float32", dtype="float32"))
+    if wl.name != "W0" and wl.batch_size > 1:
+        rows.append(Row("backprop", "backprop-float32-blas2", "backprop float32, BLAS on 2 threads",
+                        threads=2, dtype="float32"))
+        rows.append(Row("backprop", "backprop-float32-team2",
+                        "backprop float32, threads=2 (one BLAS thread each)", threads=2,
+                        dtype="float32"))
     return rows
 
 
@@ -59,8 +69,9 @@ class Trainer:
         if row.key == "backprop-baseline":
             backprop._core.use_kernels("baseline")
 
-        self.wl, self.X, self.Y = wl, data.X, data.Y
-        self.threads = 2 if row.key == "backprop-team2" else 1
+        self.dtype = row.dtype
+        self.wl, self.X, self.Y = wl, data.X.astype(row.dtype), data.Y.astype(row.dtype)
+        self.threads = 2 if row.key.endswith("team2") else 1
         self.weights, self.biases = workloads.split(wl, data.params0)
         self.copies, self.laps = row.copies, 1
         if self.copies > 1:
@@ -79,7 +90,9 @@ class Trainer:
         wl = self.wl
         return backprop.Network.from_weights(
             weights=[W.copy() for W in self.weights], biases=[b.copy() for b in self.biases],
-            activation=list(wl.activations), loss=wl.loss, bias=wl.bias, train_bias=wl.train_bias)
+            activation=list(wl.activations), loss=wl.loss, bias=wl.bias, train_bias=wl.train_bias,
+            # (float64 rows name no dtype: ab.py compares builds that predate it)
+            **({} if self.dtype == "float64" else {"dtype": self.dtype}))
 
     def _fit(self, net):
         net.train(self.X, self.Y, epochs=self.wl.epochs, lr=self.wl.lr,
