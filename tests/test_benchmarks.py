@@ -324,8 +324,10 @@ def test_rounds_go_over_every_workload_in_turn(tmp_path):
          "--json", str(tmp_path / "t.json")], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     order = [line.split()[0] for line in proc.stderr.splitlines() if line.endswith("/s")]
-    per_round = len(order) // 4
-    assert order == (["W0"] * per_round + ["R1"] * per_round) * 2
+    # (R1 has a row more than W0: backprop float32)
+    w0, r1 = order.count("W0") // 2, order.count("R1") // 2
+    assert w0 > 0 and r1 > 0
+    assert order == (["W0"] * w0 + ["R1"] * r1) * 2
     rows = json.loads((tmp_path / "t.json").read_text())["rows"]
     for r in rows:
         if r["key"] == "backprop-threads":
