@@ -37,6 +37,7 @@ def included(source):
 # The kernel source: _kernels.pxi and the .pxi files it includes.
 KERNEL_FILES = included(KERNELS) if KERNELS.exists() else []
 MATH_H = ROOT / "src" / "backprop" / "bp_math.h"
+MATHF_H = ROOT / "src" / "backprop" / "bp_mathf.h"
 have_sources = pytest.mark.skipif(not KERNELS.exists(), reason="needs the source tree (src/_kernels.pxi)")
 
 
@@ -142,11 +143,13 @@ def test_environment_variable_forces_a_build(forced):
         assert proc.returncode != 0 and "BACKPROP_KERNELS=bogus: unknown kernel build" in proc.stderr
 
 
-def cythonize_kernels(tmp_path, annotate=False):
-    """C code (and annotation HTML) of the v4 kernel module of this checkout."""
-    c_file = tmp_path / "kernels.c"
+def cythonize_kernels(tmp_path, annotate=False, suffix=""):
+    """C code (and annotation HTML) of the v4 kernel module of this checkout
+    (suffix "32": of the float32 build's)."""
+    c_file = tmp_path / f"kernels{suffix}.c"
     cmd = [sys.executable, "-m", "cython", "-3", "-I", str(ROOT / "src"), "--module-name",
-           "backprop._kernels_v4", str(ROOT / "src" / "_kernels_v4.pyx"), "-o", str(c_file)]
+           f"backprop._kernels{suffix}_v4", str(ROOT / "src" / f"_kernels{suffix}_v4.pyx"),
+           "-o", str(c_file)]
     if annotate:
         cmd.insert(3, "-a")
     subprocess.run(cmd, check=True, cwd=tmp_path, capture_output=True)
@@ -193,11 +196,11 @@ def test_kernel_c_bodies_hold_no_python(tmp_path):
     assert checked >= len(names) - 2     # a few tiny inline helpers may be folded away
 
 
-def vectorised_lines(c_file, level_flags):
+def vectorised_lines(c_file, level_flags, defines=(), header="bp_math.h"):
     """Source lines (file name, line) of _kernels.pxi and the files it
-    includes, and lines of bp_math.h, whose loops gcc
-    vectorised, built with setup.py's release flags plus those of one
-    instruction-set level."""
+    includes, and lines of header (bp_math.h, or bp_mathf.h for the float32
+    build), whose loops gcc vectorised, built with setup.py's release flags
+    plus those of one instruction-set level."""
     source_of = {}
     current = None
     for number, line in enumerate(c_file.read_text().splitlines(), 1):
@@ -207,38 +210,55 @@ def vectorised_lines(c_file, level_flags):
         elif re.search(r'/\* "', line):
             current = None
         source_of[number] = current
-    cmd = ["gcc", "-O3", "-ffp-contract=off", "-fno-math-errno", *level_flags, "-fPIC", "-c", str(c_file),
+    cmd = ["gcc", "-O3", "-ffp-contract=off", "-fno-math-errno", *level_flags, *defines, "-fPIC",
+           "-c", str(c_file),
            "-o", os.devnull,
            "-I", sysconfig.get_paths()["include"], "-I", str(MATH_H.parent), "-I", str(KERNELS.parent),
            "-fopt-info-vec-optimized"]
     report = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
     pxi = {source_of.get(int(n)) for n in re.findall(r"\.c:(\d+):\d+: optimized: loop vectorized", report)}
-    header = {int(n) for n in re.findall(r"bp_math\.h:(\d+):\d+: optimized: loop vectorized", report)}
-    return pxi, header
+    lines = {int(n) for n in re.findall(re.escape(header) + r":(\d+):\d+: optimized: loop vectorized",
+                                        report)}
+    return pxi, lines
 
 
 @have_sources
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc for its vectoriser report")
+def update_dot_lines():
+    """The lines of _vector.pxi's update_dot, whose loops the float32 build
+    compiles but never runs (it takes sub_scaled and dot instead)."""
+    lines = (ROOT / "src" / "_vector.pxi").read_text().splitlines()
+    start = next(n for n, line in enumerate(lines, 1) if line.startswith("cdef inline real update_dot"))
+    end = next(n for n, line in enumerate(lines[start:], start + 1) if line.startswith("cdef "))
+    return {("_vector.pxi", n) for n in range(start, end)}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("level_flags", [["-march=x86-64-v3"], ["-march=x86-64-v4"]],
                          ids=["x86-64-v3", "x86-64-v4"])
-def test_marked_loops_stay_vectorised(tmp_path, level_flags):
+def test_marked_loops_stay_vectorised(tmp_path, level_flags, dtype):
     # The vectoriser drops loops silently after small edits; every loop marked
     # "# vectorised" in _kernels.pxi and the files it includes (or
-    # "/* vectorised */" in bp_math.h, whose functions the kernels inline)
-    # must be reported vectorised.
+    # "/* vectorised */" in bp_math.h, whose functions the kernels inline; in
+    # bp_mathf.h for the float32 build) must be reported vectorised.
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     if sysconfig.get_platform().split("-")[-1] not in ("x86_64", "amd64"):
         pytest.skip("the x86-64 kernel builds exist on x86-64 only")
     marked = [(source.name, n) for source in KERNEL_FILES
               for n, line in enumerate(source.read_text().splitlines(), 1) if line.endswith("# vectorised")]
     assert len(marked) >= 10
-    marked_h = [n for n, line in enumerate(MATH_H.read_text().splitlines(), 1) if line.endswith("/* vectorised */")]
+    float32 = dtype == "float32"
+    if float32:
+        marked = [m for m in marked if m not in update_dot_lines()]
+    math_h = MATHF_H if float32 else MATH_H
+    marked_h = [n for n, line in enumerate(math_h.read_text().splitlines(), 1) if line.endswith("/* vectorised */")]
     assert len(marked_h) >= 1
-    done, done_h = vectorised_lines(cythonize_kernels(tmp_path), level_flags)
+    done, done_h = vectorised_lines(cythonize_kernels(tmp_path, suffix="32" if float32 else ""),
+                                    level_flags, ["-DBP_FLOAT32=1"] if float32 else [], math_h.name)
     missing = [n for n in marked if n not in done]
     assert missing == [], f"loops no longer vectorised with {level_flags}: lines {missing}"
     missing_h = [n for n in marked_h if n not in done_h]
-    assert missing_h == [], f"bp_math.h loops no longer vectorised with {level_flags}: lines {missing_h}"
+    assert missing_h == [], f"{math_h.name} loops no longer vectorised with {level_flags}: lines {missing_h}"
 
 
 @pytest.mark.skipif(not _core.cpu_level(), reason="the x86-64 kernel builds exist on x86-64 only")

