@@ -100,7 +100,10 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
     cdef real* D
     cdef real* W
     cdef const real* b
-    cdef real E, c, w_mean = 1.0
+    cdef real E, c
+    # the batch's mean weight, in double: float32 weights of a large (or tiny)
+    # batch total would overflow (or underflow) in float
+    cdef double w_mean = 1.0
     cdef int code, status = BP_OK
     cdef bint blas, direct
     cdef bp_step st
@@ -153,7 +156,7 @@ cdef int batch_step(bp_net* net, bp_work* work, bp_batch* batch, bp_run* run, Py
                 status = BP_NONFINITE_LOSS
                 break
             if w != NULL:
-                c = w[r] / w_mean
+                c = <real>(w[r] / w_mean)
                 E = c * E
                 for o in range(n_out):
                     batch.delta[u + j + o] = c * batch.delta[u + j + o]

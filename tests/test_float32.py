@@ -259,8 +259,31 @@ def test_values_beyond_float32s_range_are_refused():
         net.biases[1] = [0.0, 0.0, -1e40, 0.0]
     with pytest.raises(ValueError, match=r"X\[1, 0\] is 4e\+38, beyond the range"):
         net.predict([[0.0, 0.0, 0.0], [4e38, 0.0, 0.0]])
-    with pytest.raises(ValueError, match="x and t must be finite"):
+    with pytest.raises(ValueError, match=r"x\[0\] is inf \(a NaN or infinity, or a value beyond"):
         net.learn_one([1e39, 0.0, 0.0], [0.0, 0.0, 0.0])
+    with pytest.raises(ValueError, match=r"X\[0, 1\] is 1e\+39, beyond the range"):
+        net.predict(np.array([0.0, 1e39, 0.0]))      # one sample, 1-D
+    with pytest.raises(ValueError, match=r"lr must be at most 3.40282347e\+38 .float32's largest"):
+        net.learn_one([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], lr=1e39)
+    with pytest.raises(ValueError, match="lr must be at most"):
+        net.train(np.zeros((2, 3)), np.zeros((2, 3)), lr=3.5e38)
+    with pytest.raises(ValueError, match="lr must be at most"):
+        net.trace(np.zeros(3), np.zeros(3), lr=1e39)
+    assert net.samples_seen == 0
+
+
+@pytest.mark.parametrize("scale", [1e37, 1e-44])
+def test_sample_weights_of_any_size_give_the_unit_weights_step(scale):
+    # Only the ratios of a batch's weights matter; their mean is taken in
+    # double, so a float32 total that would overflow (or underflow) does not.
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(16, 3)).astype(np.float32), rng.uniform(size=(16, 3))
+    plain, weighted = network(), network()
+    h1 = plain.train(X, Y, epochs=2, batch_size=8, sample_weight=np.ones(16))
+    h2 = weighted.train(X, Y, epochs=2, batch_size=8, sample_weight=np.full(16, scale))
+    # equal weights in a batch: their mean is the weight, exactly (1e-44 is a
+    # float32 subnormal, 7 2^-149), so each sample's factor is 1.0
+    assert np.array_equal(weighted.params, plain.params) and np.array_equal(h1.loss, h2.loss)
 
 
 def test_divergence_raises_the_one_divergence_error():

@@ -138,7 +138,7 @@ def check_sample_weight(sample_weight, n, k, shuffle, dtype):
     if shuffle and not (w > 0).all():
         raise ValueError("with shuffle=True every sample_weight must be positive (a batch "
                          "of zero-weight samples has no mean weight to normalise by)")
-    sums = np.add.reduceat(w, np.arange(0, n, k))
+    sums = np.add.reduceat(w, np.arange(0, n, k), dtype=np.float64)
     if not (sums > 0).all():
         b = int(np.argmax(sums <= 0))
         raise ValueError(f"the samples of batch {b} (rows {b * k} to {min(n, (b + 1) * k) - 1}) "
