@@ -49,8 +49,6 @@ include "_dispatch.pxi"
 # optimiser state only at an epoch's end at least this many samples after the
 # last check, and at a call's end (mini-batch kernels: at every epoch's end).
 PARAMS_CHECK_EVERY = CHECK_EVERY
-# What else a non-finite converted input may have been.
-_NOT_FINITE = ", or a value beyond float32's range" if BP_REAL_IS_FLOAT32 else ""
 # The largest sample or step count a network may reach (counters are int64;
 # this leaves headroom for a whole training call's samples).
 MAX_COUNT = 1 << 62
@@ -447,8 +445,10 @@ cdef class Model:
         if cnp.PyArray_DIM(x, 0) != n_in or cnp.PyArray_DIM(t, 0) != n_out:
             raise ValueError(f"learn_one: x must have {n_in} values and t {n_out}, got "
                              f"{cnp.PyArray_DIM(x, 0)} and {cnp.PyArray_DIM(t, 0)}")
-        if not (all_finite(px, n_in) and all_finite(pt, n_out)):
-            raise ValueError(f"learn_one: x and t must be finite (found NaN or inf{_NOT_FINITE})")
+        if not all_finite(px, n_in):
+            raise ValueError(not_finite("learn_one", "x", x))
+        if not all_finite(pt, n_out):
+            raise ValueError(not_finite("learn_one", "t", t))
         if self.net.loss == BP_CROSS_ENTROPY and not in_unit_interval(pt, n_out):
             raise ValueError(f"cross_entropy targets must lie in [0, 1], got t = {np.asarray(t)}")
         rate = checked_rate(lr, self.default_lr)
@@ -486,7 +486,7 @@ cdef class Model:
             raise ValueError(f"predict_one: x must have {self.net.size[0]} values, got "
                              f"{cnp.PyArray_DIM(x, 0)}")
         if not all_finite(px, self.net.size[0]):
-            raise ValueError(f"predict_one: x must be finite (found NaN or inf{_NOT_FINITE})")
+            raise ValueError(not_finite("predict_one", "x", x))
         out = cnp.PyArray_SimpleNew(1, &n_out, NPY_REAL)
         # The GIL is held and pwork is used only here: safe beside a training
         # thread, which works in self.work.

@@ -2,6 +2,8 @@
 # learning-rate argument, checked in C, and the copy of the state that lets
 # an update that diverged be undone.
 
+from libc.float cimport FLT_MAX
+
 
 cdef double checked_rate(object lr, double default) except -1.0:
     """A learning rate argument as a checked double (None: the default)."""
@@ -21,6 +23,9 @@ cdef double checked_rate(object lr, double default) except -1.0:
         raise ValueError(f"lr must be finite, got {v}")
     if v < 0.0:
         raise ValueError(f"lr must be >= 0.0, got {v}")
+    if BP_REAL_IS_FLOAT32 and v > FLT_MAX:
+        raise ValueError(f"lr must be at most {FLT_MAX:.9g} (float32's largest value) for a "
+                         f"float32 network, got {v:g}")
     return v
 
 
@@ -29,6 +34,14 @@ ctypedef struct bp_counters:
     long long n_steps
     double beta1_pow
     double beta2_pow
+
+
+cdef str not_finite(str what, str name, object arr):
+    """The message for a streaming input arr (of DTYPE) that holds a NaN or
+    an infinity: which value, and in a float32 core what it may have been."""
+    i = int(np.flatnonzero(~np.isfinite(arr))[0])
+    note = " (a NaN or infinity, or a value beyond float32's range)" if BP_REAL_IS_FLOAT32 else ""
+    return f"{what}: {name} must be finite, but {name}[{i}] is {arr[i]}{note}"
 
 
 cdef object save_undo(const bp_net* net, object undo, bp_counters* counters):

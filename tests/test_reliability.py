@@ -65,10 +65,12 @@ def test_streaming_reads_byte_swapped_and_unaligned_arrays_as_their_values(form)
     bad = X[0].copy()
     bad[1] = np.nan
     before = state(net)
-    with pytest.raises(ValueError, match="x must be finite"):
+    with pytest.raises(ValueError, match=r"predict_one: x must be finite, but x\[1\] is nan"):
         net.predict_one(make(bad))
-    with pytest.raises(ValueError, match="x and t must be finite"):
+    with pytest.raises(ValueError, match=r"learn_one: x must be finite, but x\[1\] is nan"):
         net.learn_one(make(bad), Y[0])
+    with pytest.raises(ValueError, match=r"learn_one: t must be finite, but t\[0\] is inf"):
+        net.learn_one(X[0], np.r_[np.inf, Y[0][1:]])
     assert state(net) == before
 
 

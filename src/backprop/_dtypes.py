@@ -9,6 +9,7 @@ import numpy as np
 from . import _core
 
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def check_dtype(dtype):
@@ -24,6 +25,17 @@ def check_dtype(dtype):
     if parsed not in DTYPES:
         raise ValueError(f"dtype must be float64 or float32 (native byte order), got {dtype!r}")
     return parsed
+
+
+def check_rates(lrs, dtype):
+    """Learning rates (float64) for a network of dtype: a float32 network
+    rounds each step's rate to float32, where one beyond float32's largest
+    value would be an infinity (and an infinite step of a zero gradient NaN)."""
+    if dtype == np.float32 and len(lrs):
+        top = float(np.max(lrs))
+        if top > FLOAT32_MAX:
+            raise ValueError(f"lr must be at most {FLOAT32_MAX:.9g} (float32's largest value) "
+                             f"for a float32 network, got {top:g}")
 
 
 def core(dtype):

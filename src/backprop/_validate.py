@@ -24,8 +24,9 @@ def check_finite(arr, name, source=None):
         where = ", ".join(str(int(i)) for i in bad)
         given = arr[bad]
         source = None if source is None else np.asarray(source)
-        if source is not None and source.shape == arr.shape:
-            given = source[bad]
+        if source is not None and source.size == arr.size:
+            # (a 1-D sample is checked as a row: the value as given, at its place)
+            given = source.reshape(arr.shape)[bad]
         if np.isfinite(given):
             raise ValueError(f"{name}[{where}] is {given}, beyond the range of the network's "
                              f"{arr.dtype} (its largest value is {np.finfo(arr.dtype).max})")

@@ -6,7 +6,7 @@ growth in ``backprop._grow``; the methods here check and delegate."""
 import numpy as np
 
 from . import _core, _grow, _trace, training
-from ._dtypes import check_dtype, core
+from ._dtypes import check_dtype, check_rates, core
 from ._exports import ExportMethods
 from ._format import write_model
 from ._layout import (BIAS_POLICIES, MAX_PARAMS, LayerViews, bias_counts, check_biases,
@@ -140,7 +140,7 @@ class Network(ExportMethods):
                 [p for _, p in self._activations],
                 _core.LOSSES[self._loss[0]], self._loss[1], self._train_bias)
         except MemoryError:
-            raise out_of_memory(sizes, self._bias) from None
+            raise out_of_memory(sizes, self._bias, self._dtype.itemsize) from None
 
     def _make_views(self):
         params = self._model.params
@@ -298,7 +298,9 @@ class Network(ExportMethods):
     def _lr_now(self, lr):
         """A single learning rate for one step (a schedule at the current epoch)."""
         lr = self._lr(lr, self._optimizer)
-        return float(learning_rates(lr, self._epochs, 1)[0])
+        rate = learning_rates(lr, self._epochs, 1)
+        check_rates(rate, self._dtype)
+        return float(rate[0])
 
     def train(self, X, Y, epochs=1, lr=None, *, batch_size=1, optimizer=None, shuffle=False,
               seed=None, validation=None, validation_split=None, target_loss=None, callbacks=(),

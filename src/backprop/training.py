@@ -22,6 +22,7 @@ except ImportError:
 import numpy as np
 
 from . import _core
+from ._dtypes import check_rates
 from ._options import check_options
 from ._progress import Progress
 from ._saturation import warn_if_saturated
@@ -60,6 +61,7 @@ def train(net, X, Y, epochs, lr, batch_size, optimizer, shuffle, seed, validatio
     try:
         # A schedule runs under the lock, so that it cannot train this network.
         lrs = learning_rates(opts.lr, net._epochs, opts.epochs)
+        check_rates(lrs, net._dtype)
         progress_before = (net._epochs, model.samples)
         # What a call that trains nothing must put back besides the
         # parameters (which the chunk loop restores itself).
@@ -184,7 +186,7 @@ def run_chunks(net, run):
 def state_bytes(net):
     """The bytes of one snapshot: parameters and optimiser state."""
     m = net._model
-    return 8 * m.n_params * (1 + (m.state1 is not None) + (m.state2 is not None))
+    return net._dtype.itemsize * m.n_params * (1 + (m.state1 is not None) + (m.state2 is not None))
 
 def restore(net, run, snapshot):
     state, rng_state, record_state, epochs, samples, n_records = snapshot
