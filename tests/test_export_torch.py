@@ -106,6 +106,9 @@ def test_a_float32_network_exports_and_imports_float32():
     net = bp.Network([7, 12, 5], activation=["tanh", "logistic"], seed=0, dtype="float32")
     module = net.to_torch()
     assert module[0].weight.dtype == torch.float32
+    # dtype= takes what Network's does
+    for dtype in (np.float64, np.dtype("float64"), "f8"):
+        assert net.to_torch(dtype=dtype)[0].weight.dtype == torch.float64
     back = bp.Network.from_torch(module, dtype="float32")
     assert back.dtype == np.float32 and np.array_equal(back.params, net.params)
     assert bp.Network.from_torch(module).dtype == np.float64

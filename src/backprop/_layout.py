@@ -136,13 +136,14 @@ class LayerViews(Sequence):
         return repr(list(self._views))
 
 
-def out_of_memory(sizes, bias):
-    """The MemoryError of a network of widths ``sizes`` that could not be allocated."""
+def out_of_memory(sizes, bias, itemsize=8):
+    """The MemoryError of a network of widths ``sizes`` whose values of
+    ``itemsize`` bytes could not be allocated."""
     count = n_params(sizes, bias)
     return MemoryError(
         f"sizes {list(sizes)} make a network of {count:,} parameters: it needs "
-        f"{_gib(8 * count)} for its parameters and as much again for its gradient "
-        "workspace (8 bytes a value; training keeps a copy of the parameters and "
+        f"{_gib(itemsize * count)} for its parameters and as much again for its gradient "
+        f"workspace ({itemsize} bytes a value; training keeps a copy of the parameters and "
         "optimiser state too), more than this machine could allocate")
 
 

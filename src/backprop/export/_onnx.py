@@ -24,10 +24,10 @@ import os
 import numpy as np
 
 from .._atomic import write_file
+from .._dtypes import check_dtype
 from ._layers import layers
 
 MIN_OPSET = 13          # Softmax(axis=-1) over the last axis alone, Gemm's optional C
-DTYPES = ("float64", "float32")
 ACTIVATION_OPS = {"logistic": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "leaky_relu": "LeakyRelu",
                   "softmax": "Softmax", "identity": None}
 
@@ -88,11 +88,9 @@ def to_onnx(net, path=None, opset=17, dtype=None):
     The model's input is "input", (N, n_in), and its output "output", (N, n_out).
     """
     specs = layers(net, "to_onnx")
-    dtype = net.dtype.name if dtype is None else dtype
+    dtype = net.dtype.name if dtype is None else check_dtype(dtype).name
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
         raise TypeError(f"opset must be an int, got {type(opset).__name__}")
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(map(repr, DTYPES))}, got {dtype!r}")
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a file name (str or os.PathLike) or None, got {type(path).__name__}")
     onnx = _import_onnx()

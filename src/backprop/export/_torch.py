@@ -12,12 +12,9 @@ a frozen shared bias is a constant, exported as a per-unit bias that does not
 require grad.  Frozen biases (``train_bias=False``) do not require grad.  The
 loss and the optimiser are not part of a module: pass the same ones to torch.
 """
-import numpy as np
-
+from .._dtypes import check_dtype
 from ..functions import LeakyReLU
 from ._layers import layers
-
-DTYPES = ("float64", "float32")
 
 
 def _import_torch():
@@ -38,9 +35,7 @@ def to_torch(net, dtype=None):
     """The network as a ``torch.nn.Sequential`` with the same parameters
     (copies), of ``dtype`` ("float64" or "float32"; by default the network's)."""
     specs = layers(net, "to_torch")
-    dtype = net.dtype.name if dtype is None else dtype
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(map(repr, DTYPES))}, got {dtype!r}")
+    dtype = net.dtype.name if dtype is None else check_dtype(dtype).name
     if net.bias == "shared" and net.train_bias:
         raise ValueError('to_torch cannot express a trainable shared bias (bias="shared", '
                          "train_bias=True): a Linear has one bias per unit.  A frozen one "
