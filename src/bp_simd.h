@@ -34,31 +34,32 @@ typedef const bp_real * BP_RESTRICT bp_in_vec;
 #endif
 
 /* Four rows of `dot` / `update_dot` at once, on builds with 512-bit vectors.
-   Each row's eight partial sums are one vector (lane k sums the elements
-   k mod 8), then the same tree and the same sequential remainder as `dot`:
+   Each row's partial sums are one vector (BP_LANES of them, dot's eight
+   doubles or bp_dotf's sixteen floats: lane k sums the elements k mod
+   BP_LANES), then the same tree and the same sequential remainder as `dot`:
    the same bits as four calls.  The four rows share each load of x (and xp),
    and their four independent accumulator chains keep the adder busy where
    one row's chain waits on its own latency.  The four trees run side by side
-   in the lanes of two vectors (bp_tree8x4): eleven shuffles and adds instead
+   in the lanes of vectors (bp_tree_rows4): a dozen shuffles and adds instead
    of some fifty scalar extracts and adds.  gcc 12 keeps four vectors of the
    scalar form in registers only when they are written as vectors, hence
    GCC's vector extensions here (clang has them too).  Elsewhere (AVX2, SSE2,
    NEON, MSVC) rows go one by one: with narrower vectors four rows of
-   accumulators no longer fit in the registers.  The float32 form is below:
-   float's dot has sixteen partial sums, one vector of floats per row.
-   BP_ROWS4_MIN is the narrowest row the form takes: below it dot sums
-   sequentially. */
-#if defined(__GNUC__) && defined(__AVX512F__) && !BP_REAL_IS_FLOAT32
+   accumulators no longer fit in the registers.  BP_ROWS4_MIN is the
+   narrowest row the form takes: below it dot sums sequentially. */
+#if defined(__GNUC__) && defined(__AVX512F__)
 #define BP_ROWS4 1
-#define BP_ROWS4_MIN 8
+#define BP_LANES (64 / (int)sizeof(bp_real))
+#define BP_ROWS4_MIN BP_LANES
 #include <immintrin.h>
-typedef double bp_v8d __attribute__((vector_size(64)));
-static inline bp_v8d bp_ld8(const double *p) { bp_v8d v; memcpy(&v, p, sizeof v); return v; }
-static inline void bp_st8(double *p, bp_v8d v) { memcpy(p, &v, sizeof v); }
+typedef bp_real bp_vrow __attribute__((vector_size(64)));
+static inline bp_vrow bp_ldr(const bp_real *p) { bp_vrow v; memcpy(&v, p, sizeof v); return v; }
+static inline void bp_str(bp_real *p, bp_vrow v) { memcpy(p, &v, sizeof v); }
+#if !BP_REAL_IS_FLOAT32
 /* s[r] = ((a_r[0] + a_r[1]) + (a_r[2] + a_r[3])) + ((a_r[4] + a_r[5]) + (a_r[6] + a_r[7])),
    dot's tree, for four rows at once: each level adds the same two operands
    as the scalar tree, with the rows side by side in the lanes. */
-static inline void bp_tree8x4(bp_v8d a0, bp_v8d a1, bp_v8d a2, bp_v8d a3, double *s) {
+static inline void bp_tree_rows4(bp_vrow a0, bp_vrow a1, bp_vrow a2, bp_vrow a3, double *s) {
     __m512d b0 = (__m512d)a0, b1 = (__m512d)a1, b2 = (__m512d)a2, b3 = (__m512d)a3;
     /* [a0 01, a1 01, a0 23, a1 23, a0 45, a1 45, a0 67, a1 67], likewise rows 2 and 3 */
     __m512d p01 = _mm512_add_pd(_mm512_unpacklo_pd(b0, b1), _mm512_unpackhi_pd(b0, b1));
@@ -69,88 +70,43 @@ static inline void bp_tree8x4(bp_v8d a0, bp_v8d a1, bp_v8d a2, bp_v8d a3, double
         _mm512_permutex2var_pd(p01, _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15), p23));
     _mm256_storeu_pd(s, _mm256_add_pd(_mm512_castpd512_pd256(q), _mm512_extractf64x4_pd(q, 1)));
 }
-/* out[r] = dot(w + r*ld, x, n) for r < 4; with xp, each row is first
-   updated as by update_dot: w_r -= c[r] xp.  Needs n >= 8. */
-static void bp_rows4(double *w, Py_ssize_t ld, const double *c, const double *xp,
-                     const double *x, Py_ssize_t n, double *out) {
-    double *w0 = w, *w1 = w + ld, *w2 = w + 2 * ld, *w3 = w + 3 * ld;
-    bp_v8d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, xv, u0, u1, u2, u3;
-    Py_ssize_t i, m = n - (n & 7);
-    double s[4], v;
-    if (xp) {
-        double c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
-        for (i = 0; i < m; i += 8) {
-            bp_v8d pv = bp_ld8(xp + i);
-            xv = bp_ld8(x + i);
-            u0 = bp_ld8(w0 + i) - c0 * pv; bp_st8(w0 + i, u0);
-            u1 = bp_ld8(w1 + i) - c1 * pv; bp_st8(w1 + i, u1);
-            u2 = bp_ld8(w2 + i) - c2 * pv; bp_st8(w2 + i, u2);
-            u3 = bp_ld8(w3 + i) - c3 * pv; bp_st8(w3 + i, u3);
-            a0 = a0 + u0 * xv; a1 = a1 + u1 * xv; a2 = a2 + u2 * xv; a3 = a3 + u3 * xv;
-        }
-        bp_tree8x4(a0, a1, a2, a3, s);
-        for (i = m; i < n; i++) {
-            v = w0[i] - c0 * xp[i]; w0[i] = v; s[0] = s[0] + v * x[i];
-            v = w1[i] - c1 * xp[i]; w1[i] = v; s[1] = s[1] + v * x[i];
-            v = w2[i] - c2 * xp[i]; w2[i] = v; s[2] = s[2] + v * x[i];
-            v = w3[i] - c3 * xp[i]; w3[i] = v; s[3] = s[3] + v * x[i];
-        }
-    } else {
-        for (i = 0; i < m; i += 8) {
-            xv = bp_ld8(x + i);
-            a0 = a0 + bp_ld8(w0 + i) * xv; a1 = a1 + bp_ld8(w1 + i) * xv;
-            a2 = a2 + bp_ld8(w2 + i) * xv; a3 = a3 + bp_ld8(w3 + i) * xv;
-        }
-        bp_tree8x4(a0, a1, a2, a3, s);
-        for (i = m; i < n; i++) {
-            s[0] = s[0] + w0[i] * x[i]; s[1] = s[1] + w1[i] * x[i];
-            s[2] = s[2] + w2[i] * x[i]; s[3] = s[3] + w3[i] * x[i];
-        }
-    }
-    out[0] = s[0]; out[1] = s[1]; out[2] = s[2]; out[3] = s[3];
-}
-#elif defined(__GNUC__) && defined(__AVX512F__)
-#define BP_ROWS4 1
-#define BP_ROWS4_MIN 16
-#include <immintrin.h>
-typedef float bp_v16f __attribute__((vector_size(64)));
-static inline bp_v16f bp_ld16(const float *p) { bp_v16f v; memcpy(&v, p, sizeof v); return v; }
-static inline void bp_st16(float *p, bp_v16f v) { memcpy(p, &v, sizeof v); }
+#else
 /* bp_dotf's tree for four rows at once: each row's sixteen sums folded to
    eight (lane k + lane k + 8), then ((0+1) + (2+3)) + ((4+5) + (6+7)).  The
    pairs come from horizontal adds, whose operands are the tree's (in the
    other order, which is the same sum): rows 0 and 1, then 2 and 3, side by
    side in the lanes, then the two halves of the 256-bit result. */
-static inline __m256 bp_fold16(bp_v16f a) {
+static inline __m256 bp_fold16(bp_vrow a) {
     __m512 v = (__m512)a;
     return _mm256_add_ps(_mm512_castps512_ps256(v),
                          _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
-static inline void bp_tree16x4(bp_v16f a0, bp_v16f a1, bp_v16f a2, bp_v16f a3, float *s) {
+static inline void bp_tree_rows4(bp_vrow a0, bp_vrow a1, bp_vrow a2, bp_vrow a3, float *s) {
     __m256 q = _mm256_hadd_ps(_mm256_hadd_ps(bp_fold16(a0), bp_fold16(a1)),
                               _mm256_hadd_ps(bp_fold16(a2), bp_fold16(a3)));
     _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(q), _mm256_extractf128_ps(q, 1)));
 }
-/* As the double form: out[r] = dot(w + r*ld, x, n) for r < 4, each row first
-   updated with xp (w_r -= c[r] xp, update_dot's sub_scaled).  Needs n >= 16. */
-static void bp_rows4(float *w, Py_ssize_t ld, const float *c, const float *xp,
-                     const float *x, Py_ssize_t n, float *out) {
-    float *w0 = w, *w1 = w + ld, *w2 = w + 2 * ld, *w3 = w + 3 * ld;
-    bp_v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, xv, u0, u1, u2, u3;
-    Py_ssize_t i, m = n - (n & 15);
-    float s[4], v;
+#endif
+/* out[r] = dot(w + r*ld, x, n) for r < 4; with xp, each row is first
+   updated as by update_dot: w_r -= c[r] xp.  Needs n >= BP_ROWS4_MIN. */
+static void bp_rows4(bp_real *w, Py_ssize_t ld, const bp_real *c, const bp_real *xp,
+                     const bp_real *x, Py_ssize_t n, bp_real *out) {
+    bp_real *w0 = w, *w1 = w + ld, *w2 = w + 2 * ld, *w3 = w + 3 * ld;
+    bp_vrow a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, xv, u0, u1, u2, u3;
+    Py_ssize_t i, m = n - (n & (BP_LANES - 1));
+    bp_real s[4], v;
     if (xp) {
-        float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
-        for (i = 0; i < m; i += 16) {
-            bp_v16f pv = bp_ld16(xp + i);
-            xv = bp_ld16(x + i);
-            u0 = bp_ld16(w0 + i) - c0 * pv; bp_st16(w0 + i, u0);
-            u1 = bp_ld16(w1 + i) - c1 * pv; bp_st16(w1 + i, u1);
-            u2 = bp_ld16(w2 + i) - c2 * pv; bp_st16(w2 + i, u2);
-            u3 = bp_ld16(w3 + i) - c3 * pv; bp_st16(w3 + i, u3);
+        bp_real c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+        for (i = 0; i < m; i += BP_LANES) {
+            bp_vrow pv = bp_ldr(xp + i);
+            xv = bp_ldr(x + i);
+            u0 = bp_ldr(w0 + i) - c0 * pv; bp_str(w0 + i, u0);
+            u1 = bp_ldr(w1 + i) - c1 * pv; bp_str(w1 + i, u1);
+            u2 = bp_ldr(w2 + i) - c2 * pv; bp_str(w2 + i, u2);
+            u3 = bp_ldr(w3 + i) - c3 * pv; bp_str(w3 + i, u3);
             a0 = a0 + u0 * xv; a1 = a1 + u1 * xv; a2 = a2 + u2 * xv; a3 = a3 + u3 * xv;
         }
-        bp_tree16x4(a0, a1, a2, a3, s);
+        bp_tree_rows4(a0, a1, a2, a3, s);
         for (i = m; i < n; i++) {
             v = w0[i] - c0 * xp[i]; w0[i] = v; s[0] = s[0] + v * x[i];
             v = w1[i] - c1 * xp[i]; w1[i] = v; s[1] = s[1] + v * x[i];
@@ -158,12 +114,12 @@ static void bp_rows4(float *w, Py_ssize_t ld, const float *c, const float *xp,
             v = w3[i] - c3 * xp[i]; w3[i] = v; s[3] = s[3] + v * x[i];
         }
     } else {
-        for (i = 0; i < m; i += 16) {
-            xv = bp_ld16(x + i);
-            a0 = a0 + bp_ld16(w0 + i) * xv; a1 = a1 + bp_ld16(w1 + i) * xv;
-            a2 = a2 + bp_ld16(w2 + i) * xv; a3 = a3 + bp_ld16(w3 + i) * xv;
+        for (i = 0; i < m; i += BP_LANES) {
+            xv = bp_ldr(x + i);
+            a0 = a0 + bp_ldr(w0 + i) * xv; a1 = a1 + bp_ldr(w1 + i) * xv;
+            a2 = a2 + bp_ldr(w2 + i) * xv; a3 = a3 + bp_ldr(w3 + i) * xv;
         }
-        bp_tree16x4(a0, a1, a2, a3, s);
+        bp_tree_rows4(a0, a1, a2, a3, s);
         for (i = m; i < n; i++) {
             s[0] = s[0] + w0[i] * x[i]; s[1] = s[1] + w1[i] * x[i];
             s[2] = s[2] + w2[i] * x[i]; s[3] = s[3] + w3[i] * x[i];
