@@ -18,14 +18,11 @@ pytestmark = pytest.mark.needs_compiler
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "embedding"
 
 
-@pytest.fixture(scope="module")
-def bpembed(tmp_path_factory):
-    """Build and import the example package, against the installed backprop
-    (no build isolation: its build requirement cybackprop is what is installed)."""
-    work = tmp_path_factory.mktemp("embedding")
-    source = work / "bpembed"
-    shutil.copytree(EXAMPLE, source)
-    target = work / "site"
+def install(source, name):
+    """pip-install the example package at source, against the installed
+    backprop (no build isolation: its build requirement cybackprop is what is
+    installed), and import its module name; removed again afterwards."""
+    target = source.parent / "site"
     result = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
          "--no-index", "--target", str(target), str(source)],
@@ -33,18 +30,25 @@ def bpembed(tmp_path_factory):
     assert result.returncode == 0, result.stdout + result.stderr
     sys.path.insert(0, str(target))
     try:
-        yield importlib.import_module("bpembed")
+        yield importlib.import_module(name)
     finally:
         sys.path.remove(str(target))
-        sys.modules.pop("bpembed", None)
+        sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def bpembed(tmp_path_factory):
+    """The example, built and imported."""
+    source = tmp_path_factory.mktemp("embedding") / "bpembed"
+    shutil.copytree(EXAMPLE, source)
+    yield from install(source, "bpembed")
 
 
 @pytest.fixture(scope="module")
 def bpembed32(tmp_path_factory):
     """The example built for float32 networks: cimported from backprop._core32,
     compiled with BP_FLOAT32 defined (so bp_real is float), as bpembed32."""
-    work = tmp_path_factory.mktemp("embedding32")
-    source = work / "bpembed32"
+    source = tmp_path_factory.mktemp("embedding32") / "bpembed32"
     shutil.copytree(EXAMPLE, source)
     pyx = (source / "bpembed.pyx").read_text()
     (source / "bpembed32.pyx").write_text(pyx.replace("from backprop._core cimport",
@@ -56,18 +60,7 @@ def bpembed32(tmp_path_factory):
         'Extension("bpembed32", ["bpembed32.pyx"], define_macros=[("BP_FLOAT32", "1")])'))
     project = (source / "pyproject.toml").read_text()
     (source / "pyproject.toml").write_text(project.replace('name = "bpembed"', 'name = "bpembed32"'))
-    target = work / "site"
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
-         "--no-index", "--target", str(target), str(source)],
-        capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    sys.path.insert(0, str(target))
-    try:
-        yield importlib.import_module("bpembed32")
-    finally:
-        sys.path.remove(str(target))
-        sys.modules.pop("bpembed32", None)
+    yield from install(source, "bpembed32")
 
 
 def data(n, n_in, n_out, kind, seed=0):

@@ -44,7 +44,3 @@ def core(dtype):
         return _core
     return importlib.import_module("backprop._core32")
 
-
-def core_of_array(arr):
-    """The compiled core whose vectors have arr's dtype (float64 or float32)."""
-    return core(arr.dtype)
