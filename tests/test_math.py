@@ -487,14 +487,15 @@ def test_scalar_exp_has_exactly_the_bits_of_exp():
 
 
 # ====================================================================== float32
-# bp_expf, bp_expm1f, bp_logf, bp_log1pf, bp_tanhf, bp_logisticf evaluate in
-# double and round once to float.  bp_mathf.h derives for each a relative
-# error eps of the double value, hence a bound of 0.5 + 2^24 eps ulp; these
-# are those bounds (not measurements), and every float input is checked
-# against them in the thorough profile.
+# bp_expf, bp_expm1f, bp_logf, bp_log1pf and bp_tanhf evaluate in double and
+# round once to float.  bp_mathf.h derives for each a relative error eps of
+# the double value, hence a bound of 0.5 + 2^24 eps ulp.  bp_logisticf
+# evaluates in float; bp_mathf.h derives its bound, 3.84 ulp, from the
+# roundings of its steps.  These are those bounds (not measurements), and
+# every float input is checked against them in the thorough profile.
 F32 = ("exp", "expm1", "log", "log1p", "tanh", "logistic")
 MAX_ULP_F32 = {"exp": 0.5 + 2.0 ** -18, "expm1": 0.5 + 2.0 ** -16, "log": 0.5 + 2.0 ** -18,
-               "log1p": 0.5 + 2.0 ** -18, "tanh": 0.5 + 2.0 ** -15, "logistic": 0.5 + 2.0 ** -17}
+               "log1p": 0.5 + 2.0 ** -18, "tanh": 0.5 + 2.0 ** -15, "logistic": 3.84}
 # HYPOTHESIS_PROFILE=thorough (or BACKPROP_MATH_EXHAUSTIVE=1) checks all 2^32
 # float inputs (minutes); the default profile every STRIDE-th bit pattern
 # (about a million inputs per function, spread over every binade and sign).
@@ -546,14 +547,29 @@ def numpy_f64(name, x):
                 "tanh": np.tanh}[name](xd)
 
 
+def ulp_errors32_numpy(y, ref):
+    """|y - ref| in float32 ulps of ref, for float32 results y against float64
+    references ref, in float64 arithmetic (inf or NaN where that is undefined)."""
+    with np.errstate(all="ignore"):
+        _, e = np.frexp(ref)
+        ulp = np.ldexp(1.0, np.maximum(e - 1, -126) - 23)
+        return np.abs(y.astype(np.float64) - ref) / ulp
+
+
+# numpy's float64 values are within a few 2^-53 of exact, i.e. ~2^-27 float32 ulp
+NUMPY_MARGIN_ULP = 2.0 ** -20
+
+
 def check_f32(name, x, max_mpmath=5000):
     """Assert bp_<name>f is within MAX_ULP_F32 of the exact f on the float32 array x.
 
     A result equal to RN_float(numpy's float64 value) is within 0.5 ulp plus
-    numpy's error (~2^-27 ulp) of exact, inside the bound.  Every other result
-    is settled with mpmath, which finds it within the bound exactly when the
-    exact value lies that close to a midpoint between two floats.  NaN results
-    must be where f is undefined (NaN input, log of x < 0, ...)."""
+    numpy's error (~2^-27 ulp) of exact, inside the bound, and so is a result
+    whose distance from numpy's value stays NUMPY_MARGIN_ULP below the bound.
+    Every other result is settled with mpmath, which finds it within the bound
+    exactly when the exact value lies that close to a midpoint between two
+    floats (or the bound).  NaN results must be where f is undefined (NaN
+    input, log of x < 0, ...)."""
     y = apply32(name, x)
     ref = numpy_f64(name, x)
     with np.errstate(all="ignore"):
@@ -562,10 +578,12 @@ def check_f32(name, x, max_mpmath=5000):
     assert np.array_equal(nan_y, nan_ref), "%s: NaN at x = %r" % (
         name, x[np.nonzero(nan_y != nan_ref)[0][0]])
     diff = np.nonzero((bits32(y) != bits32(rn)) & ~nan_y)[0]
-    assert diff.size <= max_mpmath, "%s: %d results differ from the correctly rounded float64, e.g. " \
-        "x = %r: %r vs %r" % (name, diff.size, x[diff[0]], y[diff[0]], rn[diff[0]])
+    near = ~(ulp_errors32_numpy(y[diff], ref[diff]) <= MAX_ULP_F32[name] - NUMPY_MARGIN_ULP)
+    close = diff[near]
+    assert close.size <= max_mpmath, "%s: %d results near or beyond the bound, e.g. " \
+        "x = %r: %r vs %r" % (name, close.size, x[close[0]], y[close[0]], rn[close[0]])
     worst = 0.0
-    for i in diff.tolist():
+    for i in close.tolist():
         xi = float(x[i])
         err = ulp_error32(y[i], reference32(name, xi))
         assert err <= MAX_ULP_F32[name], "%s: %.6f ulp at x = %r (%s)" % (name, err, xi, float.hex(xi))
@@ -602,8 +620,8 @@ def hard_points32(name):
            math.inf, -math.inf, math.nan]
     pts += [s * 2.0 ** k for k in range(-149, 128) for s in (1.0, -1.0)]
     if name in ("exp", "expm1", "logistic"):
-        for v in (88.72283172607422, -103.97208, -87.33654, 100.0, -110.0, 110.0, -17.328680,
-                  17.32868, LN2 / 2, -LN2 / 2, 1.5 * LN2):
+        for v in (88.72283172607422, -103.97208, -87.33654, 100.0, -110.0, 110.0, -104.0, 104.0,
+                  -17.328680, 17.32868, LN2 / 2, -LN2 / 2, 1.5 * LN2):
             pts += _around32(v, 4)
         pts += [k * LN2 for k in range(-160, 130)]
     if name in ("log", "log1p"):

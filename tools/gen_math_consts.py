@@ -40,6 +40,9 @@ EXPF_POLY_DEG = 7                       # (e^r-1-r)/r^2 ~ deg 7 on |r| <= ln2/2
 EXPF_LN2HI_BITS = 44                    # k*ln2hi exact for |k| < 2^9
 LOGF_OFF_BITS = 0x3FE6A09E667F3BCD      # OFF = RN(sqrt(1/2)): z in [OFF, 2 OFF)
 LOGF_POLY_DEG = 4                       # log(z) = 2s + s t R(t), t = s^2, R deg 4
+# the float32 logistic's e^-|z| (evaluated in float)
+LOGISTICF_POLY_DEG = 4                  # (e^r-1-r)/r^2 ~ deg 4 on |r| <= ln2/2 (1 + 2^-14)
+LOGISTICF_LN2HI_BITS = 15               # k*ln2hi exact in float for |k| <= 2^8
 
 
 # ------------------------------------------------------------ double helpers
@@ -66,6 +69,13 @@ def from_bits(b):
     import struct
 
     return struct.unpack("<d", struct.pack("<Q", b))[0]
+
+
+def rn32(x):
+    """Round an mpf to the nearest float32 (ties to even), as a Python float."""
+    import struct
+
+    return struct.unpack("<f", struct.pack("<f", rn_bits(x, 24)))[0]
 
 
 def hexf(d):
@@ -215,8 +225,17 @@ def gen_f32():
                 float(mp.log(eq * R * R / -mp.expm1(-R), 2))),
             "logf poly: t<=%s  max |f-p| = 2^%.1f, relative to log(z) <= 2^%.1f" % (
                 mp.nstr(T, 6), float(mp.log(er, 2)), float(mp.log(er * T / 2, 2)))]
+    # the logistic's float polynomial: its interval allows for k = RN(RN(x/ln2)) being off by
+    # the float rounding of x/ln2 (|x| <= 104: up to 150 2^-24 of a unit)
+    RL = ln2 / 2 * (1 + TWO ** -14)
+    cl, el = remez(fq, -RL, RL, LOGISTICF_POLY_DEG)
+    l2hi32 = rn_bits(ln2, LOGISTICF_LN2HI_BITS)
+    info.append("logisticf poly (float): |r|<=%s  relative to e^r <= 2^%.1f" % (
+        mp.nstr(RL, 6), float(mp.log(el * RL * RL / mp.exp(-RL), 2))))
     return dict(cq=[rn(x) for x in cq], cr=[rn(x) for x in cr], invln2=rn(1 / ln2), l2hi=l2hi,
-                l2lo=rn(ln2 - l2hi), ln2=rn(ln2), off=from_bits(LOGF_OFF_BITS), info=info)
+                l2lo=rn(ln2 - l2hi), ln2=rn(ln2), off=from_bits(LOGF_OFF_BITS), info=info,
+                cl=[rn32(x) for x in cl], invln2_32=rn32(1 / ln2), l2hi32=l2hi32,
+                l2lo32=rn32(ln2 - l2hi32))
 
 
 # ------------------------------------------------------------------ output
@@ -236,8 +255,9 @@ def generated(lines):
                                 "/* END GENERATED */"]) + "\n"
 
 
-def consts(sc):
-    return ["static const double %s = %s; /* %r: %s */" % (name, hexf(v), v, com)
+def consts(sc, ctype="double"):
+    suffix = "f" if ctype == "float" else ""
+    return ["static const %s %s = %s%s; /* %r: %s */" % (ctype, name, hexf(v), suffix, v, com)
             for name, v, com in sc]
 
 
@@ -277,6 +297,12 @@ def build():
     for i, v in enumerate(f32["cr"]):
         sf.append(("BP__LOGF_C%d" % (2 * i + 3), v, "float32 log(z) poly, s^%d" % (2 * i + 3)))
     F += consts(sf)
+    sl = [("BP__LOGISTICF_INVLN2", f32["invln2_32"], "1/ln2"),
+          ("BP__LOGISTICF_LN2HI", f32["l2hi32"], "ln2, %d significant bits" % LOGISTICF_LN2HI_BITS),
+          ("BP__LOGISTICF_LN2LO", f32["l2lo32"], "ln2 - BP__LOGISTICF_LN2HI")]
+    for i, v in enumerate(f32["cl"]):
+        sl.append(("BP__LOGISTICF_C%d" % (i + 2), v, "float32 logistic's e^r poly, r^%d" % (i + 2)))
+    F += consts(sl, "float")
     infos = [ex["info"], em["info"], lg["info"], th["info"],
              "tanh cutoff: %r (%s)" % (th["cut"], float.hex(th["cut"]))] + f32["info"]
     return {"bp_math.h": generated(C), "bp_mathf.h": generated(F)}, infos

@@ -5,8 +5,10 @@
  *     bp_dotf(w, x, n)      float sum of w[i] x[i] in a fixed order
  *     bp_softmaxf(z, a, n)  a = softmax(z), n >= 1
  *
- * Each function converts its float argument to double (exactly), evaluates
- * in double and rounds the double result to float once, at the end.  The
+ * Each function but the logistic converts its float argument to double
+ * (exactly), evaluates in double and rounds the double result to float once,
+ * at the end.  The logistic, which training computes for every unit, is
+ * evaluated in float with the same rules (see bp_logisticf).  The
  * double arithmetic is that of bp_math.h: + - * /, compares and
  * integer operations on the bit patterns, no libm, no FMA (the same
  * -ffp-contract=off requirement), no branches, so each float result is a
@@ -22,9 +24,10 @@
  * within 2^24 eps ulp of a midpoint between two floats.  Each function states
  * its eps below, from the polynomial's minimax error (printed by
  * tools/gen_math_consts.py) plus a few 2^-53 for the roundings in double.
- * All are below 2^-38, so every function is within 0.5 + 2^-14 ulp and
- * correctly rounded on all but a small fraction of inputs; tests/test_math.py
- * checks that bound on every float input (thorough profile) or a stride.
+ * All are below 2^-38, so every such function is within 0.5 + 2^-14 ulp and
+ * correctly rounded on all but a small fraction of inputs.  bp_logisticf
+ * states its own bound, 3.84 ulp.  tests/test_math.py checks each bound on
+ * every float input (thorough profile) or a stride.
  *
  * No tables: the reductions are by powers of two only (exp: x = k ln2 + r;
  * log: x = 2^k z), with longer polynomials instead of table lookups.  A loop
@@ -57,6 +60,14 @@ static const double BP__LOGF_C5 = 0x1.999998c9414e4p-2; /* 0.3999999878727307: f
 static const double BP__LOGF_C7 = 0x1.2493250b10bdbp-2; /* 0.2857175624851018: float32 log(z) poly, s^7 */
 static const double BP__LOGF_C9 = 0x1.c67a5cea10338p-3; /* 0.22191307629875623: float32 log(z) poly, s^9 */
 static const double BP__LOGF_C11 = 0x1.8c94608e7f48ep-3; /* 0.19364238200060807: float32 log(z) poly, s^11 */
+static const float BP__LOGISTICF_INVLN2 = 0x1.7154760000000p+0f; /* 1.4426950216293335: 1/ln2 */
+static const float BP__LOGISTICF_LN2HI = 0x1.62e4000000000p-1f; /* 0.693145751953125: ln2, 15 significant bits */
+static const float BP__LOGISTICF_LN2LO = 0x1.7f7d1c0000000p-20f; /* 1.428606765330187e-06: ln2 - BP__LOGISTICF_LN2HI */
+static const float BP__LOGISTICF_C2 = 0x1.0000000000000p-1f; /* 0.5: float32 logistic's e^r poly, r^2 */
+static const float BP__LOGISTICF_C3 = 0x1.5554dc0000000p-3f; /* 0.16666576266288757: float32 logistic's e^r poly, r^3 */
+static const float BP__LOGISTICF_C4 = 0x1.5554b80000000p-5f; /* 0.04166637361049652: float32 logistic's e^r poly, r^4 */
+static const float BP__LOGISTICF_C5 = 0x1.120b6e0000000p-7f; /* 0.008363178931176662: float32 logistic's e^r poly, r^5 */
+static const float BP__LOGISTICF_C6 = 0x1.6d75460000000p-10f; /* 0.0013941120123490691: float32 logistic's e^r poly, r^6 */
 /* ---- end of generated constants ---- */
 /* END GENERATED */
 
@@ -214,17 +225,53 @@ static inline float bp_tanhf(float x) {
     return bp__sel(xd != xd, xd + xd, (double)bp__asf32(iy));
 }
 
-/* logistic(z) = 1 / (1 + exp(-z)), float.  With e = e^-|z| in double
- * (relative error eps_e <= 2^-42.2), 1/(1 + e) for z >= 0 and e/(1 + e)
- * otherwise: e lies in (0, 1], so both tails keep their relative accuracy,
- * and eps <= 1.5 eps_e + 2^-52 < 2^-41.6: within 0.5 + 2^-17 ulp.  |z| is
- * clamped to 110: the result rounds to +0 in float below z = -103.98 and to
- * 1 above z = 17.33, as it does at -110 and 110.  NaN -> NaN. */
+/* The float bit-mask select of bp__sel (bp_math.h: plain c ? a : b keeps
+ * gcc from vectorising at AVX2). */
+static inline float bp__self(int c, float a, float b) {
+    uint32_t m = (uint32_t)0 - (uint32_t)(c != 0);
+    return bp__asf32((bp__asu32(a) & m) | (bp__asu32(b) & ~m));
+}
+
+/* logistic(z) = 1 / (1 + exp(-z)), float, evaluated in float.
+ *
+ * The training loops call it for every unit of every sample, so unlike the
+ * functions above it stays in float: a vector holds twice the lanes and the
+ * division is the float one.  It is within 3.84 ulp of the exact result on
+ * every input (u = 2^-24 below); every operation is an IEEE-754 float
+ * operation, so the bits are as fixed as the other functions'.
+ *
+ * e = e^-a, a = |z| clamped to 104 (the result rounds to +0 below z =
+ * -103.98 and to 1 above 17.33, as at -104 and 104): -a = k ln2 + r, k =
+ * RN(-a/ln2) by the SHIFT trick (its float product is off by up to 150 u of
+ * a unit, so |r| <= ln2/2 (1 + 2^-14), the polynomial's interval).  k ln2hi
+ * is exact (15-bit ln2hi, |k| <= 150) and so is -a - k ln2hi (Sterbenz); the
+ * rounding of r costs 0.35 u relative to e^r.  e^r = 1 + (r + r^2 Q(r)), Q
+ * the minimax fit of (e^r - 1 - r)/r^2 of degree 4 (2^-26.5 relative): Q's
+ * roundings cost 0.3 u, r^2 and r^2 Q 0.2 u, the sum r + r^2 Q 0.42 u and the
+ * final 1 + ... one u: eps_e <= 2.34 u.  2^k is applied as 2^-n1 2^-(n - n1)
+ * (n = -k, n1 = n/2 rounded down: both factors normal), exact but for one
+ * rounding when e is subnormal, where the result is e itself.
+ *
+ * z >= 0: 1/(1 + e).  A relative error d in e moves the result by d e/(1 + e)
+ * <= d/2; 1 + e and the quotient are rounded once each: within 0.5 + 1.17 + 1
+ * = 2.67 ulp.  z < 0: e/(1 + e), moved by d/(1 + e) <= d: within 0.5 + 2.34 +
+ * 1 = 3.84 ulp.  NaN -> NaN. */
 static inline float bp_logisticf(float z) {
-    double zd = (double)z;
-    double e = bp__expf_d(-bp__sel(bp__fabs(zd) > 110.0, 110.0, bp__fabs(zd)));
-    double y = bp__sel(zd >= 0.0, 1.0, e) / (1.0 + e);
-    return (float)bp__sel(zd != zd, zd + zd, y);
+    float a = bp__asf32(bp__asu32(z) & 0x7FFFFFFFu);
+    float x = -bp__self(a > 104.0f, 104.0f, a);
+    float kf = x * BP__LOGISTICF_INVLN2 + 12582912.0f;          /* + 1.5 2^23: round */
+    uint32_t n = 0x4B400000u - bp__asu32(kf);                    /* -k, in [0, 150] */
+    uint32_t n1 = n >> 1;
+    float r, r2, q, e, y;
+    kf = kf - 12582912.0f;
+    r = (x - kf * BP__LOGISTICF_LN2HI) - kf * BP__LOGISTICF_LN2LO;
+    r2 = r * r;
+    q = (BP__LOGISTICF_C2 + r * BP__LOGISTICF_C3)
+        + r2 * ((BP__LOGISTICF_C4 + r * BP__LOGISTICF_C5) + r2 * BP__LOGISTICF_C6);
+    e = (1.0f + (r + r2 * q)) * bp__asf32((127u - n1) << 23);
+    e = e * bp__asf32((127u - (n - n1)) << 23);
+    y = bp__self(z >= 0.0f, 1.0f, e) / (1.0f + e);
+    return bp__self(z != z, z + z, y);
 }
 
 /* sum_i w[i] x[i] in float: sixteen interleaved partial sums (one 512-bit
