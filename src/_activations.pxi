@@ -79,7 +79,7 @@ cdef inline real act_slope(int code, real slope, real z, real a) noexcept nogil:
 cdef inline bint within(const real* v, Py_ssize_t n, real bound) noexcept nogil:
     """Whether every |v[i]| <= bound (false for a NaN)."""
     cdef Py_ssize_t i, inside = 0
-    for i in range(n):  # vectorised
+    for i in range(n):  # vectorised in float64
         inside += r_fabs(v[i]) <= bound
     return inside == n
 
@@ -93,7 +93,12 @@ cdef void activate(int code, real slope, const real* z, real* a,
     """a = f(z) for one layer."""
     cdef Py_ssize_t i, k
     if code == BP_LOGISTIC:
-        if n < 8 or not BP_VECTOR_EXP:
+        if BP_REAL_IS_FLOAT32:
+            # bp_logisticf is one branch-free expression for every input, and
+            # its three forms are one function: one loop over the layer.
+            for i in range(n):  # vectorised in float32
+                a[i] = logistic(z[i])
+        elif n < 8 or not BP_VECTOR_EXP:
             for i in range(n):
                 a[i] = logistic_scalar(z[i])
         else:
@@ -104,10 +109,10 @@ cdef void activate(int code, real slope, const real* z, real* a,
             # there are none, the exp without special cases will do.
             k = n - (n & 7)
             if within(z, k, 600.0):
-                for i in range(k):  # vectorised
+                for i in range(k):  # vectorised in float64
                     a[i] = logistic_normal(z[i])
             else:
-                for i in range(k):  # vectorised
+                for i in range(k):  # vectorised in float64
                     a[i] = logistic(z[i])
             for i in range(k, n):
                 a[i] = logistic_scalar(z[i])

@@ -32,7 +32,7 @@ cdef inline real update_dot(out_vec w, real c, in_vec xp, in_vec x, Py_ssize_t n
             w[i] = w0
             s0 = s0 + w0 * x[i]
         return s0
-    for i in range(0, m, 8):  # vectorised
+    for i in range(0, m, 8):  # vectorised in float64
         w0 = w[i] - c * xp[i]
         w1 = w[i + 1] - c * xp[i + 1]
         w2 = w[i + 2] - c * xp[i + 2]

@@ -224,13 +224,13 @@ def vectorised_lines(c_file, level_flags, defines=(), header="bp_math.h"):
 
 @have_sources
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc for its vectoriser report")
-def update_dot_lines():
-    """The lines of _vector.pxi's update_dot, whose loops the float32 build
-    compiles but never runs (it takes sub_scaled and dot instead)."""
-    lines = (ROOT / "src" / "_vector.pxi").read_text().splitlines()
-    start = next(n for n, line in enumerate(lines, 1) if line.startswith("cdef inline real update_dot"))
-    end = next(n for n, line in enumerate(lines[start:], start + 1) if line.startswith("cdef "))
-    return {("_vector.pxi", n) for n in range(start, end)}
+def marked_lines(dtype):
+    """The kernel lines marked "# vectorised", or "# vectorised in <dtype>"
+    for loops that only that type's build runs (the other build compiles
+    them out or never takes them)."""
+    marks = ("# vectorised", "# vectorised in " + dtype)
+    return [(source.name, n) for source in KERNEL_FILES
+            for n, line in enumerate(source.read_text().splitlines(), 1) if line.endswith(marks)]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -238,18 +238,16 @@ def update_dot_lines():
                          ids=["x86-64-v3", "x86-64-v4"])
 def test_marked_loops_stay_vectorised(tmp_path, level_flags, dtype):
     # The vectoriser drops loops silently after small edits; every loop marked
-    # "# vectorised" in _kernels.pxi and the files it includes (or
+    # "# vectorised" (or "# vectorised in" the build's dtype) in _kernels.pxi
+    # and the files it includes (or
     # "/* vectorised */" in bp_math.h, whose functions the kernels inline; in
     # bp_mathf.h for the float32 build) must be reported vectorised.
     pytest.importorskip("Cython", reason="needs Cython to compile the kernels")
     if sysconfig.get_platform().split("-")[-1] not in ("x86_64", "amd64"):
         pytest.skip("the x86-64 kernel builds exist on x86-64 only")
-    marked = [(source.name, n) for source in KERNEL_FILES
-              for n, line in enumerate(source.read_text().splitlines(), 1) if line.endswith("# vectorised")]
+    marked = marked_lines(dtype)
     assert len(marked) >= 10
     float32 = dtype == "float32"
-    if float32:
-        marked = [m for m in marked if m not in update_dot_lines()]
     math_h = MATHF_H if float32 else MATH_H
     marked_h = [n for n, line in enumerate(math_h.read_text().splitlines(), 1) if line.endswith("/* vectorised */")]
     assert len(marked_h) >= 1
